@@ -1,0 +1,4 @@
+export * from './aggregate-root.js';
+export * from './clock.js';
+export * from './errors.js';
+export * from './events.js';

@@ -1,0 +1,39 @@
+import { ApplicationError } from '@app/core';
+import type { ExpectedVersion } from './event-store.js';
+
+/** The stream was not at the expected version. The only error a command retry reacts to. */
+export class ConcurrencyError extends ApplicationError {
+  constructor(
+    readonly streamId: string,
+    readonly expectedVersion: ExpectedVersion,
+    readonly actualVersion?: number,
+  ) {
+    super(
+      'CONCURRENCY_CONFLICT',
+      'conflict',
+      `Stream ${streamId} was modified concurrently (expected version ${String(expectedVersion)}` +
+        (actualVersion === undefined ? ')' : `, actual ${actualVersion})`),
+      { streamId, expectedVersion, ...(actualVersion === undefined ? {} : { actualVersion }) },
+    );
+  }
+}
+
+export class StreamNotFoundError extends ApplicationError {
+  constructor(readonly streamId: string) {
+    super('STREAM_NOT_FOUND', 'not_found', `Stream ${streamId} does not exist`, { streamId });
+  }
+}
+
+export class AppendTooLargeError extends ApplicationError {
+  constructor(streamId: string, reason: string) {
+    super('APPEND_TOO_LARGE', 'too_large', `Append to ${streamId} is too large: ${reason}`, { streamId });
+  }
+}
+
+/** The event store could not be reached or answered with an unexpected failure. */
+export class EventStoreUnavailableError extends ApplicationError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EVENT_STORE_UNAVAILABLE', 'unavailable', message);
+    if (options?.cause) this.cause = options.cause;
+  }
+}

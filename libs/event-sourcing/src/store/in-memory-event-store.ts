@@ -1,0 +1,66 @@
+import type { RecordedEvent } from '@app/core';
+import { streamCategory } from '@app/core';
+import { assertAppendFits, assertExpectedVersion } from './append-guards.js';
+import {
+  EventStore,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedVersion,
+  type OutboxEntry,
+  type ReadStreamResult,
+} from './event-store.js';
+
+/**
+ * Event store in process memory, for the embedded monolith and fast tests. Same contract as the
+ * Cosmos adapter: an append is all-or-nothing and writes its outbox entry in the same step.
+ */
+export class InMemoryEventStore extends EventStore {
+  readonly #streams = new Map<string, RecordedEvent[]>();
+  readonly #outbox = new Map<string, OutboxEntry>();
+
+  override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
+    const stream = this.#streams.get(streamId) ?? [];
+    const from = options.fromVersion ?? 0;
+    return {
+      streamExists: stream.length > 0,
+      currentVersion: stream.length,
+      events: structuredClone(stream.slice(from)),
+    };
+  }
+
+  override async appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedVersion }: { expectedVersion: ExpectedVersion },
+  ): Promise<AppendResult> {
+    assertAppendFits(streamId, events);
+    const stream = this.#streams.get(streamId) ?? [];
+    assertExpectedVersion(streamId, expectedVersion, stream.length);
+
+    const recorded = events.map(
+      (event, i): RecordedEvent => ({ streamId, version: stream.length + i + 1, ...structuredClone(event) }),
+    );
+    const first = recorded[0]!.version;
+    const last = recorded.at(-1)!.version;
+    this.#streams.set(streamId, [...stream, ...recorded]);
+    this.#outbox.set(`${streamId}/${first}`, {
+      streamId,
+      fromVersion: first,
+      toVersion: last,
+      createdAt: recorded[0]!.metadata.occurredAt,
+    });
+    return { nextExpectedVersion: last, events: structuredClone(recorded) };
+  }
+
+  override async pendingOutbox(limit: number): Promise<OutboxEntry[]> {
+    return [...this.#outbox.values()].slice(0, limit);
+  }
+
+  override async completeOutbox(entry: OutboxEntry): Promise<void> {
+    this.#outbox.delete(`${entry.streamId}/${entry.fromVersion}`);
+  }
+
+  override async *streamIds(category: string): AsyncIterable<string> {
+    for (const id of [...this.#streams.keys()]) if (streamCategory(id) === category) yield id;
+  }
+}

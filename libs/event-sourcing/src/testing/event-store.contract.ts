@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { ConcurrencyError, AppendTooLargeError } from '../store/errors.js';
+import { ANY, EventStore, NO_STREAM, type EventToAppend } from '../store/event-store.js';
+
+/**
+ * The behaviour every EventStore adapter must have. Run it from each adapter's spec:
+ * `eventStoreContract('in-memory', async () => new InMemoryEventStore())`.
+ * Every test uses fresh stream ids, so one store (one Cosmos container) can serve the whole suite.
+ */
+export const eventStoreContract = (adapter: string, createStore: () => Promise<EventStore>): void => {
+  describe(`EventStore contract: ${adapter}`, () => {
+    let store: EventStore;
+    const category = `Test${randomUUID().replaceAll('-', '').slice(0, 8)}`;
+    const newStream = (): string => `${category}-${randomUUID()}`;
+
+    beforeAll(async () => {
+      store = await createStore();
+      await store.init();
+    });
+
+    describe('a new stream', () => {
+      it('stores the events in order with their versions, schema versions and metadata', async () => {
+        const streamId = newStream();
+        const result = await store.appendToStream(streamId, [anEvent('A', 1), anEvent('B', 2)], {
+          expectedVersion: NO_STREAM,
+        });
+        expect(result.nextExpectedVersion).toBe(2);
+
+        const read = await store.readStream(streamId);
+        expect(read).toMatchObject({ streamExists: true, currentVersion: 2 });
+        expect(read.events.map((e) => [e.version, e.type, e.schemaVersion, e.data])).toEqual([
+          [1, 'A', 1, { n: 1 }],
+          [2, 'B', 2, { n: 2 }],
+        ]);
+        expect(read.events[0]!.metadata).toEqual(result.events[0]!.metadata);
+        expect(read.events.every((e) => e.streamId === streamId)).toBe(true);
+      });
+
+      it('reads as absent before the first append', async () => {
+        await expect(store.readStream(newStream())).resolves.toEqual({
+          streamExists: false,
+          currentVersion: 0,
+          events: [],
+        });
+      });
+
+      it('accepts expected version 0 as "no stream"', async () => {
+        const result = await store.appendToStream(newStream(), [anEvent('A')], { expectedVersion: 0 });
+        expect(result.nextExpectedVersion).toBe(1);
+      });
+
+      it('accepts "any"', async () => {
+        const result = await store.appendToStream(newStream(), [anEvent('A')], { expectedVersion: ANY });
+        expect(result.nextExpectedVersion).toBe(1);
+      });
+
+      it('rejects an exact version above 0', async () => {
+        await expect(store.appendToStream(newStream(), [anEvent('A')], { expectedVersion: 3 })).rejects.toBeInstanceOf(
+          ConcurrencyError,
+        );
+      });
+    });
+
+    describe('an existing stream', () => {
+      let streamId: string;
+      beforeEach(async () => {
+        streamId = newStream();
+        await store.appendToStream(streamId, [anEvent('A'), anEvent('B')], { expectedVersion: NO_STREAM });
+      });
+
+      it('appends at the exact current version', async () => {
+        const result = await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+        expect(result.nextExpectedVersion).toBe(3);
+        expect((await store.readStream(streamId)).events.map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      });
+
+      it('appends with "any"', async () => {
+        const result = await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: ANY });
+        expect(result.nextExpectedVersion).toBe(3);
+      });
+
+      it.each([
+        ['"no stream"', NO_STREAM],
+        ['a stale version', 1],
+        ['a future version', 5],
+      ] as const)('rejects %s and leaves the stream unchanged', async (_, expectedVersion) => {
+        const error = await store
+          .appendToStream(streamId, [anEvent('C')], { expectedVersion })
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ConcurrencyError);
+        expect((error as ConcurrencyError).code).toBe('CONCURRENCY_CONFLICT');
+        expect((await store.readStream(streamId)).currentVersion).toBe(2);
+      });
+
+      it('reads from a version onwards', async () => {
+        await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+        const read = await store.readStream(streamId, { fromVersion: 1 });
+        expect(read.currentVersion).toBe(3);
+        expect(read.events.map((e) => e.version)).toEqual([2, 3]);
+      });
+    });
+
+    describe('an append that is too large', () => {
+      it('is refused above the event count limit, storing nothing', async () => {
+        const streamId = newStream();
+        const events = Array.from({ length: EventStore.MAX_EVENTS_PER_APPEND + 1 }, () => anEvent('A'));
+        await expect(store.appendToStream(streamId, events, { expectedVersion: NO_STREAM })).rejects.toBeInstanceOf(
+          AppendTooLargeError,
+        );
+        expect((await store.readStream(streamId)).streamExists).toBe(false);
+      });
+
+      it('is refused above the size limit, storing nothing', async () => {
+        const streamId = newStream();
+        const big = { ...anEvent('A'), data: { blob: 'x'.repeat(EventStore.MAX_APPEND_BYTES) } };
+        await expect(store.appendToStream(streamId, [big], { expectedVersion: NO_STREAM })).rejects.toBeInstanceOf(
+          AppendTooLargeError,
+        );
+        expect((await store.readStream(streamId)).streamExists).toBe(false);
+      });
+
+      it('is refused when empty', async () => {
+        await expect(store.appendToStream(newStream(), [], { expectedVersion: ANY })).rejects.toBeInstanceOf(
+          AppendTooLargeError,
+        );
+      });
+
+      it('takes the largest allowed append whole', async () => {
+        const streamId = newStream();
+        const events = Array.from({ length: EventStore.MAX_EVENTS_PER_APPEND }, () => anEvent('A'));
+        await store.appendToStream(streamId, events, { expectedVersion: NO_STREAM });
+        expect((await store.readStream(streamId)).currentVersion).toBe(EventStore.MAX_EVENTS_PER_APPEND);
+      });
+    });
+
+    describe('the outbox', () => {
+      it('holds one entry per append, in stream order, until completed', async () => {
+        const streamId = newStream();
+        await store.appendToStream(streamId, [anEvent('A'), anEvent('B')], { expectedVersion: NO_STREAM });
+        await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+
+        const mine = (await store.pendingOutbox(10_000)).filter((e) => e.streamId === streamId);
+        expect(mine.map((e) => [e.fromVersion, e.toVersion])).toEqual([
+          [1, 2],
+          [3, 3],
+        ]);
+
+        await store.completeOutbox(mine[0]!);
+        await store.completeOutbox(mine[0]!); // completing twice is harmless (relay re-runs after a crash)
+        const left = (await store.pendingOutbox(10_000)).filter((e) => e.streamId === streamId);
+        expect(left.map((e) => e.fromVersion)).toEqual([3]);
+      });
+
+      it('gets no entry from a failed append', async () => {
+        const streamId = newStream();
+        await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
+        await expect(store.appendToStream(streamId, [anEvent('B')], { expectedVersion: 0 })).rejects.toThrow();
+        const mine = (await store.pendingOutbox(10_000)).filter((e) => e.streamId === streamId);
+        expect(mine).toHaveLength(1);
+      });
+    });
+
+    describe('stream ids by category', () => {
+      it('lists every stream of the category once', async () => {
+        const category2 = `Cat${randomUUID().replaceAll('-', '').slice(0, 8)}`;
+        const ids = [`${category2}-1`, `${category2}-2`, `${category2}-3`];
+        for (const id of ids) await store.appendToStream(id, [anEvent('A'), anEvent('B')], { expectedVersion: ANY });
+        const listed: string[] = [];
+        for await (const id of store.streamIds(category2)) listed.push(id);
+        expect(listed.sort()).toEqual(ids);
+      });
+    });
+
+    describe('concurrent writers on one stream', () => {
+      const writers = 50;
+
+      it('lets exactly one of them win a given version', async () => {
+        const streamId = newStream();
+        await store.appendToStream(streamId, [anEvent('Start')], { expectedVersion: NO_STREAM });
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: writers }, (_, i) =>
+            store.appendToStream(streamId, [anEvent('Race', 1, { writer: i })], { expectedVersion: 1 }),
+          ),
+        );
+        const won = outcomes.filter((o) => o.status === 'fulfilled');
+        const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost.every((o) => o.reason instanceof ConcurrencyError)).toBe(true);
+        const read = await store.readStream(streamId);
+        expect(read.events.map((e) => e.version)).toEqual([1, 2]);
+      });
+
+      it('loses and duplicates nothing when every writer retries until it lands', async () => {
+        const streamId = newStream();
+        const write = async (writer: number): Promise<number> => {
+          for (let attempt = 1; ; attempt++) {
+            const { currentVersion } = await store.readStream(streamId);
+            try {
+              await store.appendToStream(streamId, [anEvent('Write', 1, { writer })], {
+                expectedVersion: currentVersion,
+              });
+              return attempt;
+            } catch (error) {
+              if (!(error instanceof ConcurrencyError)) throw error;
+              await new Promise((r) => setTimeout(r, Math.random() * 20 * Math.min(attempt, 5)));
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: writers }, (_, i) => write(i)));
+
+        const read = await store.readStream(streamId);
+        expect(read.events.map((e) => e.version)).toEqual(Array.from({ length: writers }, (_, i) => i + 1));
+        const seen = read.events.map((e) => (e.data as { writer: number }).writer).sort((a, b) => a - b);
+        expect(seen).toEqual(Array.from({ length: writers }, (_, i) => i));
+        const eventIds = new Set(read.events.map((e) => e.metadata.eventId));
+        expect(eventIds.size).toBe(writers);
+      }, 60_000);
+    });
+  });
+};
+
+const anEvent = (type: string, schemaVersion = 1, data: Record<string, unknown> = {}): EventToAppend => {
+  const eventId = randomUUID();
+  return {
+    type,
+    schemaVersion,
+    data: Object.keys(data).length ? data : { n: schemaVersion },
+    metadata: { eventId, correlationId: eventId, causationId: eventId, occurredAt: new Date().toISOString() },
+  };
+};
