@@ -1,9 +1,4 @@
-import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { hello } from '@app/event-sourcing';
-@Module({})
-class AppModule {}
-const app = await NestFactory.create(AppModule);
-console.log('HELLO', hello());
-await app.close();
+import { runHttpApp } from '@app/platform';
+import { monolith } from './monolith.app.js';
+
+await runHttpApp(monolith);

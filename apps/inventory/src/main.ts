@@ -1,0 +1,4 @@
+import { runHttpApp } from '@app/platform';
+import { inventoryService } from './inventory.app.js';
+
+await runHttpApp(inventoryService);

@@ -1,0 +1,4 @@
+import { runHttpApp } from '@app/platform';
+import { ordersService } from './orders.app.js';
+
+await runHttpApp(ordersService);

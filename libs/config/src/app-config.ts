@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import type { EventSourcingOptions, EventStoreOptions } from '@app/event-sourcing';
+import type { ReadModelsOptions } from '@app/read-models';
+
+export interface AppConfig {
+  readonly port: number;
+  readonly bodyLimit: string;
+  readonly eventSourcing: EventSourcingOptions;
+  readonly readModels: ReadModelsOptions;
+}
+
+/** Invalid configuration: every problem at once, so one restart fixes them all. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads and validates the environment (see .env.example). Nothing is required: with no variables the
+ * app runs embedded, in memory. Setting COSMOS_ENDPOINT switches the event store to Cosmos DB.
+ */
+export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
+  const problems: string[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!allowed.includes(raw as T)) problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return raw as T;
+  };
+
+  const port = int('PORT', defaults.port, 1, 65_535);
+  const bodyLimitKb = int('HTTP_BODY_LIMIT_KB', 64, 1, 10_240);
+  const storeKind = oneOf('EVENT_STORE', ['memory', 'cosmos'], env.COSMOS_ENDPOINT ? 'cosmos' : 'memory');
+  const readModelKind = oneOf('READ_MODEL_STORE', ['memory'], 'memory');
+
+  let store: EventStoreOptions = { kind: 'memory' };
+  if (storeKind === 'cosmos') {
+    const endpoint = env.COSMOS_ENDPOINT ?? '';
+    if (!/^https?:\/\/[^\s/]+/.test(endpoint)) problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
+    const key = env.COSMOS_KEY ?? '';
+    if (!key) problems.push('COSMOS_KEY is required with the Cosmos event store');
+    const caFile = env.COSMOS_CA_FILE || undefined;
+    if (caFile && !existsSync(caFile)) problems.push(`COSMOS_CA_FILE ${caFile} does not exist`);
+    const name = (variable: string, fallback: string): string => {
+      const value = env[variable] || fallback;
+      if (!/^[A-Za-z0-9_-]{1,255}$/.test(value)) problems.push(`${variable} must be letters, digits, "-" or "_"`);
+      return value;
+    };
+    store = {
+      kind: 'cosmos',
+      endpoint,
+      key,
+      databaseId: name('COSMOS_DATABASE', 'eventstore'),
+      containerId: name('COSMOS_CONTAINER', 'events'),
+      caFile,
+    };
+  }
+
+  const config: AppConfig = {
+    port,
+    bodyLimit: `${bodyLimitKb}kb`,
+    eventSourcing: {
+      store,
+      relay: {
+        pollIntervalMs: int('RELAY_POLL_INTERVAL_MS', 1_000, 50, 600_000),
+        batchSize: int('RELAY_BATCH_SIZE', 100, 1, 1_000),
+        maxBackoffMs: int('RELAY_MAX_BACKOFF_MS', 30_000, 100, 3_600_000),
+      },
+      commandRetry: {
+        attempts: int('COMMAND_RETRY_ATTEMPTS', 8, 1, 100),
+        baseDelayMs: int('COMMAND_RETRY_BASE_DELAY_MS', 10, 1, 10_000),
+        maxDelayMs: int('COMMAND_RETRY_MAX_DELAY_MS', 500, 1, 60_000),
+      },
+    },
+    readModels: {
+      store: { kind: readModelKind },
+      readYourWritesTimeoutMs: int('READ_YOUR_WRITES_TIMEOUT_MS', 2_000, 0, 60_000),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+};

@@ -1,0 +1,3 @@
+export * from './inventory.events.js';
+export * from './orders.events.js';
+export * from './identifiers.js';

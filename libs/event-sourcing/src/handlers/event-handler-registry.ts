@@ -1,0 +1,57 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import type { RecordedEvent } from '@app/core';
+import { EVENT_HANDLER, type EventHandler, type EventHandlerOptions } from './event-handler.js';
+
+interface Registration {
+  readonly options: EventHandlerOptions;
+  readonly handler: EventHandler;
+}
+
+/**
+ * Every @HandlesEvents provider of the application, found at start-up. Transports (in-process or
+ * Kafka) deliver events here; the registry awaits each interested handler in turn.
+ */
+@Injectable()
+export class EventHandlerRegistry implements OnModuleInit {
+  private readonly logger = new Logger(EventHandlerRegistry.name);
+  #registrations: Registration[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  onModuleInit(): void {
+    this.#registrations = this.discovery
+      .getProviders()
+      .filter((wrapper) => wrapper.metatype && wrapper.instance)
+      .flatMap((wrapper) => {
+        const options = this.reflector.get<EventHandlerOptions | undefined>(EVENT_HANDLER, wrapper.metatype!);
+        return options ? [{ options, handler: wrapper.instance as EventHandler }] : [];
+      });
+    for (const { options } of this.#registrations) {
+      this.logger.log(`Event handler ${options.name} <- ${options.events.join(', ')}`);
+    }
+  }
+
+  get handlers(): readonly EventHandlerOptions[] {
+    return this.#registrations.map((r) => r.options);
+  }
+
+  /** Event types some handler of this application wants (a Kafka consumer subscribes to their topics). */
+  get subscribedTypes(): ReadonlySet<string> {
+    return new Set(this.#registrations.flatMap((r) => r.options.events));
+  }
+
+  /** Runs every handler of the event's type, in registration order; the first failure propagates. */
+  async dispatch(event: RecordedEvent, only?: (options: EventHandlerOptions) => boolean): Promise<number> {
+    let handled = 0;
+    for (const { options, handler } of this.#registrations) {
+      if (!options.events.includes(event.type) || (only && !only(options))) continue;
+      await handler.handle(event);
+      handled++;
+    }
+    return handled;
+  }
+}

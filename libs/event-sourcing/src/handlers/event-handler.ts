@@ -1,0 +1,24 @@
+import { SetMetadata, type Type } from '@nestjs/common';
+import type { RecordedEvent } from '@app/core';
+
+/**
+ * Something that reacts to stored events: a projection or a process manager. Delivery is at least
+ * once and in order per stream, so `handle` must be idempotent (version guards, derived command ids).
+ */
+export interface EventHandler {
+  handle(event: RecordedEvent): Promise<void>;
+}
+
+export interface EventHandlerOptions {
+  /** Stable name: part of derived command ids and, with Kafka, of the consumer group. */
+  readonly name: string;
+  /** Event types this handler receives; others never reach it. */
+  readonly events: readonly string[];
+}
+
+export const EVENT_HANDLER = Symbol('event-handler');
+
+/** Marks a provider as an event handler; the registry discovers it at start-up. */
+export const HandlesEvents = (options: EventHandlerOptions): ClassDecorator => SetMetadata(EVENT_HANDLER, options);
+
+export type EventHandlerClass = Type<EventHandler>;

@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AggregateRoot, DomainEvent } from '@app/core';
+import { AggregateRepository, type AggregateType } from '../repository/aggregate-repository.js';
+import { OutboxRelay } from '../relay/outbox-relay.js';
+import { EventStore } from '../store/event-store.js';
+import { EventTypeRegistry, type EventTypeDefinition } from '../store/event-types.js';
+import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from './event-sourcing.options.js';
+
+/** Builds repositories wired to this application's store, event types, relay and retry policy. */
+@Injectable()
+export class AggregateRepositories {
+  constructor(
+    private readonly store: EventStore,
+    private readonly eventTypes: EventTypeRegistry,
+    private readonly relay: OutboxRelay,
+    @Inject(EVENT_SOURCING_OPTIONS) private readonly options: EventSourcingOptions,
+  ) {}
+
+  for<A extends AggregateRoot<E>, E extends DomainEvent>(
+    type: AggregateType<A>,
+    eventTypes: readonly EventTypeDefinition[],
+  ): AggregateRepository<A, E> {
+    this.eventTypes.register(eventTypes);
+    return new AggregateRepository<A, E>(
+      this.store,
+      this.eventTypes,
+      type,
+      () => this.relay.kick(),
+      this.options.commandRetry,
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { createCosmosClient } from '../cosmos/cosmos-client.js';
+import { CosmosEventStore } from '../cosmos/cosmos-event-store.js';
+import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
+import { EventPublisher } from '../relay/event-publisher.js';
+import { InProcessEventPublisher } from '../relay/in-process-event-publisher.js';
+import { OutboxRelay } from '../relay/outbox-relay.js';
+import { EventStore } from '../store/event-store.js';
+import { EventTypeRegistry } from '../store/event-types.js';
+import { InMemoryEventStore } from '../store/in-memory-event-store.js';
+import { AggregateRepositories } from './aggregate-repositories.js';
+import { systemClock } from '@app/core';
+import { CLOCK, EVENT_SOURCING_OPTIONS, type EventSourcingOptions, type EventStoreOptions } from './event-sourcing.options.js';
+
+const createEventStore = async (options: EventStoreOptions): Promise<EventStore> => {
+  const logger = new Logger('EventStore');
+  if (options.kind === 'memory') {
+    logger.warn('Event store: IN MEMORY (embedded mode): events are lost when the process stops');
+    return new InMemoryEventStore();
+  }
+  const client = createCosmosClient({ endpoint: options.endpoint, key: options.key, caFile: options.caFile });
+  const store = CosmosEventStore.fromClient(client, options.databaseId, options.containerId);
+  await store.init();
+  logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId}`);
+  return store;
+};
+
+/**
+ * Event sourcing for a whole application: the event store chosen by configuration, the event type
+ * registry, aggregate repositories, the handler registry and the outbox relay with its publisher.
+ * The in-process publisher is the default transport; a transport module may provide another.
+ */
+@Global()
+@Module({})
+export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(@Inject(OutboxRelay) private readonly relay: OutboxRelay) {}
+
+  static forRoot(options: EventSourcingOptions): DynamicModule {
+    return {
+      module: EventSourcingModule,
+      imports: [DiscoveryModule, CqrsModule.forRoot()],
+      providers: [
+        { provide: EVENT_SOURCING_OPTIONS, useValue: options },
+        { provide: CLOCK, useValue: systemClock },
+        { provide: EventStore, useFactory: () => createEventStore(options.store) },
+        EventTypeRegistry,
+        EventHandlerRegistry,
+        { provide: EventPublisher, useClass: InProcessEventPublisher },
+        {
+          provide: OutboxRelay,
+          inject: [EventStore, EventPublisher],
+          useFactory: (store: EventStore, publisher: EventPublisher) => new OutboxRelay(store, publisher, options.relay),
+        },
+        AggregateRepositories,
+      ],
+      exports: [CLOCK, EventStore, EventTypeRegistry, EventHandlerRegistry, EventPublisher, OutboxRelay, AggregateRepositories, CqrsModule],
+    };
+  }
+
+  onApplicationBootstrap(): void {
+    this.relay.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.relay.stop();
+  }
+}

@@ -1,0 +1,25 @@
+import type { RetryPolicy } from '../repository/retry.js';
+import type { OutboxRelayOptions } from '../relay/outbox-relay.js';
+
+export type EventStoreOptions =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'cosmos';
+      readonly endpoint: string;
+      readonly key: string;
+      readonly databaseId: string;
+      readonly containerId: string;
+      /** PEM file to trust for this client only (self-signed local servers). */
+      readonly caFile?: string;
+    };
+
+export interface EventSourcingOptions {
+  readonly store: EventStoreOptions;
+  readonly relay: OutboxRelayOptions;
+  readonly commandRetry: RetryPolicy;
+}
+
+export const EVENT_SOURCING_OPTIONS = Symbol('EVENT_SOURCING_OPTIONS');
+
+/** Injection token of the application's `Clock` (system clock; tests pin it). */
+export const CLOCK = Symbol('CLOCK');

@@ -1,0 +1,121 @@
+import { Logger } from '@nestjs/common';
+import { EventStore, type OutboxEntry } from '../store/event-store.js';
+import type { EventPublisher } from './event-publisher.js';
+
+export interface OutboxRelayOptions {
+  /** Recovery path: how often to look for entries left behind (crash, failed publish). */
+  readonly pollIntervalMs: number;
+  /** Entries fetched per pass. */
+  readonly batchSize: number;
+  /** Backoff cap for a stream whose publish keeps failing. */
+  readonly maxBackoffMs: number;
+}
+
+/**
+ * Moves events from the event store's outbox to the event transport, in stream order, and removes each
+ * entry only after its events were published. A crash between publish and removal re-publishes (the
+ * consumers are idempotent); nothing is removed unpublished, so nothing is lost.
+ *
+ * Fast path: `kick()` right after an append. Recovery path: a poll every `pollIntervalMs`. One pass runs
+ * at a time; a kick during a pass schedules another. A stream whose publish fails is skipped, with
+ * exponential backoff, so it cannot block the others, and its later entries wait behind it (order).
+ */
+export class OutboxRelay {
+  private readonly logger = new Logger(OutboxRelay.name);
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #failures = new Map<string, { attempts: number; retryAt: number }>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly publisher: EventPublisher,
+    private readonly options: OutboxRelayOptions,
+  ) {}
+
+  start(): void {
+    this.#stopped = false;
+    this.kick();
+    this.#timer = setInterval(() => this.kick(), this.options.pollIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops polling and waits for the pass in flight, so shutdown never cuts a publish in half. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  kick(): void {
+    if (this.#stopped) return;
+    this.#again = true;
+    this.#running ??= this.#loop().finally(() => (this.#running = undefined));
+  }
+
+  /** Publishes until the outbox is empty or only backed-off streams are left; for tests and tools. */
+  async drain(): Promise<void> {
+    this.kick();
+    while (this.#running) await this.#running;
+  }
+
+  get pendingFailures(): number {
+    return this.#failures.size;
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#again && !this.#stopped) {
+      this.#again = false;
+      try {
+        const { moved, full } = await this.#pass();
+        if (full || moved > 0) this.#again = true;
+      } catch (error) {
+        // Reading the outbox failed (store down): the poll retries.
+        this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  async #pass(): Promise<{ moved: number; full: boolean }> {
+    const entries = await this.store.pendingOutbox(this.options.batchSize);
+    const byStream = new Map<string, OutboxEntry[]>();
+    for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
+
+    let moved = 0;
+    const now = Date.now();
+    for (const [streamId, streamEntries] of byStream) {
+      const failure = this.#failures.get(streamId);
+      if (failure && failure.retryAt > now) continue;
+      for (const entry of streamEntries.sort((a, b) => a.fromVersion - b.fromVersion)) {
+        if (this.#stopped) return { moved, full: false };
+        try {
+          await this.#publish(entry);
+          this.#failures.delete(streamId);
+          moved++;
+        } catch (error) {
+          this.#backOff(streamId, entry, error);
+          break; // later entries of this stream wait: per-stream order
+        }
+      }
+    }
+    return { moved, full: entries.length === this.options.batchSize };
+  }
+
+  async #publish(entry: OutboxEntry): Promise<void> {
+    const { events } = await this.store.readStream(entry.streamId, { fromVersion: entry.fromVersion - 1 });
+    const batch = events.filter((e) => e.version <= entry.toVersion);
+    if (batch.length > 0) await this.publisher.publish(batch);
+    await this.store.completeOutbox(entry);
+  }
+
+  #backOff(streamId: string, entry: OutboxEntry, error: unknown): void {
+    const attempts = (this.#failures.get(streamId)?.attempts ?? 0) + 1;
+    const delay = Math.min(this.options.maxBackoffMs, 100 * 2 ** (attempts - 1));
+    this.#failures.set(streamId, { attempts, retryAt: Date.now() + delay });
+    this.logger.error(
+      `Publishing ${streamId}@${entry.fromVersion}..${entry.toVersion} failed (attempt ${attempts}, ` +
+        `retry in ${delay} ms): ${(error as Error).message}`,
+    );
+  }
+}

@@ -1,0 +1,106 @@
+import type { AggregateRoot, DomainEvent } from '@app/core';
+import { ApplicationError } from '@app/core';
+import { deterministicUuid, type CommandContext } from './command-context.js';
+import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
+import { EventStore, NO_STREAM, type EventToAppend } from '../store/event-store.js';
+import type { EventTypeRegistry } from '../store/event-types.js';
+
+export interface AggregateType<A> {
+  /** Stream category, e.g. `Order`: streams are `Order-<id>`. */
+  readonly category: string;
+  /** A blank instance to replay history into. */
+  readonly create: () => A;
+  /** The error for a command on an aggregate that does not exist (HTTP 404). */
+  readonly notFound: (id: string) => ApplicationError;
+}
+
+export interface SaveResult {
+  readonly id: string;
+  /** Stream version after the command: what a read-your-writes query waits for. */
+  readonly version: number;
+}
+
+/** Called after every successful append: the outbox relay's fast path. */
+export type AfterAppend = (streamId: string) => void;
+
+/**
+ * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
+ * at. `create` and `update` run a whole command (load, decide, append) and re-run it on a concurrency
+ * conflict, so handlers stay three lines long.
+ */
+export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEvent = DomainEvent> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly eventTypes: EventTypeRegistry,
+    private readonly type: AggregateType<A>,
+    private readonly afterAppend: AfterAppend = () => {},
+    private readonly retryPolicy: RetryPolicy = defaultRetryPolicy,
+  ) {}
+
+  streamId(id: string): string {
+    return `${this.type.category}-${id}`;
+  }
+
+  async find(id: string): Promise<A | undefined> {
+    const { streamExists, currentVersion, events } = await this.store.readStream(this.streamId(id));
+    if (!streamExists) return undefined;
+    const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
+    return this.type.create().rehydrate(history, currentVersion);
+  }
+
+  async load(id: string): Promise<A> {
+    const aggregate = await this.find(id);
+    if (!aggregate) throw this.type.notFound(id);
+    return aggregate;
+  }
+
+  /** Starts a new stream; fails with ConcurrencyError if it already exists (no retry: it never will not). */
+  async create(id: string, decide: () => A, context: CommandContext): Promise<SaveResult> {
+    return this.append(id, decide(), context);
+  }
+
+  /** Runs `decide` on the current state and appends its events; retried on concurrency conflicts. */
+  async update(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
+    return retryOnConcurrencyConflict(async () => {
+      const aggregate = await this.load(id);
+      decide(aggregate);
+      return this.append(id, aggregate, context);
+    }, this.retryPolicy);
+  }
+
+  /** Like `update`, but starts the stream when it does not exist yet (for event-driven aggregates). */
+  async upsert(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
+    return retryOnConcurrencyConflict(async () => {
+      const aggregate = (await this.find(id)) ?? this.type.create();
+      decide(aggregate);
+      return this.append(id, aggregate, context);
+    }, this.retryPolicy);
+  }
+
+  private async append(id: string, aggregate: A, context: CommandContext): Promise<SaveResult> {
+    const pending = aggregate.pendingEvents;
+    if (pending.length === 0) return { id, version: aggregate.version }; // nothing changed: idempotent no-op
+
+    const streamId = this.streamId(id);
+    const occurredAt = new Date().toISOString();
+    const expectedVersion = aggregate.persistedVersion === 0 ? NO_STREAM : aggregate.persistedVersion;
+    const events = pending.map(
+      (event, i): EventToAppend => ({
+        type: event.type,
+        schemaVersion: this.eventTypes.schemaVersionOf(event.type),
+        data: event.data,
+        metadata: {
+          // Same command, same position -> same id: a re-run command cannot publish a different event.
+          eventId: deterministicUuid(`${context.commandId}:${streamId}:${aggregate.persistedVersion + i + 1}`),
+          correlationId: context.correlationId,
+          causationId: context.causationId,
+          occurredAt,
+        },
+      }),
+    );
+    const { nextExpectedVersion } = await this.store.appendToStream(streamId, events, { expectedVersion });
+    aggregate.markCommitted(nextExpectedVersion);
+    this.afterAppend(streamId);
+    return { id, version: nextExpectedVersion };
+  }
+}

@@ -1,0 +1,5 @@
+export * from './api-responses.js';
+export * from './http-app.js';
+export * from './problem-details.filter.js';
+export * from './problem-details.js';
+export * from './validation.js';

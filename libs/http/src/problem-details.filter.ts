@@ -1,0 +1,92 @@
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ApplicationError, type ErrorKind } from '@app/core';
+import { PROBLEM_JSON, problemType, type FieldError, type ProblemDetails } from './problem-details.js';
+
+const STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid: HttpStatus.BAD_REQUEST,
+  not_found: HttpStatus.NOT_FOUND,
+  conflict: HttpStatus.CONFLICT,
+  too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** Thrown by the validation pipe; carries the per-field errors. */
+export class RequestValidationError extends HttpException {
+  constructor(readonly fieldErrors: FieldError[]) {
+    super('Request validation failed', HttpStatus.BAD_REQUEST);
+  }
+}
+
+/**
+ * The one place errors become HTTP: every failure is answered as RFC 9457 problem+json. Application
+ * errors map by kind; Nest HTTP exceptions keep their status; anything else is a 500 whose details stay
+ * in the log, not in the response.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const problem = this.toProblem(exception);
+    problem.instance = request.originalUrl?.split('?')[0];
+    const correlationId = response.getHeader('x-correlation-id');
+    if (typeof correlationId === 'string') problem.correlationId = correlationId;
+
+    if (problem.status >= 500) {
+      this.logger.error(
+        `${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}: ${(exception as Error)?.message}`,
+        (exception as Error)?.stack,
+      );
+    }
+    if (problem.status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
+    if (response.headersSent) return;
+    response.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(problem));
+  }
+
+  private toProblem(exception: unknown): ProblemDetails {
+    if (exception instanceof RequestValidationError) {
+      return {
+        ...base('VALIDATION_FAILED', 'Request validation failed', 400),
+        detail: exception.fieldErrors.map((e) => `${e.field}: ${e.message}`).join('; '),
+        errors: exception.fieldErrors,
+      };
+    }
+    if (exception instanceof ApplicationError) {
+      const status = STATUS_BY_KIND[exception.kind];
+      return {
+        ...base(exception.code, titleOf(exception.code), status),
+        detail: exception.message,
+        ...(exception.details ?? {}),
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const code = HttpStatus[status] ?? 'HTTP_ERROR';
+      return { ...base(code, titleOf(code), status), detail: exception.message };
+    }
+    return base('INTERNAL_ERROR', 'Internal server error', 500);
+  }
+}
+
+const base = (code: string, title: string, status: number): ProblemDetails => ({
+  type: problemType(code),
+  title,
+  status,
+  code,
+});
+
+const titleOf = (code: string): string => {
+  const words = code.toLowerCase().replaceAll('_', ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};

@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import type { RecordedEvent } from '@app/core';
+import type { ProductEvent } from '@app/contracts';
+import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
+import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
+import { evolveProductStock, PRODUCT_STOCKS, PRODUCT_STOCK_EVENTS, type ProductStock } from './product-stock.read-model.js';
+
+@Injectable()
+@HandlesEvents({ name: 'inventory.product-stock', events: PRODUCT_STOCK_EVENTS })
+export class ProductStockProjection implements EventHandler {
+  readonly collection: DocumentCollection<ProductStock>;
+
+  constructor(store: ReadModelStore) {
+    this.collection = store.collection(PRODUCT_STOCKS);
+  }
+
+  async handle(event: RecordedEvent): Promise<void> {
+    const productEvent = event as unknown as ProductEvent;
+    await applyToDocument(this.collection, productEvent.data.sku, event, (current) =>
+      evolveProductStock(current, productEvent),
+    );
+  }
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { RecordedEvent } from '@app/core';
+import type { OrderCancelled, OrderPlaced } from '@app/contracts';
+import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
+import { ReleaseStockCommand } from '../release-stock/release-stock.command.js';
+import { ReserveStockCommand } from './reserve-stock.command.js';
+
+const NAME = 'inventory.order-stock-policy';
+
+/** Reacts to the orders context's public events: reserve stock for placed orders, release it for cancelled ones. */
+@Injectable()
+@HandlesEvents({ name: NAME, events: ['OrderPlaced', 'OrderCancelled'] })
+export class OrderStockPolicy implements EventHandler {
+  constructor(private readonly commands: CommandBus) {}
+
+  async handle(event: RecordedEvent): Promise<void> {
+    const orderEvent = event as unknown as OrderPlaced | OrderCancelled;
+    const context = commandCausedBy(event, NAME);
+    if (orderEvent.type === 'OrderPlaced') {
+      const lines = orderEvent.data.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+      await this.commands.execute(new ReserveStockCommand(orderEvent.data.orderId, lines, context));
+    } else {
+      await this.commands.execute(new ReleaseStockCommand(orderEvent.data.orderId, context));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { SKU_PATTERN, SKU_RULE } from '@app/contracts';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { MAX_STOCK } from '../domain/product.js';
+
+
+export class RegisterProductRequestDto {
+  @ApiProperty({ example: 'APPLE-RED', pattern: SKU_PATTERN.source, maxLength: 64 })
+  @IsString()
+  @Matches(SKU_PATTERN, { message: SKU_RULE })
+  sku!: string;
+
+  @ApiProperty({ example: 'Red apple', minLength: 1, maxLength: 200 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  name!: string;
+
+  @ApiProperty({ example: 100, minimum: 0, maximum: MAX_STOCK })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_STOCK)
+  initialStock!: number;
+}
+
+export class RestockRequestDto {
+  @ApiProperty({ example: 25, minimum: 1, maximum: MAX_STOCK })
+  @IsInt()
+  @Min(1)
+  @Max(MAX_STOCK)
+  quantity!: number;
+}
+
+export class ProductAcceptedDto {
+  @ApiProperty({ example: 'APPLE-RED' }) sku!: string;
+  @ApiProperty({ example: 1, description: 'Stream version after the command; pass as minVersion to read your write' })
+  version!: number;
+}
+
+export class ProductView {
+  @ApiProperty() sku!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ description: 'Units that can still be reserved' }) available!: number;
+  @ApiProperty({ description: 'Units held for orders' }) reserved!: number;
+  @ApiProperty() updatedAt!: string;
+  @ApiProperty({ description: 'Product stream version this view reflects' }) version!: number;
+}
+
+export class ProductPageView {
+  @ApiProperty({ type: [ProductView] }) items!: ProductView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class GetProductQueryDto {
+  @ApiPropertyOptional({ minimum: 1, description: 'Wait (bounded) until the view reflects at least this version' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(Number.MAX_SAFE_INTEGER)
+  minVersion?: number;
+}
+
+export class ListProductsQueryDto {
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page', maxLength: 512 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+}

@@ -1,0 +1,85 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, type PipeTransform } from '@nestjs/common';
+import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { SKU_PATTERN, SKU_RULE } from '@app/contracts';
+import type { CommandContext } from '@app/event-sourcing';
+import { ApiProblems, RequestContext, RequestValidationError } from '@app/http';
+import { RegisterProductCommand } from '../application/register-product/register-product.command.js';
+import { RestockProductCommand } from '../application/restock-product/restock-product.command.js';
+import { GetProductQuery, ListProductsQuery } from '../application/product-stock/product-stock.queries.js';
+import {
+  GetProductQueryDto,
+  ListProductsQueryDto,
+  ProductAcceptedDto,
+  ProductPageView,
+  ProductView,
+  RegisterProductRequestDto,
+  RestockRequestDto,
+} from './products.dto.js';
+
+/** SKUs in paths obey the same pattern as in bodies: no traversal, no operators, no surprises. */
+class SkuPipe implements PipeTransform<string, string> {
+  transform(value: string): string {
+    if (!SKU_PATTERN.test(value)) {
+      throw new RequestValidationError([{ field: 'sku', message: SKU_RULE }]);
+    }
+    return value;
+  }
+}
+
+const skuParam = ApiParam({ name: 'sku', example: 'APPLE-RED', schema: { type: 'string', pattern: SKU_PATTERN.source } });
+
+@ApiTags('inventory')
+@Controller('products')
+export class ProductsHttpController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly queries: QueryBus,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register a product with its initial stock' })
+  @ApiCreatedResponse({ type: ProductAcceptedDto })
+  @ApiProblems(400, 409, 413, 503)
+  async register(@Body() body: RegisterProductRequestDto, @RequestContext() context: CommandContext) {
+    const { version } = await this.commands.execute(
+      new RegisterProductCommand(body.sku, body.name, body.initialStock, context),
+    );
+    return { sku: body.sku, version };
+  }
+
+  @Post(':sku/restock')
+  @HttpCode(200)
+  @skuParam
+  @ApiOperation({ summary: 'Add stock to a product' })
+  @ApiOkResponse({ type: ProductAcceptedDto })
+  @ApiProblems(400, 404, 409, 413, 503)
+  async restock(
+    @Param('sku', SkuPipe) sku: string,
+    @Body() body: RestockRequestDto,
+    @RequestContext() context: CommandContext,
+  ) {
+    const { version } = await this.commands.execute(new RestockProductCommand(sku, body.quantity, context));
+    return { sku, version };
+  }
+
+  @Get(':sku')
+  @skuParam
+  @ApiOperation({ summary: 'Stock of one product, as projected from its events' })
+  @ApiOkResponse({ type: ProductView })
+  @ApiProblems(400, 404, 503)
+  async get(@Param('sku', SkuPipe) sku: string, @Query() query: GetProductQueryDto) {
+    const { id: _id, ...view } = await this.queries.execute(new GetProductQuery(sku, query.minVersion));
+    return view;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Products by SKU, paginated by cursor' })
+  @ApiOkResponse({ type: ProductPageView })
+  @ApiProblems(400, 503)
+  async list(@Query() query: ListProductsQueryDto) {
+    const page = await this.queries.execute(new ListProductsQuery(query.limit ?? 20, query.cursor));
+    return { items: page.items.map(({ id: _id, ...view }) => view), nextCursor: page.nextCursor };
+  }
+}
+

@@ -1,0 +1,39 @@
+import type { Provider } from '@nestjs/common';
+import {
+  PRODUCT_CATEGORY,
+  PRODUCT_EVENT_TYPES,
+  RESERVATION_CATEGORY,
+  RESERVATION_EVENT_TYPES,
+  type ProductEvent,
+  type ReservationEvent,
+} from '@app/contracts';
+import { AggregateRepositories, type AggregateRepository } from '@app/event-sourcing';
+import { productNotFound, reservationNotFound } from '../domain/inventory.errors.js';
+import { Product } from '../domain/product.js';
+import { Reservation } from '../domain/reservation.js';
+
+export type ProductRepository = AggregateRepository<Product, ProductEvent>;
+export type ReservationRepository = AggregateRepository<Reservation, ReservationEvent>;
+export const PRODUCT_REPOSITORY = Symbol('ProductRepository');
+export const RESERVATION_REPOSITORY = Symbol('ReservationRepository');
+
+export const inventoryRepositoryProviders: Provider[] = [
+  {
+    provide: PRODUCT_REPOSITORY,
+    inject: [AggregateRepositories],
+    useFactory: (repositories: AggregateRepositories): ProductRepository =>
+      repositories.for<Product, ProductEvent>(
+        { category: PRODUCT_CATEGORY, create: () => new Product(), notFound: productNotFound },
+        PRODUCT_EVENT_TYPES,
+      ),
+  },
+  {
+    provide: RESERVATION_REPOSITORY,
+    inject: [AggregateRepositories],
+    useFactory: (repositories: AggregateRepositories): ReservationRepository =>
+      repositories.for<Reservation, ReservationEvent>(
+        { category: RESERVATION_CATEGORY, create: () => new Reservation(), notFound: reservationNotFound },
+        RESERVATION_EVENT_TYPES,
+      ),
+  },
+];

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { GetProductHandler, ListProductsHandler } from './application/product-stock/product-stock.queries.js';
+import { ProductStockProjection } from './application/product-stock/product-stock.projection.js';
+import { RegisterProductHandler } from './application/register-product/register-product.handler.js';
+import { ReleaseStockHandler } from './application/release-stock/release-stock.handler.js';
+import { OrderStockPolicy } from './application/reserve-stock/order-stock.policy.js';
+import { ReserveStockHandler } from './application/reserve-stock/reserve-stock.handler.js';
+import { RestockProductHandler } from './application/restock-product/restock-product.handler.js';
+import { ProductsHttpController } from './http/products.http.controller.js';
+import { inventoryRepositoryProviders } from './infrastructure/inventory.repositories.js';
+
+/**
+ * The inventory bounded context: products and their stock, reservations for orders (all lines or
+ * nothing) and their release, and the product stock read model.
+ */
+@Module({
+  controllers: [ProductsHttpController],
+  providers: [
+    ...inventoryRepositoryProviders,
+    RegisterProductHandler,
+    RestockProductHandler,
+    ReserveStockHandler,
+    ReleaseStockHandler,
+    OrderStockPolicy,
+    ProductStockProjection,
+    GetProductHandler,
+    ListProductsHandler,
+  ],
+})
+export class InventoryModule {}

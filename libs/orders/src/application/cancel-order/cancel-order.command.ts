@@ -1,0 +1,12 @@
+import { Command } from '@nestjs/cqrs';
+import type { CommandContext } from '@app/event-sourcing';
+
+export class CancelOrderCommand extends Command<{ id: string; version: number }> {
+  constructor(
+    readonly orderId: string,
+    readonly reason: string | undefined,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}

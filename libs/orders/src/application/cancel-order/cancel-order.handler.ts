@@ -1,0 +1,18 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { Clock } from '@app/core';
+import { CLOCK } from '@app/event-sourcing';
+import { ORDER_REPOSITORY, type OrderRepository } from '../../infrastructure/order.repository.js';
+import { CancelOrderCommand } from './cancel-order.command.js';
+
+@CommandHandler(CancelOrderCommand)
+export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand> {
+  constructor(
+    @Inject(ORDER_REPOSITORY) private readonly orders: OrderRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  execute({ orderId, reason, context }: CancelOrderCommand) {
+    return this.orders.update(orderId, (order) => order.cancel(reason, this.clock.now()), context);
+  }
+}

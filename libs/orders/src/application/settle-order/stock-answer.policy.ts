@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { RecordedEvent } from '@app/core';
+import type { StockReservationRejected, StockReserved } from '@app/contracts';
+import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
+import { SettleOrderCommand } from './settle-order.command.js';
+
+const NAME = 'orders.stock-answer-policy';
+
+/** Inventory answered for an order: settle it. Redeliveries settle nothing twice (the order ignores them). */
+@Injectable()
+@HandlesEvents({ name: NAME, events: ['StockReserved', 'StockReservationRejected'] })
+export class StockAnswerPolicy implements EventHandler {
+  constructor(private readonly commands: CommandBus) {}
+
+  async handle(event: RecordedEvent<StockReserved | StockReservationRejected>): Promise<void> {
+    const answer = event as StockReserved | StockReservationRejected;
+    const context = commandCausedBy(event, NAME);
+    const outcome =
+      answer.type === 'StockReserved'
+        ? ({ reserved: true } as const)
+        : ({ reserved: false, reason: answer.data.reason } as const);
+    await this.commands.execute(new SettleOrderCommand(event.data.orderId, outcome, context));
+  }
+}

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { CancelOrderHandler } from './application/cancel-order/cancel-order.handler.js';
+import { GetOrderHandler } from './application/order-summary/get-order.query.js';
+import { ListOrdersHandler } from './application/order-summary/list-orders.query.js';
+import { OrderSummaryProjection } from './application/order-summary/order-summary.projection.js';
+import { PlaceOrderHandler } from './application/place-order/place-order.handler.js';
+import { SettleOrderHandler } from './application/settle-order/settle-order.handler.js';
+import { StockAnswerPolicy } from './application/settle-order/stock-answer.policy.js';
+import { OrdersHttpController } from './http/orders.http.controller.js';
+import { orderRepositoryProvider } from './infrastructure/order.repository.js';
+
+/**
+ * The orders bounded context: place and cancel orders, settle them by inventory's answer, and the
+ * order summary read model. Needs EventSourcingModule and ReadModelsModule in the application.
+ */
+@Module({
+  controllers: [OrdersHttpController],
+  providers: [
+    orderRepositoryProvider,
+    PlaceOrderHandler,
+    CancelOrderHandler,
+    SettleOrderHandler,
+    StockAnswerPolicy,
+    OrderSummaryProjection,
+    GetOrderHandler,
+    ListOrdersHandler,
+  ],
+})
+export class OrdersModule {}

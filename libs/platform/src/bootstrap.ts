@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { Logger, type DynamicModule, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { ConfigError, loadConfig, type AppConfig } from '@app/config';
+import { EventSourcingModule } from '@app/event-sourcing';
+import { configureHttpApp, type HttpAppOptions } from '@app/http';
+import { ReadModelsModule } from '@app/read-models';
+
+export interface AppDefinition {
+  /** Shown in logs and as the Swagger title. */
+  readonly name: string;
+  readonly description: string;
+  readonly defaultPort: number;
+  /** The bounded-context modules this deployable runs. */
+  readonly contexts: readonly Type[];
+  readonly tags: HttpAppOptions['tags'];
+}
+
+/** The application root module for a set of contexts on the configured infrastructure. */
+export const applicationModule = (definition: AppDefinition, config: AppConfig): DynamicModule => {
+  class ApplicationModule {}
+  Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
+  return {
+    module: ApplicationModule,
+    imports: [
+      EventSourcingModule.forRoot(config.eventSourcing),
+      ReadModelsModule.forRoot(config.readModels),
+      ...definition.contexts,
+    ],
+  };
+};
+
+/** Builds the HTTP app without listening (e2e tests use this too). */
+export const createHttpApp = async (definition: AppDefinition, config: AppConfig): Promise<NestExpressApplication> => {
+  const app = await NestFactory.create<NestExpressApplication>(applicationModule(definition, config), {
+    bodyParser: false,
+    bufferLogs: false,
+  });
+  configureHttpApp(app, {
+    title: definition.name,
+    description: definition.description,
+    bodyLimit: config.bodyLimit,
+    tags: definition.tags,
+  });
+  return app;
+};
+
+/** `main.ts` of every app: validate configuration, build, listen; a bad configuration exits with its problems. */
+export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
+  const logger = new Logger(definition.name);
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env, { port: definition.defaultPort });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    logger.error(error.message);
+    process.exit(1);
+  }
+  const app = await createHttpApp(definition, config);
+  await app.listen(config.port);
+  const embedded = config.eventSourcing.store.kind === 'memory';
+  logger.log(
+    `${definition.name} listening on http://localhost:${config.port} - Swagger UI http://localhost:${config.port}/docs` +
+      (embedded ? ' - EMBEDDED MODE: in-memory event store and read models, nothing persists' : ''),
+  );
+};

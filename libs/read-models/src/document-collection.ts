@@ -1,0 +1,82 @@
+/** A read-model document: one per entity, stamped with the stream version it reflects. */
+export interface ReadModelDocument {
+  readonly id: string;
+  readonly version: number;
+}
+
+export type SortDirection = 'asc' | 'desc';
+
+export interface ListQuery<T extends ReadModelDocument> {
+  /** Equality filters; undefined values are ignored. */
+  readonly where?: { readonly [K in keyof T]?: T[K] };
+  readonly limit: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  readonly cursor?: string;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  /** Pass back to get the next page; null on the last page. */
+  readonly nextCursor: string | null;
+}
+
+export interface CollectionDefinition<T extends ReadModelDocument> {
+  readonly name: string;
+  /** Listing order; `id` is always appended as the tie-breaker, in the same direction. */
+  readonly sort: { readonly field: keyof T & string; readonly direction: SortDirection };
+  /** Fields queried with `where`: adapters index them. */
+  readonly filterFields: readonly (keyof T & string)[];
+}
+
+/**
+ * Storage for one read model. Writes are guarded by the version the caller read, so two writers (or a
+ * redelivery racing a rebuild) cannot overwrite each other: `replace` tells whether it won.
+ */
+export abstract class DocumentCollection<T extends ReadModelDocument> {
+  constructor(readonly definition: CollectionDefinition<T>) {}
+
+  abstract get(id: string): Promise<T | undefined>;
+
+  /**
+   * Stores `next` if the stored document is still at `expectedVersion` (0 = absent).
+   * @returns false when another write got there first.
+   */
+  abstract replace(next: T, expectedVersion: number): Promise<boolean>;
+
+  abstract list(query: ListQuery<T>): Promise<Page<T>>;
+
+  /** Drops every document (before a rebuild). */
+  abstract clear(): Promise<void>;
+}
+
+/** Creates a collection per read model on the configured storage. */
+export abstract class ReadModelStore {
+  abstract collection<T extends ReadModelDocument>(definition: CollectionDefinition<T>): DocumentCollection<T>;
+  async init(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** Cursor = the sort values of the last item of a page, base64url JSON; never trusted blindly. */
+export const encodeCursor = (values: readonly unknown[]): string =>
+  Buffer.from(JSON.stringify(values)).toString('base64url');
+
+export const decodeCursor = (cursor: string): [unknown, string] => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[1] !== 'string') throw new InvalidCursorError();
+  const sortValue: unknown = parsed[0];
+  if (sortValue !== null && !['string', 'number'].includes(typeof sortValue)) throw new InvalidCursorError();
+  return [sortValue, parsed[1]];
+};
+
+import { InvalidCommand } from '@app/core';
+
+export class InvalidCursorError extends InvalidCommand {
+  constructor() {
+    super('CURSOR_INVALID', 'The cursor is not one this API returned', { field: 'cursor' });
+  }
+}

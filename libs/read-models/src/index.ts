@@ -1,0 +1,5 @@
+export * from './document-collection.js';
+export * from './in-memory-document-collection.js';
+export * from './projection.js';
+export * from './read-models.module.js';
+export * from './wait-for-version.js';
