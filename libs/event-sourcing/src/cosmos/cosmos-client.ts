@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { CosmosClient, type ConnectionPolicy } from '@azure/cosmos';
+
+export interface CosmosClientSettings {
+  readonly endpoint: string;
+  readonly key: string;
+  /**
+   * PEM file of a CA to trust for this client only (the emulator's or a local server's self-signed
+   * certificate). TLS stays fully verified; nothing is changed process-wide.
+   */
+  readonly caFile?: string;
+  /**
+   * Follow the account's regional endpoints. Defaults to true for real accounts and false for local,
+   * single-endpoint servers (plain HTTP, loopback host or a custom CA), which advertise endpoints that
+   * are not reachable as given (cosmosdb-server advertises `https://` even when it serves HTTP).
+   */
+  readonly endpointDiscovery?: boolean;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1', 'host.docker.internal']);
+
+/** Whether the endpoint is a local, single-endpoint server (emulator, cosmosdb-server). */
+export const isLocalCosmosEndpoint = (endpoint: string, caFile?: string): boolean => {
+  const url = new URL(endpoint);
+  return url.protocol === 'http:' || LOOPBACK_HOSTS.has(url.hostname) || caFile !== undefined;
+};
+
+/**
+ * A Cosmos DB client for the event store. With `caFile`, the PEM is trusted through this client's own
+ * keep-alive HTTPS agent.
+ */
+export const createCosmosClient = ({
+  endpoint,
+  key,
+  caFile,
+  endpointDiscovery,
+}: CosmosClientSettings): CosmosClient => {
+  const url = new URL(endpoint);
+  const discover = endpointDiscovery ?? !isLocalCosmosEndpoint(endpoint, caFile);
+  const connectionPolicy: ConnectionPolicy = {
+    enableEndpointDiscovery: discover,
+    enableBackgroundEndpointRefreshing: discover,
+    requestTimeout: 10_000, // default 60 s; throttling (429) keeps the SDK's own retries
+  };
+  let agent: Agent | undefined;
+  if (caFile !== undefined) {
+    if (url.protocol !== 'https:') throw new Error(`caFile given for a non-HTTPS Cosmos endpoint ${url.origin}`);
+    agent = new Agent({ ca: readFileSync(caFile), keepAlive: true });
+  }
+  return new CosmosClient({
+    endpoint,
+    key,
+    connectionPolicy,
+    ...(agent ? { agent } : {}),
+  });
+};

@@ -1,0 +1,373 @@
+import {
+  BulkOperationType,
+  type Container,
+  type CosmosClient,
+  type JSONObject,
+  type OperationInput,
+  type OperationResponse,
+  type Response,
+} from '@azure/cosmos';
+import type { RecordedEvent } from '@app/core';
+import { assertAppendFits, assertExpectedVersion } from '../store/append-guards.js';
+import { ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
+import {
+  ANY,
+  EventStore,
+  NO_STREAM,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedVersion,
+  type OutboxEntry,
+  type ReadStreamResult,
+} from '../store/event-store.js';
+
+/** Partition key path of the event store container: every document of a stream lives in its partition. */
+export const COSMOS_EVENT_STORE_PARTITION_KEY = '/streamId';
+
+/** The stream's head: its current version; its `_etag` is the optimistic concurrency token. */
+export interface TipDocument {
+  readonly id: 'tip';
+  readonly streamId: string;
+  readonly kind: 'tip';
+  readonly version: number;
+  /** When the last append was written; strictly increasing per stream (orders the outbox). */
+  readonly updatedAt: string;
+}
+
+/** One event; the id is derived from the version, so two writers of the same version collide. */
+export interface EventDocument {
+  readonly id: `ev-${number}`;
+  readonly streamId: string;
+  readonly kind: 'event';
+  readonly version: number;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: RecordedEvent['data'];
+  readonly metadata: RecordedEvent['metadata'];
+}
+
+/** One pending append for the relay, written in the same batch as its events. */
+export interface OutboxDocument {
+  readonly id: `ob-${number}`;
+  readonly streamId: string;
+  readonly kind: 'outbox';
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly createdAt: string;
+}
+
+type Stored<T> = T & { readonly _etag?: string };
+
+export const tipDocumentId = 'tip' as const;
+export const eventDocumentId = (version: number): `ev-${number}` => `ev-${version}`;
+export const outboxDocumentId = (fromVersion: number): `ob-${number}` => `ob-${fromVersion}`;
+
+/** Batch statuses that mean "someone else wrote this stream first". */
+const CONFLICT_STATUSES = new Set([409, 412, 424]);
+/** How often an `any` append re-reads the tip and tries again after losing a race. */
+const ANY_ATTEMPTS = 5;
+
+const statusOf = (error: unknown): number | undefined => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'number' ? code : undefined;
+};
+
+/**
+ * Event store on Azure Cosmos DB (design: DESIGN.md, "Event store on Cosmos DB").
+ *
+ * One container partitioned by `/streamId`. Per stream: a tip document (`id: 'tip'`) holding the
+ * current version, one document per event (`id: 'ev-<version>'`) and one outbox document per append
+ * (`id: 'ob-<fromVersion>'`). An append is one transactional batch in the stream's partition: tip
+ * create/replace (`ifMatch` on the tip's ETag) first, then the event creates, then the outbox create.
+ * The version-derived event ids keep concurrency safe even on servers that ignore `ifMatch` in batches.
+ */
+export class CosmosEventStore extends EventStore {
+  constructor(readonly container: Container) {
+    super();
+  }
+
+  static fromClient(client: CosmosClient, databaseId: string, containerId: string): CosmosEventStore {
+    return new CosmosEventStore(client.database(databaseId).container(containerId));
+  }
+
+  override async init(): Promise<void> {
+    await this.#call('init', async () => {
+      const { database } = await this.container.database.client.databases.createIfNotExists({
+        id: this.container.database.id,
+      });
+      await database.containers.createIfNotExists({
+        id: this.container.id,
+        partitionKey: { paths: [COSMOS_EVENT_STORE_PARTITION_KEY] },
+      });
+    });
+  }
+
+  override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
+    const tip = await this.#readTip(streamId);
+    if (!tip) return { streamExists: false, currentVersion: 0, events: [] };
+    const from = options.fromVersion ?? 0;
+    if (from >= tip.version) return { streamExists: true, currentVersion: tip.version, events: [] };
+
+    const documents = await this.#call('readStream', async () => {
+      const { resources } = await this.container.items
+        .query<EventDocument>(
+          {
+            query:
+              "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'event' AND c.version > @from ORDER BY c.version",
+            parameters: [
+              { name: '@s', value: streamId },
+              { name: '@from', value: from },
+            ],
+          },
+          { partitionKey: streamId },
+        )
+        .fetchAll();
+      return resources;
+    });
+    // Events past the tip belong to an append that landed after the tip was read: left for the next read.
+    const events = documents.filter((d) => d.version <= tip.version).map(toRecordedEvent);
+    return { streamExists: true, currentVersion: tip.version, events };
+  }
+
+  override async appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    { expectedVersion }: { expectedVersion: ExpectedVersion },
+  ): Promise<AppendResult> {
+    assertAppendFits(streamId, events);
+    const attempts = expectedVersion === ANY ? ANY_ATTEMPTS : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#appendOnce(streamId, events, expectedVersion);
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
+  override async pendingOutbox(limit: number): Promise<OutboxEntry[]> {
+    const top = Math.floor(limit);
+    if (!(top > 0)) return [];
+    const documents = await this.#call('pendingOutbox', async () => {
+      // Cross-partition. createdAt is strictly increasing within a stream (see #appendOnce), so ordering
+      // by it alone yields each stream's entries in fromVersion order; no composite index needed.
+      const { resources } = await this.container.items
+        .query<OutboxDocument>({
+          query: `SELECT TOP ${top} * FROM c WHERE c.kind = 'outbox' ORDER BY c.createdAt`,
+        })
+        .fetchAll();
+      return resources;
+    });
+    return inStreamOrder(documents.map(toOutboxEntry));
+  }
+
+  override async completeOutbox(entry: OutboxEntry): Promise<void> {
+    await this.#call('completeOutbox', async () => {
+      try {
+        await this.container.item(outboxDocumentId(entry.fromVersion), entry.streamId).delete();
+      } catch (error) {
+        if (statusOf(error) !== 404) throw error;
+      }
+    });
+  }
+
+  override async *streamIds(category: string): AsyncIterable<string> {
+    const iterator = this.container.items.query<{ streamId: string }>(
+      {
+        query: "SELECT c.streamId FROM c WHERE c.kind = 'tip' AND STARTSWITH(c.streamId, @prefix)",
+        parameters: [{ name: '@prefix', value: `${category}-` }],
+      },
+      { maxItemCount: 500 },
+    );
+    while (iterator.hasMoreResults()) {
+      const { resources } = await this.#call('streamIds', () => iterator.fetchNext());
+      for (const { streamId } of resources ?? []) yield streamId;
+    }
+  }
+
+  /**
+   * The tip operation of an append to an existing stream. A seam for tests that simulate servers which
+   * ignore `ifMatch` inside batches (the vNext emulator): the event ids must then still guard.
+   */
+  protected tipReplaceOperation(streamId: string, tip: TipDocument, etag: string | undefined): OperationInput {
+    return {
+      operationType: BulkOperationType.Replace,
+      id: tipDocumentId,
+      partitionKey: streamId,
+      resourceBody: { ...tip },
+      ...(etag === undefined ? {} : { ifMatch: etag }),
+    };
+  }
+
+  async #appendOnce(
+    streamId: string,
+    events: readonly EventToAppend[],
+    expectedVersion: ExpectedVersion,
+  ): Promise<AppendResult> {
+    // "No stream" needs no read: the tip create conflicts if the stream exists.
+    const tip = expectedVersion === NO_STREAM || expectedVersion === 0 ? undefined : await this.#readTip(streamId);
+    const current = tip?.version ?? 0;
+    assertExpectedVersion(streamId, expectedVersion, current);
+
+    const recorded = events.map((event, i): RecordedEvent => ({
+      streamId,
+      version: current + i + 1,
+      ...structuredClone(event),
+    }));
+    const fromVersion = current + 1;
+    const toVersion = current + events.length;
+    // Strictly after the previous append of this stream even if clocks disagree, so that ordering the
+    // outbox by createdAt keeps each stream's entries in version order.
+    const previous = tip ? Date.parse(tip.updatedAt) : Number.NaN;
+    const createdAt = new Date(Number.isNaN(previous) ? Date.now() : Math.max(Date.now(), previous + 1)).toISOString();
+
+    const newTip: TipDocument = {
+      id: tipDocumentId,
+      streamId,
+      kind: 'tip',
+      version: toVersion,
+      updatedAt: createdAt,
+    };
+    const outbox: OutboxDocument = {
+      id: outboxDocumentId(fromVersion),
+      streamId,
+      kind: 'outbox',
+      fromVersion,
+      toVersion,
+      createdAt,
+    };
+    const operations: OperationInput[] = [
+      tip
+        ? this.tipReplaceOperation(streamId, newTip, tip._etag)
+        : {
+            operationType: BulkOperationType.Create,
+            partitionKey: streamId,
+            resourceBody: { ...newTip },
+          },
+      ...recorded.map((event): OperationInput => ({
+        operationType: BulkOperationType.Create,
+        partitionKey: streamId,
+        // Event data is JSON by contract (it is serialized to be stored anywhere).
+        resourceBody: toEventDocument(event) as unknown as JSONObject,
+      })),
+      {
+        operationType: BulkOperationType.Create,
+        partitionKey: streamId,
+        resourceBody: { ...outbox },
+      },
+    ];
+
+    let response: Response<OperationResponse[]>;
+    try {
+      response = await this.container.items.batch(operations, streamId);
+    } catch (error) {
+      // @azure/cosmos 4.x rethrows any batch request failure as a plain Error without the status code;
+      // the tip tells whether we lost a race, or whether the write landed despite the error.
+      await this.#settleFailedBatch(streamId, expectedVersion, tip, recorded, error);
+      return { nextExpectedVersion: toVersion, events: recorded };
+    }
+
+    const results = response.result ?? [];
+    const failures = results.filter((r) => r.statusCode >= 400);
+    if (failures.length === 0 && results.length === operations.length && (response.code ?? 200) < 400) {
+      return { nextExpectedVersion: toVersion, events: recorded };
+    }
+    // A failed atomic batch: the failing operation's status, 424 (failed dependency) for the others.
+    const cause = failures.find((r) => r.statusCode !== 424) ?? failures[0];
+    const status = cause?.statusCode ?? response.code;
+    if (status !== undefined && CONFLICT_STATUSES.has(status)) {
+      throw new ConcurrencyError(streamId, expectedVersion);
+    }
+    throw new EventStoreUnavailableError(
+      `Cosmos DB append to ${streamId} failed with status ${String(status)}` +
+        ` (operation statuses ${results.map((r) => r.statusCode).join(',') || 'none'})`,
+    );
+  }
+
+  /** Decides what a thrown batch means: returns if our write landed, else throws the right error. */
+  async #settleFailedBatch(
+    streamId: string,
+    expectedVersion: ExpectedVersion,
+    before: Stored<TipDocument> | undefined,
+    recorded: readonly RecordedEvent[],
+    cause: unknown,
+  ): Promise<void> {
+    let after: Stored<TipDocument> | undefined;
+    try {
+      after = await this.#readTip(streamId);
+    } catch {
+      throw new EventStoreUnavailableError(`Cosmos DB append to ${streamId} failed: ${messageOf(cause)}`, { cause });
+    }
+    const last = recorded.at(-1)!;
+    if (after && after.version >= last.version) {
+      const first = await this.#call('append', () =>
+        this.container.item(eventDocumentId(recorded[0]!.version), streamId).read<EventDocument>(),
+      ).catch(() => undefined);
+      if (first?.resource?.metadata.eventId === recorded[0]!.metadata.eventId) return; // it landed
+    }
+    const moved = before ? after?._etag !== before._etag : after !== undefined;
+    if (moved) throw new ConcurrencyError(streamId, expectedVersion, after?.version ?? 0);
+    throw new EventStoreUnavailableError(`Cosmos DB append to ${streamId} failed: ${messageOf(cause)}`, { cause });
+  }
+
+  async #readTip(streamId: string): Promise<Stored<TipDocument> | undefined> {
+    return this.#call('readTip', async () => {
+      try {
+        const { resource } = await this.container.item(tipDocumentId, streamId).read<Stored<TipDocument>>();
+        return resource;
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    });
+  }
+
+  /** Runs a Cosmos call, turning infrastructure failures into EventStoreUnavailableError. */
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (error instanceof ConcurrencyError || error instanceof EventStoreUnavailableError) throw error;
+      throw new EventStoreUnavailableError(`Cosmos DB ${what} failed: ${messageOf(error)}`, { cause: error });
+    }
+  }
+}
+
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const toEventDocument = (event: RecordedEvent): EventDocument => ({
+  id: eventDocumentId(event.version),
+  streamId: event.streamId,
+  kind: 'event',
+  version: event.version,
+  type: event.type,
+  schemaVersion: event.schemaVersion,
+  data: event.data,
+  metadata: event.metadata,
+});
+
+/** Keeps the stored fields only (drops id, kind and Cosmos system properties). */
+const toRecordedEvent = (document: EventDocument): RecordedEvent => ({
+  streamId: document.streamId,
+  version: document.version,
+  type: document.type,
+  schemaVersion: document.schemaVersion,
+  data: document.data,
+  metadata: document.metadata,
+});
+
+const toOutboxEntry = (document: OutboxDocument): OutboxEntry => ({
+  streamId: document.streamId,
+  fromVersion: document.fromVersion,
+  toVersion: document.toVersion,
+  createdAt: document.createdAt,
+});
+
+/** Reorders entries so that each stream's come in fromVersion order, in the slots the stream already had. */
+const inStreamOrder = (entries: OutboxEntry[]): OutboxEntry[] => {
+  const byStream = new Map<string, OutboxEntry[]>();
+  for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
+  for (const list of byStream.values()) list.sort((a, b) => a.fromVersion - b.fromVersion);
+  return entries.map((entry) => byStream.get(entry.streamId)!.shift()!);
+};

@@ -1,0 +1,2 @@
+export * from './cosmos-client.js';
+export * from './cosmos-event-store.js';
