@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import { externalCommand, type CommandContext } from '@app/event-sourcing';
 import { PROBLEM_JSON, problemType, ProblemDetails } from './problem-details.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
@@ -22,6 +22,27 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 class ForbiddenKeyError extends SyntaxError {}
 
+/** Deeper bodies are refused before parsing: no DTO nests this far, and deep nesting costs stack. */
+const MAX_JSON_DEPTH = 32;
+
+class TooDeepError extends SyntaxError {}
+
+/** Scans raw JSON for its nesting depth (brackets outside strings), without parsing it. */
+const assertJsonDepth = (body: Buffer): void => {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const byte = body[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) throw new TooDeepError(`JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (byte === 0x5d || byte === 0x7d) depth--;
+  }
+};
+
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -31,15 +52,18 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOptions): void => {
   app.use(correlationIdMiddleware);
-  app.useBodyParser('json', {
+  app.use(
+    json({
     limit: options.bodyLimit,
     strict: true,
     type: ['application/json', 'application/*+json'],
+    verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body),
     reviver: (key: string, value: unknown) => {
       if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(`Property name "${key}" is not allowed`);
       return value;
     },
-  });
+    }),
+  );
   app.use(bodyErrorMiddleware);
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
@@ -76,7 +100,7 @@ const bodyErrorMiddleware = (error: unknown, req: Request, res: Response, next: 
         title,
         status: statusCode,
         code,
-        detail: error instanceof ForbiddenKeyError ? error.message : `${title}: ${(error as Error).message}`,
+        detail: error instanceof ForbiddenKeyError || error instanceof TooDeepError ? error.message : `${title}: ${(error as Error).message}`,
         instance: req.originalUrl.split('?')[0],
         correlationId: res.getHeader('x-correlation-id'),
       }),
@@ -85,7 +109,7 @@ const bodyErrorMiddleware = (error: unknown, req: Request, res: Response, next: 
 
 const classifyBodyError = (error: object): [code: string, status: number, title: string] | undefined => {
   const { status, type: kind } = error as { status?: number; type?: string };
-  if (error instanceof ForbiddenKeyError || kind === 'entity.parse.failed') return ['MALFORMED_JSON', 400, 'Malformed JSON body'];
+  if (error instanceof ForbiddenKeyError || error instanceof TooDeepError || kind === 'entity.parse.failed') return ['MALFORMED_JSON', 400, 'Malformed JSON body'];
   if (kind === 'entity.too.large') return ['PAYLOAD_TOO_LARGE', 413, 'Request body too large'];
   if (status && status >= 400 && status < 500) return ['BAD_REQUEST_BODY', status, 'Unreadable request body'];
   return undefined;

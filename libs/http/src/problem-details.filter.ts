@@ -64,10 +64,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof ApplicationError) {
       const status = STATUS_BY_KIND[exception.kind];
+      // Details are extension members; the standard members always win over a same-named detail.
       return {
+        ...(exception.details ?? {}),
         ...base(exception.code, titleOf(exception.code), status),
         detail: exception.message,
-        ...(exception.details ?? {}),
       };
     }
     if (exception instanceof HttpException) {

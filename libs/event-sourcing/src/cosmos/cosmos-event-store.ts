@@ -146,7 +146,7 @@ export class CosmosEventStore extends EventStore {
     }
   }
 
-  override async pendingOutbox(limit: number): Promise<OutboxEntry[]> {
+  override async pendingOutbox(limit: number, excludeStreamIds: readonly string[] = []): Promise<OutboxEntry[]> {
     const top = Math.floor(limit);
     if (!(top > 0)) return [];
     const documents = await this.#call('pendingOutbox', async () => {
@@ -154,7 +154,11 @@ export class CosmosEventStore extends EventStore {
       // by it alone yields each stream's entries in fromVersion order; no composite index needed.
       const { resources } = await this.container.items
         .query<OutboxDocument>({
-          query: `SELECT TOP ${top} * FROM c WHERE c.kind = 'outbox' ORDER BY c.createdAt`,
+          query:
+            `SELECT TOP ${top} * FROM c WHERE c.kind = 'outbox'` +
+            (excludeStreamIds.length ? ' AND NOT ARRAY_CONTAINS(@excluded, c.streamId)' : '') +
+            ' ORDER BY c.createdAt',
+          parameters: [{ name: '@excluded', value: [...excludeStreamIds] }],
         })
         .fetchAll();
       return resources;

@@ -68,8 +68,10 @@ export class OutboxRelay {
     while (this.#again && !this.#stopped) {
       this.#again = false;
       try {
-        const { moved, full } = await this.#pass();
-        if (full || moved > 0) this.#again = true;
+        // Another pass while this one made progress: entries moved (more may wait behind a full batch,
+        // or handlers appended meanwhile) or a stream newly backed off (the next pass skips it and
+        // reaches the streams behind it). A pass that did neither leaves the rest to the poll.
+        if ((await this.#pass()) > 0) this.#again = true;
       } catch (error) {
         // Reading the outbox failed (store down): the poll retries.
         this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
@@ -77,29 +79,30 @@ export class OutboxRelay {
     }
   }
 
-  async #pass(): Promise<{ moved: number; full: boolean }> {
-    const entries = await this.store.pendingOutbox(this.options.batchSize);
+  /** @returns entries published plus streams newly backed off */
+  async #pass(): Promise<number> {
+    const now = Date.now();
+    const backingOff = [...this.#failures].filter(([, f]) => f.retryAt > now).map(([streamId]) => streamId);
+    const entries = await this.store.pendingOutbox(this.options.batchSize, backingOff);
     const byStream = new Map<string, OutboxEntry[]>();
     for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
 
-    let moved = 0;
-    const now = Date.now();
+    let progress = 0;
     for (const [streamId, streamEntries] of byStream) {
-      const failure = this.#failures.get(streamId);
-      if (failure && failure.retryAt > now) continue;
       for (const entry of streamEntries.sort((a, b) => a.fromVersion - b.fromVersion)) {
-        if (this.#stopped) return { moved, full: false };
+        if (this.#stopped) return progress;
         try {
           await this.#publish(entry);
           this.#failures.delete(streamId);
-          moved++;
+          progress++;
         } catch (error) {
           this.#backOff(streamId, entry, error);
+          progress++;
           break; // later entries of this stream wait: per-stream order
         }
       }
     }
-    return { moved, full: entries.length === this.options.batchSize };
+    return progress;
   }
 
   async #publish(entry: OutboxEntry): Promise<void> {

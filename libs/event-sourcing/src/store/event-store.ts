@@ -65,8 +65,11 @@ export abstract class EventStore {
     options: { expectedVersion: ExpectedVersion },
   ): Promise<AppendResult>;
 
-  /** Pending outbox entries, oldest first per stream, at most `limit`. */
-  abstract pendingOutbox(limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Pending outbox entries, oldest first per stream, at most `limit`, leaving out the given streams
+   * (the relay skips streams it is backing off from, so they cannot crowd out the others).
+   */
+  abstract pendingOutbox(limit: number, excludeStreamIds?: readonly string[]): Promise<OutboxEntry[]>;
 
   /** Removes an outbox entry once its events were published. Removing an absent entry is not an error. */
   abstract completeOutbox(entry: OutboxEntry): Promise<void>;

@@ -52,8 +52,9 @@ export class InMemoryEventStore extends EventStore {
     return { nextExpectedVersion: last, events: structuredClone(recorded) };
   }
 
-  override async pendingOutbox(limit: number): Promise<OutboxEntry[]> {
-    return [...this.#outbox.values()].slice(0, limit);
+  override async pendingOutbox(limit: number, excludeStreamIds: readonly string[] = []): Promise<OutboxEntry[]> {
+    const excluded = new Set(excludeStreamIds);
+    return [...this.#outbox.values()].filter((e) => !excluded.has(e.streamId)).slice(0, limit);
   }
 
   override async completeOutbox(entry: OutboxEntry): Promise<void> {

@@ -151,6 +151,16 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         expect(left.map((e) => e.fromVersion)).toEqual([3]);
       });
 
+      it('leaves out the streams it is asked to skip', async () => {
+        const skipped = newStream();
+        const kept = newStream();
+        await store.appendToStream(skipped, [anEvent('A')], { expectedVersion: NO_STREAM });
+        await store.appendToStream(kept, [anEvent('A')], { expectedVersion: NO_STREAM });
+        const streams = (await store.pendingOutbox(10_000, [skipped])).map((e) => e.streamId);
+        expect(streams).toContain(kept);
+        expect(streams).not.toContain(skipped);
+      });
+
       it('gets no entry from a failed append', async () => {
         const streamId = newStream();
         await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });

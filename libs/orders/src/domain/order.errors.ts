@@ -6,7 +6,7 @@ export const orderNotFound = (orderId: string): NotFound =>
 export const orderNotCancellable = (orderId: string, status: string): BusinessRuleViolation =>
   new BusinessRuleViolation('ORDER_NOT_CANCELLABLE', `Order ${orderId} is ${status} and cannot be cancelled`, {
     orderId,
-    status,
+    orderStatus: status,
   });
 
 export const orderAlreadyPlaced = (orderId: string): BusinessRuleViolation =>
