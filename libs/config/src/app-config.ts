@@ -50,7 +50,8 @@ export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
   let store: EventStoreOptions = { kind: 'memory' };
   if (storeKind === 'cosmos') {
     const endpoint = env.COSMOS_ENDPOINT ?? '';
-    if (!/^https?:\/\/[^\s/]+/.test(endpoint)) problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
+    if (!/^https?:\/\/[^\s/]+/.test(endpoint))
+      problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
     const key = env.COSMOS_KEY ?? '';
     if (!key) problems.push('COSMOS_KEY is required with the Cosmos event store');
     const caFile = env.COSMOS_CA_FILE || undefined;

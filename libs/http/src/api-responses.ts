@@ -3,7 +3,11 @@ import { ApiResponse } from '@nestjs/swagger';
 import { PROBLEM_JSON, ProblemDetails } from './problem-details.js';
 
 const problem = (status: number, description: string) =>
-  ApiResponse({ status, description, content: { [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDetails' } } } });
+  ApiResponse({
+    status,
+    description,
+    content: { [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDetails' } } },
+  });
 
 /** Documents the problem+json answers an endpoint can give. */
 export const ApiProblems = (...statuses: (400 | 404 | 409 | 413 | 503)[]) =>

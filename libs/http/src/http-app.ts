@@ -34,7 +34,8 @@ const assertJsonDepth = (body: Buffer): void => {
   for (let i = 0; i < body.length; i++) {
     const byte = body[i];
     if (inString) {
-      if (byte === 0x5c) i++; // backslash: skip the escaped character
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (byte === 0x22) inString = false;
     } else if (byte === 0x22) inString = true;
     else if (byte === 0x5b || byte === 0x7b) {
@@ -54,14 +55,14 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.use(correlationIdMiddleware);
   app.use(
     json({
-    limit: options.bodyLimit,
-    strict: true,
-    type: ['application/json', 'application/*+json'],
-    verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body),
-    reviver: (key: string, value: unknown) => {
-      if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(`Property name "${key}" is not allowed`);
-      return value;
-    },
+      limit: options.bodyLimit,
+      strict: true,
+      type: ['application/json', 'application/*+json'],
+      verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body),
+      reviver: (key: string, value: unknown) => {
+        if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(`Property name "${key}" is not allowed`);
+        return value;
+      },
     }),
   );
   app.use(bodyErrorMiddleware);
@@ -100,7 +101,10 @@ const bodyErrorMiddleware = (error: unknown, req: Request, res: Response, next: 
         title,
         status: statusCode,
         code,
-        detail: error instanceof ForbiddenKeyError || error instanceof TooDeepError ? error.message : `${title}: ${(error as Error).message}`,
+        detail:
+          error instanceof ForbiddenKeyError || error instanceof TooDeepError
+            ? error.message
+            : `${title}: ${(error as Error).message}`,
         instance: req.originalUrl.split('?')[0],
         correlationId: res.getHeader('x-correlation-id'),
       }),
@@ -109,7 +113,8 @@ const bodyErrorMiddleware = (error: unknown, req: Request, res: Response, next: 
 
 const classifyBodyError = (error: object): [code: string, status: number, title: string] | undefined => {
   const { status, type: kind } = error as { status?: number; type?: string };
-  if (error instanceof ForbiddenKeyError || error instanceof TooDeepError || kind === 'entity.parse.failed') return ['MALFORMED_JSON', 400, 'Malformed JSON body'];
+  if (error instanceof ForbiddenKeyError || error instanceof TooDeepError || kind === 'entity.parse.failed')
+    return ['MALFORMED_JSON', 400, 'Malformed JSON body'];
   if (kind === 'entity.too.large') return ['PAYLOAD_TOO_LARGE', 413, 'Request body too large'];
   if (status && status >= 400 && status < 500) return ['BAD_REQUEST_BODY', status, 'Unreadable request body'];
   return undefined;

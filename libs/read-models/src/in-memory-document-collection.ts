@@ -58,7 +58,9 @@ export class InMemoryReadModelStore extends ReadModelStore {
   override collection<T extends ReadModelDocument>(definition: CollectionDefinition<T>): DocumentCollection<T> {
     let collection = this.#collections.get(definition.name);
     if (!collection) {
-      collection = new InMemoryDocumentCollection<T>(definition) as unknown as InMemoryDocumentCollection<ReadModelDocument>;
+      collection = new InMemoryDocumentCollection<T>(
+        definition,
+      ) as unknown as InMemoryDocumentCollection<ReadModelDocument>;
       this.#collections.set(definition.name, collection);
     }
     return collection as unknown as DocumentCollection<T>;

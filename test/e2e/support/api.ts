@@ -44,7 +44,12 @@ export const expectProblem = (response: Response, status: number, code?: string)
   expect({ context, status: response.status }).toEqual({ context, status });
   expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
   const problem = JSON.parse(response.text) as Record<string, any>;
-  expect(problem).toMatchObject({ status, type: expect.any(String), title: expect.any(String), code: expect.any(String) });
+  expect(problem).toMatchObject({
+    status,
+    type: expect.any(String),
+    title: expect.any(String),
+    code: expect.any(String),
+  });
   if (code) expect(problem.code).toBe(code);
   return problem;
 };

@@ -182,7 +182,13 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         const registered = await api.http().post('/products').send({ sku, name: 'Brand new', initialStock: 12 });
         expect(registered.status).toBe(201);
         expect(registered.body).toEqual({ sku, version: 1 });
-        expect(await api.product(sku, 1)).toMatchObject({ sku, name: 'Brand new', available: 12, reserved: 0, version: 1 });
+        expect(await api.product(sku, 1)).toMatchObject({
+          sku,
+          name: 'Brand new',
+          available: 12,
+          reserved: 0,
+          version: 1,
+        });
       });
 
       it('adds restocked units to the available stock', async () => {
@@ -229,7 +235,10 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         const seen: string[] = [];
         let cursor: string | null = null;
         for (let page = 0; page < 1_000; page++) {
-          const response = await api.http().get('/products').query(cursor ? { limit: 7, cursor } : { limit: 7 });
+          const response = await api
+            .http()
+            .get('/products')
+            .query(cursor ? { limit: 7, cursor } : { limit: 7 });
           expect(response.status).toBe(200);
           expect(response.body.items.length).toBeLessThanOrEqual(7);
           seen.push(...response.body.items.map((p: { sku: string }) => p.sku));
@@ -268,7 +277,9 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         // One at a time, so placedAt orders them.
         for (let i = 0; i < 5; i++) {
           const ok = i % 2 === 0;
-          const id = await api.placedOrder(customer, [{ sku: ok ? sku : uniqueSku('NOPE'), quantity: 1, unitPrice: 1 }]);
+          const id = await api.placedOrder(customer, [
+            { sku: ok ? sku : uniqueSku('NOPE'), quantity: 1, unitPrice: 1 },
+          ]);
           (ok ? confirmed : rejected).push(id);
         }
         for (const id of [...confirmed, ...rejected]) await api.settledOrder(id);
@@ -317,7 +328,14 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
       });
 
       it('refuses bad paging and filter parameters', async () => {
-        for (const query of [{ limit: 0 }, { limit: 101 }, { limit: 'ten' }, { limit: 1.5 }, { status: 'SHIPPED' }, { sort: 'id' }]) {
+        for (const query of [
+          { limit: 0 },
+          { limit: 101 },
+          { limit: 'ten' },
+          { limit: 1.5 },
+          { status: 'SHIPPED' },
+          { sort: 'id' },
+        ]) {
           expectProblem(await api.http().get('/orders').query(query), 400, 'VALIDATION_FAILED');
         }
       });
@@ -337,7 +355,9 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
       });
 
       it('returns the order at the version the command answered', async () => {
-        const placed = await impatientApi.placeOrder(uniqueCustomer(), [{ sku: uniqueSku(), quantity: 1, unitPrice: 1 }]);
+        const placed = await impatientApi.placeOrder(uniqueCustomer(), [
+          { sku: uniqueSku(), quantity: 1, unitPrice: 1 },
+        ]);
         expect(placed.status).toBe(201);
         const read = await impatientApi.http().get(`/orders/${placed.body.id}?minVersion=1`);
         expect(read.status).toBe(200);
@@ -345,7 +365,9 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
       });
 
       it('answers 503 READ_MODEL_BEHIND when the view does not reach the version in time', async () => {
-        const placed = await impatientApi.placeOrder(uniqueCustomer(), [{ sku: uniqueSku(), quantity: 1, unitPrice: 1 }]);
+        const placed = await impatientApi.placeOrder(uniqueCustomer(), [
+          { sku: uniqueSku(), quantity: 1, unitPrice: 1 },
+        ]);
         const started = Date.now();
         const response = await impatientApi.http().get(`/orders/${placed.body.id}?minVersion=99`);
         const problem = expectProblem(response, 503, 'READ_MODEL_BEHIND');
@@ -376,96 +398,432 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         lines: [line],
         ...overrides,
       });
-      const orderWithLine = (lineOverrides: Record<string, unknown>) => order({ lines: [{ ...line, ...lineOverrides }] });
+      const orderWithLine = (lineOverrides: Record<string, unknown>) =>
+        order({ lines: [{ ...line, ...lineOverrides }] });
       const rawOrder = (linesJson: string, customerJson = JSON.stringify(hostileCustomer)) =>
         `{"customerId":${customerJson},"currency":"EUR","lines":${linesJson}}`;
       const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
       const deepObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
       const postJson = (path: string, body: object | string) =>
-        api.http().post(path).set('Content-Type', 'application/json').send(typeof body === 'string' ? body : JSON.stringify(body));
+        api
+          .http()
+          .post(path)
+          .set('Content-Type', 'application/json')
+          .send(typeof body === 'string' ? body : JSON.stringify(body));
 
-      type Case = [title: string, send: () => Promise<import('supertest').Response>, status: number, code: string, field?: string];
+      type Case = [
+        title: string,
+        send: () => Promise<import('supertest').Response>,
+        status: number,
+        code: string,
+        field?: string,
+      ];
 
       const cases: Case[] = [
         ['an unknown field', () => postJson('/orders', order({ admin: true })), 400, 'VALIDATION_FAILED', 'admin'],
-        ['an unknown field in a line', () => postJson('/orders', orderWithLine({ discount: 5 })), 400, 'VALIDATION_FAILED', 'lines.0.discount'],
-        ['a string quantity', () => postJson('/orders', orderWithLine({ quantity: '2' })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a "NaN" quantity', () => postJson('/orders', orderWithLine({ quantity: 'NaN' })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a "NaN" unit price', () => postJson('/orders', orderWithLine({ unitPrice: 'NaN' })), 400, 'VALIDATION_FAILED', 'lines.0.unitPrice'],
-        ['a boolean quantity', () => postJson('/orders', orderWithLine({ quantity: true })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a null quantity', () => postJson('/orders', orderWithLine({ quantity: null })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a negative quantity', () => postJson('/orders', orderWithLine({ quantity: -1 })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a zero quantity', () => postJson('/orders', orderWithLine({ quantity: 0 })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a fractional quantity', () => postJson('/orders', orderWithLine({ quantity: 1.5 })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['a huge quantity', () => postJson('/orders', orderWithLine({ quantity: 1e12 })), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['an infinite quantity (1e999)', () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1e999,"unitPrice":1}]`)), 400, 'VALIDATION_FAILED', 'lines.0.quantity'],
-        ['an infinite unit price (1e999)', () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1e999}]`)), 400, 'VALIDATION_FAILED', 'lines.0.unitPrice'],
-        ['a unit price with 3 decimals', () => postJson('/orders', orderWithLine({ unitPrice: 1.999 })), 400, 'VALIDATION_FAILED', 'lines.0.unitPrice'],
-        ['a negative unit price', () => postJson('/orders', orderWithLine({ unitPrice: -0.01 })), 400, 'VALIDATION_FAILED', 'lines.0.unitPrice'],
-        ['a path traversal SKU', () => postJson('/orders', orderWithLine({ sku: '../../etc/passwd' })), 400, 'VALIDATION_FAILED', 'lines.0.sku'],
-        ['an operator object as SKU', () => postJson('/orders', orderWithLine({ sku: { $ne: null } })), 400, 'VALIDATION_FAILED', 'lines.0.sku'],
-        ['missing fields', () => postJson('/orders', { customerId: hostileCustomer }), 400, 'VALIDATION_FAILED', 'lines'],
-        ['a line missing its fields', () => postJson('/orders', order({ lines: [{}] })), 400, 'VALIDATION_FAILED', 'lines.0.sku'],
+        [
+          'an unknown field in a line',
+          () => postJson('/orders', orderWithLine({ discount: 5 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.discount',
+        ],
+        [
+          'a string quantity',
+          () => postJson('/orders', orderWithLine({ quantity: '2' })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a "NaN" quantity',
+          () => postJson('/orders', orderWithLine({ quantity: 'NaN' })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a "NaN" unit price',
+          () => postJson('/orders', orderWithLine({ unitPrice: 'NaN' })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.unitPrice',
+        ],
+        [
+          'a boolean quantity',
+          () => postJson('/orders', orderWithLine({ quantity: true })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a null quantity',
+          () => postJson('/orders', orderWithLine({ quantity: null })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a negative quantity',
+          () => postJson('/orders', orderWithLine({ quantity: -1 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a zero quantity',
+          () => postJson('/orders', orderWithLine({ quantity: 0 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a fractional quantity',
+          () => postJson('/orders', orderWithLine({ quantity: 1.5 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'a huge quantity',
+          () => postJson('/orders', orderWithLine({ quantity: 1e12 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'an infinite quantity (1e999)',
+          () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1e999,"unitPrice":1}]`)),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.quantity',
+        ],
+        [
+          'an infinite unit price (1e999)',
+          () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1e999}]`)),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.unitPrice',
+        ],
+        [
+          'a unit price with 3 decimals',
+          () => postJson('/orders', orderWithLine({ unitPrice: 1.999 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.unitPrice',
+        ],
+        [
+          'a negative unit price',
+          () => postJson('/orders', orderWithLine({ unitPrice: -0.01 })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.unitPrice',
+        ],
+        [
+          'a path traversal SKU',
+          () => postJson('/orders', orderWithLine({ sku: '../../etc/passwd' })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.sku',
+        ],
+        [
+          'an operator object as SKU',
+          () => postJson('/orders', orderWithLine({ sku: { $ne: null } })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.sku',
+        ],
+        [
+          'missing fields',
+          () => postJson('/orders', { customerId: hostileCustomer }),
+          400,
+          'VALIDATION_FAILED',
+          'lines',
+        ],
+        [
+          'a line missing its fields',
+          () => postJson('/orders', order({ lines: [{}] })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0.sku',
+        ],
         ['an empty body', () => postJson('/orders', {}), 400, 'VALIDATION_FAILED', 'customerId'],
         ['no lines', () => postJson('/orders', order({ lines: [] })), 400, 'VALIDATION_FAILED', 'lines'],
-        ['101 lines', () => postJson('/orders', order({ lines: Array.from({ length: 101 }, () => line) })), 400, 'VALIDATION_FAILED', 'lines'],
-        ['lines that are not objects', () => postJson('/orders', order({ lines: [null, 1, 'x'] })), 400, 'VALIDATION_FAILED', 'lines.0'],
-        ['lines as a string', () => postJson('/orders', order({ lines: 'all of them' })), 400, 'VALIDATION_FAILED', 'lines'],
-        ['a lower-case currency', () => postJson('/orders', order({ currency: 'eur' })), 400, 'VALIDATION_FAILED', 'currency'],
-        ['an operator object as customerId', () => postJson('/orders', order({ customerId: { $gt: '' } })), 400, 'VALIDATION_FAILED', 'customerId'],
-        ['an empty customerId', () => postJson('/orders', order({ customerId: '' })), 400, 'VALIDATION_FAILED', 'customerId'],
-        ['a 10 kB customerId', () => postJson('/orders', order({ customerId: hostileCustomer + 'x'.repeat(10_240) })), 400, 'VALIDATION_FAILED', 'customerId'],
-        ['a 1 MB string', () => postJson('/orders', order({ customerId: hostileCustomer + 'x'.repeat(1024 * 1024) })), 413, 'PAYLOAD_TOO_LARGE'],
-        ['malformed JSON', () => postJson('/orders', '{"customerId": "' + hostileCustomer + '", "lines": [}'), 400, 'MALFORMED_JSON'],
+        [
+          '101 lines',
+          () => postJson('/orders', order({ lines: Array.from({ length: 101 }, () => line) })),
+          400,
+          'VALIDATION_FAILED',
+          'lines',
+        ],
+        [
+          'lines that are not objects',
+          () => postJson('/orders', order({ lines: [null, 1, 'x'] })),
+          400,
+          'VALIDATION_FAILED',
+          'lines.0',
+        ],
+        [
+          'lines as a string',
+          () => postJson('/orders', order({ lines: 'all of them' })),
+          400,
+          'VALIDATION_FAILED',
+          'lines',
+        ],
+        [
+          'a lower-case currency',
+          () => postJson('/orders', order({ currency: 'eur' })),
+          400,
+          'VALIDATION_FAILED',
+          'currency',
+        ],
+        [
+          'an operator object as customerId',
+          () => postJson('/orders', order({ customerId: { $gt: '' } })),
+          400,
+          'VALIDATION_FAILED',
+          'customerId',
+        ],
+        [
+          'an empty customerId',
+          () => postJson('/orders', order({ customerId: '' })),
+          400,
+          'VALIDATION_FAILED',
+          'customerId',
+        ],
+        [
+          'a 10 kB customerId',
+          () => postJson('/orders', order({ customerId: hostileCustomer + 'x'.repeat(10_240) })),
+          400,
+          'VALIDATION_FAILED',
+          'customerId',
+        ],
+        [
+          'a 1 MB string',
+          () => postJson('/orders', order({ customerId: hostileCustomer + 'x'.repeat(1024 * 1024) })),
+          413,
+          'PAYLOAD_TOO_LARGE',
+        ],
+        [
+          'malformed JSON',
+          () => postJson('/orders', '{"customerId": "' + hostileCustomer + '", "lines": [}'),
+          400,
+          'MALFORMED_JSON',
+        ],
         ['truncated JSON', () => postJson('/orders', JSON.stringify(order()).slice(0, -3)), 400, 'MALFORMED_JSON'],
         ['a JSON string instead of an object', () => postJson('/orders', '"hello"'), 400, 'MALFORMED_JSON'],
         ['a JSON null body', () => postJson('/orders', 'null'), 400, 'MALFORMED_JSON'],
-        ['a __proto__ key', () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`).replace('{', '{"__proto__":{"admin":true},')), 400, 'MALFORMED_JSON'],
-        ['a constructor key in a line', () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1,"constructor":{"prototype":{"x":1}}}]`)), 400, 'MALFORMED_JSON'],
-        ['a prototype key', () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`).replace('{', '{"prototype":1,')), 400, 'MALFORMED_JSON'],
+        [
+          'a __proto__ key',
+          () =>
+            postJson(
+              '/orders',
+              rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`).replace(
+                '{',
+                '{"__proto__":{"admin":true},',
+              ),
+            ),
+          400,
+          'MALFORMED_JSON',
+        ],
+        [
+          'a constructor key in a line',
+          () =>
+            postJson(
+              '/orders',
+              rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1,"constructor":{"prototype":{"x":1}}}]`),
+            ),
+          400,
+          'MALFORMED_JSON',
+        ],
+        [
+          'a prototype key',
+          () =>
+            postJson(
+              '/orders',
+              rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`).replace('{', '{"prototype":1,'),
+            ),
+          400,
+          'MALFORMED_JSON',
+        ],
         // Nesting far beyond any DTO: refused as malformed or invalid (any 400 code), never a stack overflow 500.
         ...[1_000, 2_000, 5_000].flatMap((depth): Case[] => [
-          [`${depth} levels of nested arrays as customerId`, () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`, deepArray(depth))), 400, ''],
+          [
+            `${depth} levels of nested arrays as customerId`,
+            () =>
+              postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`, deepArray(depth))),
+            400,
+            '',
+          ],
           [`${depth} levels of nested arrays as lines`, () => postJson('/orders', rawOrder(deepArray(depth))), 400, ''],
-          [`${depth} levels of nested objects as customerId`, () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`, deepObject(depth))), 400, ''],
-          [`${depth} levels of nested objects in a line`, () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1,"extra":${deepObject(depth)}}]`)), 400, ''],
-          [`${depth} levels of nested objects as an unknown field`, () => postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`).replace('{', `{"extra":${deepObject(depth)},`)), 400, ''],
+          [
+            `${depth} levels of nested objects as customerId`,
+            () =>
+              postJson('/orders', rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`, deepObject(depth))),
+            400,
+            '',
+          ],
+          [
+            `${depth} levels of nested objects in a line`,
+            () =>
+              postJson(
+                '/orders',
+                rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1,"extra":${deepObject(depth)}}]`),
+              ),
+            400,
+            '',
+          ],
+          [
+            `${depth} levels of nested objects as an unknown field`,
+            () =>
+              postJson(
+                '/orders',
+                rawOrder(`[{"sku":"${hostileSku}","quantity":1,"unitPrice":1}]`).replace(
+                  '{',
+                  `{"extra":${deepObject(depth)},`,
+                ),
+              ),
+            400,
+            '',
+          ],
         ]),
-        ['a line that is an array', () => postJson('/orders', order({ lines: [[line]] })), 400, 'VALIDATION_FAILED', 'lines'],
-        ['a line that is an empty array', () => postJson('/orders', order({ lines: [[]] })), 400, 'VALIDATION_FAILED', 'lines'],
+        [
+          'a line that is an array',
+          () => postJson('/orders', order({ lines: [[line]] })),
+          400,
+          'VALIDATION_FAILED',
+          'lines',
+        ],
+        [
+          'a line that is an empty array',
+          () => postJson('/orders', order({ lines: [[]] })),
+          400,
+          'VALIDATION_FAILED',
+          'lines',
+        ],
         ['a JSON array body', () => postJson('/orders', [order()]), 400, 'VALIDATION_FAILED'],
         ['an empty JSON array body', () => postJson('/orders', []), 400, 'VALIDATION_FAILED'],
-        ['a text/plain body', () => api.http().post('/orders').set('Content-Type', 'text/plain').send(JSON.stringify(order())), 400, 'VALIDATION_FAILED'],
-        ['a form-encoded body', () => api.http().post('/orders').type('form').send({ customerId: hostileCustomer, currency: 'EUR' }), 400, 'VALIDATION_FAILED'],
+        [
+          'a text/plain body',
+          () => api.http().post('/orders').set('Content-Type', 'text/plain').send(JSON.stringify(order())),
+          400,
+          'VALIDATION_FAILED',
+        ],
+        [
+          'a form-encoded body',
+          () => api.http().post('/orders').type('form').send({ customerId: hostileCustomer, currency: 'EUR' }),
+          400,
+          'VALIDATION_FAILED',
+        ],
         ['no body and no content type', () => api.http().post('/orders'), 400, 'VALIDATION_FAILED'],
         // Products
-        ['a negative initial stock', () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: -1 }), 400, 'VALIDATION_FAILED', 'initialStock'],
-        ['a fractional initial stock', () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: 1.5 }), 400, 'VALIDATION_FAILED', 'initialStock'],
-        ['a string initial stock', () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: '5' }), 400, 'VALIDATION_FAILED', 'initialStock'],
-        ['an infinite initial stock', () => postJson('/products', `{"sku":"${hostileSku}","name":"x","initialStock":1e999}`), 400, 'VALIDATION_FAILED', 'initialStock'],
-        ['a product without a name', () => postJson('/products', { sku: hostileSku, initialStock: 1 }), 400, 'VALIDATION_FAILED', 'name'],
-        ['a product with an unknown field', () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: 1, reserved: 5 }), 400, 'VALIDATION_FAILED', 'reserved'],
-        ['a traversal SKU in a product body', () => postJson('/products', { sku: '../../etc', name: 'x', initialStock: 1 }), 400, 'VALIDATION_FAILED', 'sku'],
-        ['a zero restock', () => postJson(`/products/${hostileSku}/restock`, { quantity: 0 }), 400, 'VALIDATION_FAILED', 'quantity'],
-        ['a "NaN" restock', () => postJson(`/products/${hostileSku}/restock`, { quantity: 'NaN' }), 400, 'VALIDATION_FAILED', 'quantity'],
-        ['an infinite restock', () => postJson(`/products/${hostileSku}/restock`, '{"quantity":1e999}'), 400, 'VALIDATION_FAILED', 'quantity'],
+        [
+          'a negative initial stock',
+          () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: -1 }),
+          400,
+          'VALIDATION_FAILED',
+          'initialStock',
+        ],
+        [
+          'a fractional initial stock',
+          () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: 1.5 }),
+          400,
+          'VALIDATION_FAILED',
+          'initialStock',
+        ],
+        [
+          'a string initial stock',
+          () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: '5' }),
+          400,
+          'VALIDATION_FAILED',
+          'initialStock',
+        ],
+        [
+          'an infinite initial stock',
+          () => postJson('/products', `{"sku":"${hostileSku}","name":"x","initialStock":1e999}`),
+          400,
+          'VALIDATION_FAILED',
+          'initialStock',
+        ],
+        [
+          'a product without a name',
+          () => postJson('/products', { sku: hostileSku, initialStock: 1 }),
+          400,
+          'VALIDATION_FAILED',
+          'name',
+        ],
+        [
+          'a product with an unknown field',
+          () => postJson('/products', { sku: hostileSku, name: 'x', initialStock: 1, reserved: 5 }),
+          400,
+          'VALIDATION_FAILED',
+          'reserved',
+        ],
+        [
+          'a traversal SKU in a product body',
+          () => postJson('/products', { sku: '../../etc', name: 'x', initialStock: 1 }),
+          400,
+          'VALIDATION_FAILED',
+          'sku',
+        ],
+        [
+          'a zero restock',
+          () => postJson(`/products/${hostileSku}/restock`, { quantity: 0 }),
+          400,
+          'VALIDATION_FAILED',
+          'quantity',
+        ],
+        [
+          'a "NaN" restock',
+          () => postJson(`/products/${hostileSku}/restock`, { quantity: 'NaN' }),
+          400,
+          'VALIDATION_FAILED',
+          'quantity',
+        ],
+        [
+          'an infinite restock',
+          () => postJson(`/products/${hostileSku}/restock`, '{"quantity":1e999}'),
+          400,
+          'VALIDATION_FAILED',
+          'quantity',
+        ],
         // Cancel
-        ['a cancel reason that is not a string', () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 42 }), 400, 'VALIDATION_FAILED', 'reason'],
-        ['a cancel reason over 500 characters', () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 'x'.repeat(501) }), 400, 'VALIDATION_FAILED', 'reason'],
-        ['an unknown field in a cancel', () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 'x', status: 'CONFIRMED' }), 400, 'VALIDATION_FAILED', 'status'],
+        [
+          'a cancel reason that is not a string',
+          () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 42 }),
+          400,
+          'VALIDATION_FAILED',
+          'reason',
+        ],
+        [
+          'a cancel reason over 500 characters',
+          () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 'x'.repeat(501) }),
+          400,
+          'VALIDATION_FAILED',
+          'reason',
+        ],
+        [
+          'an unknown field in a cancel',
+          () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 'x', status: 'CONFIRMED' }),
+          400,
+          'VALIDATION_FAILED',
+          'status',
+        ],
       ];
 
       it.each(cases.map(([title, send, status, code, field]) => ({ title, send, status, code, field })))(
         'refuses $title with a 4xx problem',
         async ({ send, status, code, field }) => {
-        const response = await send();
-        const problem = expectProblem(response, status, code || undefined);
-        expect(problem.instance).toEqual(expect.stringMatching(/^\/(orders|products)/));
-        if (code === 'VALIDATION_FAILED') {
-          expect(problem.errors).toEqual(expect.arrayContaining([{ field: expect.any(String), message: expect.any(String) }]));
-          if (field) expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
-        }
+          const response = await send();
+          const problem = expectProblem(response, status, code || undefined);
+          expect(problem.instance).toEqual(expect.stringMatching(/^\/(orders|products)/));
+          if (code === 'VALIDATION_FAILED') {
+            expect(problem.errors).toEqual(
+              expect.arrayContaining([{ field: expect.any(String), message: expect.any(String) }]),
+            );
+            if (field) expect(problem.errors.map((e: { field: string }) => e.field)).toContain(field);
+          }
         },
       );
 
@@ -518,10 +876,15 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
 
         for (const [path, method, tag] of routes) {
           const operation = doc.paths[path]?.[method];
-          expect({ route: `${method} ${path}`, documented: Boolean(operation) }).toEqual({ route: `${method} ${path}`, documented: true });
+          expect({ route: `${method} ${path}`, documented: Boolean(operation) }).toEqual({
+            route: `${method} ${path}`,
+            documented: true,
+          });
           expect(operation.tags).toContain(tag);
           expect(operation.summary).toEqual(expect.any(String));
-          const problems = Object.entries(operation.responses as Record<string, any>).filter(([status]) => Number(status) >= 400);
+          const problems = Object.entries(operation.responses as Record<string, any>).filter(
+            ([status]) => Number(status) >= 400,
+          );
           expect(problems.length).toBeGreaterThan(0);
           for (const [, problem] of problems) {
             expect(problem.content['application/problem+json'].schema.$ref).toBe('#/components/schemas/ProblemDetails');
@@ -535,12 +898,24 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         expect(bodyOf('/products/{sku}/restock')).toBe('#/components/schemas/RestockRequestDto');
 
         const schemas = doc.components.schemas;
-        expect(schemas.PlaceOrderRequestDto.required).toEqual(expect.arrayContaining(['customerId', 'currency', 'lines']));
-        expect(schemas.PlaceOrderRequestDto.properties.lines).toMatchObject({ type: 'array', minItems: 1, maxItems: 100 });
-        expect(schemas.OrderLineDto.properties).toEqual(
-          expect.objectContaining({ sku: expect.any(Object), quantity: expect.any(Object), unitPrice: expect.any(Object) }),
+        expect(schemas.PlaceOrderRequestDto.required).toEqual(
+          expect.arrayContaining(['customerId', 'currency', 'lines']),
         );
-        expect(schemas.RegisterProductRequestDto.required).toEqual(expect.arrayContaining(['sku', 'name', 'initialStock']));
+        expect(schemas.PlaceOrderRequestDto.properties.lines).toMatchObject({
+          type: 'array',
+          minItems: 1,
+          maxItems: 100,
+        });
+        expect(schemas.OrderLineDto.properties).toEqual(
+          expect.objectContaining({
+            sku: expect.any(Object),
+            quantity: expect.any(Object),
+            unitPrice: expect.any(Object),
+          }),
+        );
+        expect(schemas.RegisterProductRequestDto.required).toEqual(
+          expect.arrayContaining(['sku', 'name', 'initialStock']),
+        );
         expect(schemas.RestockRequestDto.required).toEqual(['quantity']);
         expect(schemas.ProblemDetails.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'code']));
         expect(Object.keys(schemas.ProblemDetails.properties)).toEqual(
@@ -558,4 +933,3 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
     });
   });
 };
-

@@ -8,10 +8,7 @@ import type { AggregateRoot } from '../aggregate-root.js';
 type EventOf<A> = A extends AggregateRoot<infer E> ? E : never;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const given = <A extends AggregateRoot<any>>(
-  create: () => A,
-  history: readonly EventOf<A>[] = [],
-) => ({
+export const given = <A extends AggregateRoot<any>>(create: () => A, history: readonly EventOf<A>[] = []) => ({
   when: (command: (aggregate: A) => void) => {
     const run = (): { aggregate: A; error?: unknown } => {
       const aggregate = create().rehydrate(history, history.length);

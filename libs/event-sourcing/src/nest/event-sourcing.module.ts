@@ -20,7 +20,12 @@ import { EventTypeRegistry } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
 import { systemClock } from '@app/core';
-import { CLOCK, EVENT_SOURCING_OPTIONS, type EventSourcingOptions, type EventStoreOptions } from './event-sourcing.options.js';
+import {
+  CLOCK,
+  EVENT_SOURCING_OPTIONS,
+  type EventSourcingOptions,
+  type EventStoreOptions,
+} from './event-sourcing.options.js';
 
 const createEventStore = async (options: EventStoreOptions): Promise<EventStore> => {
   const logger = new Logger('EventStore');
@@ -59,11 +64,21 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         {
           provide: OutboxRelay,
           inject: [EventStore, EventPublisher],
-          useFactory: (store: EventStore, publisher: EventPublisher) => new OutboxRelay(store, publisher, options.relay),
+          useFactory: (store: EventStore, publisher: EventPublisher) =>
+            new OutboxRelay(store, publisher, options.relay),
         },
         AggregateRepositories,
       ],
-      exports: [CLOCK, EventStore, EventTypeRegistry, EventHandlerRegistry, EventPublisher, OutboxRelay, AggregateRepositories, CqrsModule],
+      exports: [
+        CLOCK,
+        EventStore,
+        EventTypeRegistry,
+        EventHandlerRegistry,
+        EventPublisher,
+        OutboxRelay,
+        AggregateRepositories,
+        CqrsModule,
+      ],
     };
   }
 

@@ -48,7 +48,10 @@ describe('AggregateRepository', () => {
   it('appends what a command raised and reports the new version', async () => {
     const { repository, appended } = setUp();
     await expect(create(repository, 'c1')).resolves.toEqual({ id: 'c1', version: 1 });
-    await expect(repository.update('c1', (c) => c.increment(2), externalCommand())).resolves.toEqual({ id: 'c1', version: 2 });
+    await expect(repository.update('c1', (c) => c.increment(2), externalCommand())).resolves.toEqual({
+      id: 'c1',
+      version: 2,
+    });
     expect((await repository.load('c1')).total).toBe(3);
     expect(appended).toEqual(['Counter-c1', 'Counter-c1']);
   });
@@ -74,7 +77,9 @@ describe('AggregateRepository', () => {
   it('re-runs commands that lost a race, so 50 concurrent increments all land', async () => {
     const { repository } = setUp(50);
     await create(repository, 'c1');
-    await Promise.all(Array.from({ length: 50 }, () => repository.update('c1', (c) => c.increment(1), externalCommand())));
+    await Promise.all(
+      Array.from({ length: 50 }, () => repository.update('c1', (c) => c.increment(1), externalCommand())),
+    );
     const counter = await repository.load('c1');
     expect({ total: counter.total, version: counter.version }).toEqual({ total: 51, version: 51 });
   });
@@ -87,19 +92,34 @@ describe('AggregateRepository', () => {
       await append(streamId, events, { expectedVersion: 'any' }); // someone else got there first
       return append(streamId, events, options);
     });
-    await expect(repository.update('c1', (c) => c.increment(1), externalCommand())).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(repository.update('c1', (c) => c.increment(1), externalCommand())).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
   });
 
   it('gives a re-run of an event-triggered command the same event ids', async () => {
     const first = setUp();
     const second = setUp();
-    const cause = (await first.store.appendToStream('Cause-1', [
-      { type: 'Incremented', schemaVersion: 1, data: { by: 1 }, metadata: { eventId: 'e-1', correlationId: 'c', causationId: 'c', occurredAt: '2026-01-01T00:00:00Z' } },
-    ], { expectedVersion: 'no_stream' })).events[0]!;
+    const cause = (
+      await first.store.appendToStream(
+        'Cause-1',
+        [
+          {
+            type: 'Incremented',
+            schemaVersion: 1,
+            data: { by: 1 },
+            metadata: { eventId: 'e-1', correlationId: 'c', causationId: 'c', occurredAt: '2026-01-01T00:00:00Z' },
+          },
+        ],
+        { expectedVersion: 'no_stream' },
+      )
+    ).events[0]!;
     for (const { repository } of [first, second]) {
       await repository.upsert('c1', (c) => c.increment(1), commandCausedBy(cause, 'test-policy'));
     }
-    const ids = await Promise.all([first, second].map(async ({ store }) => (await store.readStream('Counter-c1')).events[0]!.metadata));
+    const ids = await Promise.all(
+      [first, second].map(async ({ store }) => (await store.readStream('Counter-c1')).events[0]!.metadata),
+    );
     expect(ids[0]).toEqual({ ...ids[1], occurredAt: ids[0]!.occurredAt });
     expect(ids[0]!.causationId).toBe('e-1');
     expect(ids[0]!.correlationId).toBe('c');

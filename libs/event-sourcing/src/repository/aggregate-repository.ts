@@ -84,20 +84,18 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     const streamId = this.streamId(id);
     const occurredAt = new Date().toISOString();
     const expectedVersion = aggregate.persistedVersion === 0 ? NO_STREAM : aggregate.persistedVersion;
-    const events = pending.map(
-      (event, i): EventToAppend => ({
-        type: event.type,
-        schemaVersion: this.eventTypes.schemaVersionOf(event.type),
-        data: event.data,
-        metadata: {
-          // Same command, same position -> same id: a re-run command cannot publish a different event.
-          eventId: deterministicUuid(`${context.commandId}:${streamId}:${aggregate.persistedVersion + i + 1}`),
-          correlationId: context.correlationId,
-          causationId: context.causationId,
-          occurredAt,
-        },
-      }),
-    );
+    const events = pending.map((event, i): EventToAppend => ({
+      type: event.type,
+      schemaVersion: this.eventTypes.schemaVersionOf(event.type),
+      data: event.data,
+      metadata: {
+        // Same command, same position -> same id: a re-run command cannot publish a different event.
+        eventId: deterministicUuid(`${context.commandId}:${streamId}:${aggregate.persistedVersion + i + 1}`),
+        correlationId: context.correlationId,
+        causationId: context.causationId,
+        occurredAt,
+      },
+    }));
     const { nextExpectedVersion } = await this.store.appendToStream(streamId, events, { expectedVersion });
     aggregate.markCommitted(nextExpectedVersion);
     this.afterAppend(streamId);

@@ -37,9 +37,11 @@ export class InMemoryEventStore extends EventStore {
     const stream = this.#streams.get(streamId) ?? [];
     assertExpectedVersion(streamId, expectedVersion, stream.length);
 
-    const recorded = events.map(
-      (event, i): RecordedEvent => ({ streamId, version: stream.length + i + 1, ...structuredClone(event) }),
-    );
+    const recorded = events.map((event, i): RecordedEvent => ({
+      streamId,
+      version: stream.length + i + 1,
+      ...structuredClone(event),
+    }));
     const first = recorded[0]!.version;
     const last = recorded.at(-1)!.version;
     this.#streams.set(streamId, [...stream, ...recorded]);

@@ -25,39 +25,55 @@ const product = () => new Product();
 describe('Product', () => {
   describe('when registered', () => {
     it('starts with its initial stock', () => {
-      given(product).when((p) => p.register('APPLE', 'Apple', 10, now)).then([registered(10)]);
+      given(product)
+        .when((p) => p.register('APPLE', 'Apple', 10, now))
+        .then([registered(10)]);
     });
 
     it('may start empty', () => {
-      given(product).when((p) => p.register('APPLE', 'Apple', 0, now)).then([registered(0)]);
+      given(product)
+        .when((p) => p.register('APPLE', 'Apple', 0, now))
+        .then([registered(0)]);
     });
 
     it('refuses a second registration of the SKU', () => {
-      given(product, [registered()]).when((p) => p.register('APPLE', 'Apple', 1, now)).thenFails('PRODUCT_ALREADY_REGISTERED');
+      given(product, [registered()])
+        .when((p) => p.register('APPLE', 'Apple', 1, now))
+        .thenFails('PRODUCT_ALREADY_REGISTERED');
     });
 
     it.each([-1, 1.5, Number.NaN, MAX_STOCK + 1])('refuses an initial stock of %p', (stock) => {
-      given(product).when((p) => p.register('APPLE', 'Apple', stock, now)).thenFails('STOCK_QUANTITY_INVALID');
+      given(product)
+        .when((p) => p.register('APPLE', 'Apple', stock, now))
+        .thenFails('STOCK_QUANTITY_INVALID');
     });
   });
 
   describe('when restocked', () => {
     it('adds the quantity', () => {
-      given(product, [registered()]).when((p) => p.restock(5, now)).then([restocked(5)]);
+      given(product, [registered()])
+        .when((p) => p.restock(5, now))
+        .then([restocked(5)]);
     });
 
     it.each([0, -3, 2.5])('refuses a quantity of %p', (quantity) => {
-      given(product, [registered()]).when((p) => p.restock(quantity, now)).thenFails('STOCK_QUANTITY_INVALID');
+      given(product, [registered()])
+        .when((p) => p.restock(quantity, now))
+        .thenFails('STOCK_QUANTITY_INVALID');
     });
 
     it('refuses to exceed the maximum stock', () => {
-      given(product, [registered(MAX_STOCK)]).when((p) => p.restock(1, now)).thenFails('STOCK_QUANTITY_INVALID');
+      given(product, [registered(MAX_STOCK)])
+        .when((p) => p.restock(1, now))
+        .thenFails('STOCK_QUANTITY_INVALID');
     });
   });
 
   describe('when stock is reserved for an order', () => {
     it('holds it when enough is available', () => {
-      given(product, [registered(10)]).when((p) => p.reserve('o-1', 10, now)).then([reserved('o-1', 10)]);
+      given(product, [registered(10)])
+        .when((p) => p.reserve('o-1', 10, now))
+        .then([reserved('o-1', 10)]);
     });
 
     it('holds nothing when not enough is available', () => {
@@ -75,7 +91,9 @@ describe('Product', () => {
 
   describe('when a reservation is released', () => {
     it('gives back what the order held', () => {
-      given(product, [registered(10), reserved('o-1', 4)]).when((p) => p.release('o-1', now)).then([released('o-1', 4)]);
+      given(product, [registered(10), reserved('o-1', 4)])
+        .when((p) => p.release('o-1', now))
+        .then([released('o-1', 4)]);
     });
 
     it('does nothing for an order that holds nothing', () => {
@@ -86,7 +104,14 @@ describe('Product', () => {
   });
 
   it('counts available and reserved stock from its history', () => {
-    const p = new Product().rehydrate([registered(10), restocked(5), reserved('o-1', 4), reserved('o-2', 3), released('o-1', 4)], 5);
-    expect({ available: p.available, reserved: p.reserved, version: p.version }).toEqual({ available: 12, reserved: 3, version: 5 });
+    const p = new Product().rehydrate(
+      [registered(10), restocked(5), reserved('o-1', 4), reserved('o-2', 3), released('o-1', 4)],
+      5,
+    );
+    expect({ available: p.available, reserved: p.reserved, version: p.version }).toEqual({
+      available: 12,
+      reserved: 3,
+      version: 5,
+    });
   });
 });

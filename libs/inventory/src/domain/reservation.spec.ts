@@ -17,34 +17,46 @@ const reservation = () => new Reservation();
 describe('Reservation', () => {
   describe('when every line was held', () => {
     it('records the reservation', () => {
-      given(reservation).when((r) => r.accept('o-1', lines, now)).then([accepted]);
+      given(reservation)
+        .when((r) => r.accept('o-1', lines, now))
+        .then([accepted]);
     });
 
     it('decides only once', () => {
-      given(reservation, [rejected]).when((r) => r.accept('o-1', lines, now)).thenNothingHappens();
+      given(reservation, [rejected])
+        .when((r) => r.accept('o-1', lines, now))
+        .thenNothingHappens();
     });
   });
 
   describe('when a line was short', () => {
     it('records the rejection with the shortages', () => {
-      given(reservation).when((r) => r.reject('o-1', shortages, now)).then([rejected]);
+      given(reservation)
+        .when((r) => r.reject('o-1', shortages, now))
+        .then([rejected]);
     });
 
     it('decides only once', () => {
-      given(reservation, [accepted]).when((r) => r.reject('o-1', shortages, now)).thenNothingHappens();
+      given(reservation, [accepted])
+        .when((r) => r.reject('o-1', shortages, now))
+        .thenNothingHappens();
     });
   });
 
   describe('when the order is cancelled', () => {
     it('releases a held reservation', () => {
-      given(reservation, [accepted]).when((r) => r.release(now)).then([released]);
+      given(reservation, [accepted])
+        .when((r) => r.release(now))
+        .then([released]);
     });
 
     it.each([
       ['rejected', [rejected]],
       ['already released', [accepted, released]],
     ])('does nothing when %s', (_, history) => {
-      given(reservation, history).when((r) => r.release(now)).thenNothingHappens();
+      given(reservation, history)
+        .when((r) => r.release(now))
+        .thenNothingHappens();
     });
   });
 });

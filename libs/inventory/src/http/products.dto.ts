@@ -4,7 +4,6 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { MAX_STOCK } from '../domain/product.js';
 
-
 export class RegisterProductRequestDto {
   @ApiProperty({ example: 'APPLE-RED', pattern: SKU_PATTERN.source, maxLength: 64 })
   @IsString()

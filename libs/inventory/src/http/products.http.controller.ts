@@ -27,7 +27,11 @@ class SkuPipe implements PipeTransform<string, string> {
   }
 }
 
-const skuParam = ApiParam({ name: 'sku', example: 'APPLE-RED', schema: { type: 'string', pattern: SKU_PATTERN.source } });
+const skuParam = ApiParam({
+  name: 'sku',
+  example: 'APPLE-RED',
+  schema: { type: 'string', pattern: SKU_PATTERN.source },
+});
 
 @ApiTags('inventory')
 @Controller('products')
@@ -82,4 +86,3 @@ export class ProductsHttpController {
     return { items: page.items.map(({ id: _id, ...view }) => view), nextCursor: page.nextCursor };
   }
 }
-

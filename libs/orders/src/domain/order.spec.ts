@@ -50,31 +50,43 @@ describe('Order', () => {
 
   describe('when stock was reserved', () => {
     it('confirms a pending order', () => {
-      given(order, [placed]).when((o) => o.confirm(now)).then([confirmed]);
+      given(order, [placed])
+        .when((o) => o.confirm(now))
+        .then([confirmed]);
     });
 
     it('ignores the answer for an order that was cancelled meanwhile', () => {
-      given(order, [placed, cancelled(null)]).when((o) => o.confirm(now)).thenNothingHappens();
+      given(order, [placed, cancelled(null)])
+        .when((o) => o.confirm(now))
+        .thenNothingHappens();
     });
 
     it('ignores a repeated answer', () => {
-      given(order, [placed, confirmed]).when((o) => o.confirm(now)).thenNothingHappens();
+      given(order, [placed, confirmed])
+        .when((o) => o.confirm(now))
+        .thenNothingHappens();
     });
   });
 
   describe('when stock could not be reserved', () => {
     it('rejects a pending order with the reason', () => {
-      given(order, [placed]).when((o) => o.reject('out of stock', now)).then([rejected]);
+      given(order, [placed])
+        .when((o) => o.reject('out of stock', now))
+        .then([rejected]);
     });
 
     it('ignores it for a confirmed order', () => {
-      given(order, [placed, confirmed]).when((o) => o.reject('late', now)).thenNothingHappens();
+      given(order, [placed, confirmed])
+        .when((o) => o.reject('late', now))
+        .thenNothingHappens();
     });
   });
 
   describe('when cancelled', () => {
     it('cancels a pending order', () => {
-      given(order, [placed]).when((o) => o.cancel(undefined, now)).then([cancelled(null)]);
+      given(order, [placed])
+        .when((o) => o.cancel(undefined, now))
+        .then([cancelled(null)]);
     });
 
     it('cancels a confirmed order with the reason', () => {
@@ -87,7 +99,9 @@ describe('Order', () => {
       ['rejected', [placed, rejected]],
       ['already cancelled', [placed, cancelled(null)]],
     ])('refuses when %s', (_, history) => {
-      given(order, history).when((o) => o.cancel(undefined, now)).thenFails('ORDER_NOT_CANCELLABLE');
+      given(order, history)
+        .when((o) => o.cancel(undefined, now))
+        .thenFails('ORDER_NOT_CANCELLABLE');
     });
   });
 });

@@ -25,7 +25,8 @@ export class OrderView {
   @ApiProperty({ example: 'EUR' }) currency!: string;
   @ApiProperty() placedAt!: string;
   @ApiProperty() updatedAt!: string;
-  @ApiProperty({ nullable: true, type: String, description: 'Rejection or cancellation reason' }) statusReason!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Rejection or cancellation reason' }) statusReason!:
+    string | null;
   @ApiProperty({ description: 'Order stream version this view reflects' }) version!: number;
 }
 

@@ -3,7 +3,12 @@ import type { RecordedEvent } from '@app/core';
 import type { ProductEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
-import { evolveProductStock, PRODUCT_STOCKS, PRODUCT_STOCK_EVENTS, type ProductStock } from './product-stock.read-model.js';
+import {
+  evolveProductStock,
+  PRODUCT_STOCKS,
+  PRODUCT_STOCK_EVENTS,
+  type ProductStock,
+} from './product-stock.read-model.js';
 
 @Injectable()
 @HandlesEvents({ name: 'inventory.product-stock', events: PRODUCT_STOCK_EVENTS })

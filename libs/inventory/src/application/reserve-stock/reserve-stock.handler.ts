@@ -49,7 +49,12 @@ export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand>
   }
 
   /** Holds the quantity on the product; returns the shortage if it cannot. */
-  private async hold(orderId: string, sku: string, quantity: number, context: CommandContext): Promise<Shortage | undefined> {
+  private async hold(
+    orderId: string,
+    sku: string,
+    quantity: number,
+    context: CommandContext,
+  ): Promise<Shortage | undefined> {
     const product = await this.products.find(sku);
     if (!product) return { sku, requested: quantity, available: 0 };
     let available = 0;

@@ -3,7 +3,12 @@ import type { RecordedEvent } from '@app/core';
 import type { OrderEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
-import { evolveOrderSummary, ORDER_SUMMARIES, ORDER_SUMMARY_EVENTS, type OrderSummary } from './order-summary.read-model.js';
+import {
+  evolveOrderSummary,
+  ORDER_SUMMARIES,
+  ORDER_SUMMARY_EVENTS,
+  type OrderSummary,
+} from './order-summary.read-model.js';
 
 @Injectable()
 @HandlesEvents({ name: 'orders.order-summary', events: ORDER_SUMMARY_EVENTS })

@@ -33,7 +33,17 @@ export const evolveOrderSummary = (
 ): Omit<OrderSummary, 'version'> => {
   if (event.type === 'OrderPlaced') {
     const { orderId, customerId, lines, total, currency, placedAt } = event.data;
-    return { id: orderId, customerId, status: 'PENDING', lines, total, currency, placedAt, updatedAt: placedAt, statusReason: null };
+    return {
+      id: orderId,
+      customerId,
+      status: 'PENDING',
+      lines,
+      total,
+      currency,
+      placedAt,
+      updatedAt: placedAt,
+      statusReason: null,
+    };
   }
   if (!current) throw new Error(`${event.type} for order ${event.data.orderId} before OrderPlaced`);
   switch (event.type) {
