@@ -86,6 +86,7 @@ export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
         baseDelayMs: int('COMMAND_RETRY_BASE_DELAY_MS', 10, 1, 10_000),
         maxDelayMs: int('COMMAND_RETRY_MAX_DELAY_MS', 500, 1, 60_000),
       },
+      replayProjectionsOnStart: readModelKind === 'memory' && store.kind !== 'memory',
     },
     readModels: {
       store: { kind: readModelKind },

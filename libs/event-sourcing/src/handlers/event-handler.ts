@@ -12,6 +12,13 @@ export interface EventHandler {
 export interface EventHandlerOptions {
   /** Stable name: part of derived command ids and, with Kafka, of the consumer group. */
   readonly name: string;
+  /**
+   * `projection`: builds a read model from events alone; can be replayed from history (rebuild).
+   * `policy`: reacts with commands (process manager); never replayed.
+   */
+  readonly kind: 'projection' | 'policy';
+  /** Stream categories it follows (`Order`): with Kafka, the topics it consumes; in a replay, the streams read. */
+  readonly categories: readonly string[];
   /** Event types this handler receives; others never reach it. */
   readonly events: readonly string[];
 }

@@ -12,6 +12,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { createCosmosClient } from '../cosmos/cosmos-client.js';
 import { CosmosEventStore } from '../cosmos/cosmos-event-store.js';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
+import { ProjectionReplayer } from '../handlers/projection-replayer.js';
 import { EventPublisher } from '../relay/event-publisher.js';
 import { InProcessEventPublisher } from '../relay/in-process-event-publisher.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
@@ -48,7 +49,11 @@ const createEventStore = async (options: EventStoreOptions): Promise<EventStore>
 @Global()
 @Module({})
 export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  constructor(@Inject(OutboxRelay) private readonly relay: OutboxRelay) {}
+  constructor(
+    @Inject(OutboxRelay) private readonly relay: OutboxRelay,
+    @Inject(ProjectionReplayer) private readonly replayer: ProjectionReplayer,
+    @Inject(EVENT_SOURCING_OPTIONS) private readonly options: EventSourcingOptions,
+  ) {}
 
   static forRoot(options: EventSourcingOptions): DynamicModule {
     return {
@@ -68,6 +73,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
             new OutboxRelay(store, publisher, options.relay),
         },
         AggregateRepositories,
+        ProjectionReplayer,
       ],
       exports: [
         CLOCK,
@@ -77,12 +83,14 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         EventPublisher,
         OutboxRelay,
         AggregateRepositories,
+        ProjectionReplayer,
         CqrsModule,
       ],
     };
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.options.replayProjectionsOnStart) await this.replayer.replayAll();
     this.relay.start();
   }
 

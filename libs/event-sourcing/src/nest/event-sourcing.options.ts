@@ -17,6 +17,11 @@ export interface EventSourcingOptions {
   readonly store: EventStoreOptions;
   readonly relay: OutboxRelayOptions;
   readonly commandRetry: RetryPolicy;
+  /**
+   * Replay every projection from the event store before serving: for read models that do not
+   * survive a restart (in memory) over an event store that does.
+   */
+  readonly replayProjectionsOnStart: boolean;
 }
 
 export const EVENT_SOURCING_OPTIONS = Symbol('EVENT_SOURCING_OPTIONS');

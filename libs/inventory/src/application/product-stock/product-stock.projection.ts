@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RecordedEvent } from '@app/core';
-import type { ProductEvent } from '@app/contracts';
+import { PRODUCT_CATEGORY, type ProductEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
 import {
@@ -11,7 +11,12 @@ import {
 } from './product-stock.read-model.js';
 
 @Injectable()
-@HandlesEvents({ name: 'inventory.product-stock', events: PRODUCT_STOCK_EVENTS })
+@HandlesEvents({
+  name: 'inventory.product-stock',
+  kind: 'projection',
+  categories: [PRODUCT_CATEGORY],
+  events: PRODUCT_STOCK_EVENTS,
+})
 export class ProductStockProjection implements EventHandler {
   readonly collection: DocumentCollection<ProductStock>;
 

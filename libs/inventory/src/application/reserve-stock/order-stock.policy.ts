@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { RecordedEvent } from '@app/core';
-import type { OrderCancelled, OrderPlaced } from '@app/contracts';
+import { ORDER_CATEGORY, type OrderCancelled, type OrderPlaced } from '@app/contracts';
 import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { ReleaseStockCommand } from '../release-stock/release-stock.command.js';
 import { ReserveStockCommand } from './reserve-stock.command.js';
@@ -10,7 +10,12 @@ const NAME = 'inventory.order-stock-policy';
 
 /** Reacts to the orders context's public events: reserve stock for placed orders, release it for cancelled ones. */
 @Injectable()
-@HandlesEvents({ name: NAME, events: ['OrderPlaced', 'OrderCancelled'] })
+@HandlesEvents({
+  name: NAME,
+  kind: 'policy',
+  categories: [ORDER_CATEGORY],
+  events: ['OrderPlaced', 'OrderCancelled'],
+})
 export class OrderStockPolicy implements EventHandler {
   constructor(private readonly commands: CommandBus) {}
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { RecordedEvent } from '@app/core';
-import type { OrderEvent } from '@app/contracts';
+import { ORDER_CATEGORY, type OrderEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
 import {
@@ -11,7 +11,12 @@ import {
 } from './order-summary.read-model.js';
 
 @Injectable()
-@HandlesEvents({ name: 'orders.order-summary', events: ORDER_SUMMARY_EVENTS })
+@HandlesEvents({
+  name: 'orders.order-summary',
+  kind: 'projection',
+  categories: [ORDER_CATEGORY],
+  events: ORDER_SUMMARY_EVENTS,
+})
 export class OrderSummaryProjection implements EventHandler {
   readonly collection: DocumentCollection<OrderSummary>;
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { RecordedEvent } from '@app/core';
-import type { StockReservationRejected, StockReserved } from '@app/contracts';
+import { RESERVATION_CATEGORY, type StockReservationRejected, type StockReserved } from '@app/contracts';
 import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { SettleOrderCommand } from './settle-order.command.js';
 
@@ -9,7 +9,12 @@ const NAME = 'orders.stock-answer-policy';
 
 /** Inventory answered for an order: settle it. Redeliveries settle nothing twice (the order ignores them). */
 @Injectable()
-@HandlesEvents({ name: NAME, events: ['StockReserved', 'StockReservationRejected'] })
+@HandlesEvents({
+  name: NAME,
+  kind: 'policy',
+  categories: [RESERVATION_CATEGORY],
+  events: ['StockReserved', 'StockReservationRejected'],
+})
 export class StockAnswerPolicy implements EventHandler {
   constructor(private readonly commands: CommandBus) {}
 
