@@ -41,10 +41,16 @@ describe('Cosmos DB API (@azure/cosmos)', () => {
     const untrusting = new CosmosClient({
       endpoint: infraEnv.cosmosEndpoint,
       key: infraEnv.cosmosKey,
-      connectionPolicy: { enableEndpointDiscovery: false, retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 1 } },
+      connectionPolicy: {
+        enableEndpointDiscovery: false,
+        retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 1 },
+      },
     });
     try {
-      const err = (await untrusting.getDatabaseAccount().catch((e: unknown) => e)) as { code?: string; message?: string };
+      const err = (await untrusting.getDatabaseAccount().catch((e: unknown) => e)) as {
+        code?: string;
+        message?: string;
+      };
       expect(`${err.code} ${err.message}`).toMatch(/SELF_SIGNED|self[- ]signed|UNABLE_TO_VERIFY|certificate/i);
     } finally {
       untrusting.dispose();
@@ -73,7 +79,13 @@ describe('Cosmos DB API (@azure/cosmos)', () => {
     expect(res.result?.map((r) => r.statusCode)).toEqual([201, 201]);
 
     const { resources } = await container.items
-      .query<EventDoc>({ query: 'SELECT * FROM c WHERE c.streamId = @s ORDER BY c.version', parameters: [{ name: '@s', value: streamId }] }, { partitionKey: streamId })
+      .query<EventDoc>(
+        {
+          query: 'SELECT * FROM c WHERE c.streamId = @s ORDER BY c.version',
+          parameters: [{ name: '@s', value: streamId }],
+        },
+        { partitionKey: streamId },
+      )
       .fetchAll();
     expect(resources.map((d) => d.version)).toEqual([1, 2]);
   });
@@ -91,8 +103,18 @@ describe('Cosmos DB API (@azure/cosmos)', () => {
 
     const res = await container.items.batch(
       [
-        { operationType: 'Replace', id: head.id, partitionKey: streamId, ifMatch: oldEtag, resourceBody: { ...head, version: 3 } },
-        { operationType: 'Create', partitionKey: streamId, resourceBody: { id: `${streamId}-3`, streamId, version: 3, type: 'StockReserved' } },
+        {
+          operationType: 'Replace',
+          id: head.id,
+          partitionKey: streamId,
+          ifMatch: oldEtag,
+          resourceBody: { ...head, version: 3 },
+        },
+        {
+          operationType: 'Create',
+          partitionKey: streamId,
+          resourceBody: { id: `${streamId}-3`, streamId, version: 3, type: 'StockReserved' },
+        },
       ],
       streamId,
     );
@@ -100,7 +122,9 @@ describe('Cosmos DB API (@azure/cosmos)', () => {
     if (statuses?.[0] !== 412 && (await isVNextEmulator())) {
       // Documented gap of the vNext Linux emulator (docker compose): it ignores ifMatch inside
       // transactional batches. The event store does not rely on it; record and stop here.
-      console.warn(`Cosmos vNext emulator ignored ifMatch in a batch (statuses ${JSON.stringify(statuses)}): known emulator gap`);
+      console.warn(
+        `Cosmos vNext emulator ignored ifMatch in a batch (statuses ${JSON.stringify(statuses)}): known emulator gap`,
+      );
       return;
     }
     expect(statuses).toEqual([412, 424]);
@@ -115,7 +139,9 @@ describe('Cosmos DB API (@azure/cosmos)', () => {
 /** The vNext Linux emulator answers readiness on port 8080 of its host; cosmosdb-server does not. */
 async function isVNextEmulator(): Promise<boolean> {
   try {
-    const res = await fetch(`http://${new URL(infraEnv.cosmosEndpoint).hostname}:8080/ready`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://${new URL(infraEnv.cosmosEndpoint).hostname}:8080/ready`, {
+      signal: AbortSignal.timeout(1000),
+    });
     return res.ok;
   } catch {
     return false;

@@ -9,7 +9,9 @@ import { parseEnv } from 'node:util';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const dotEnvFile = resolve(root, '.env');
-const dotEnv: Record<string, string | undefined> = existsSync(dotEnvFile) ? parseEnv(readFileSync(dotEnvFile, 'utf8')) : {};
+const dotEnv: Record<string, string | undefined> = existsSync(dotEnvFile)
+  ? parseEnv(readFileSync(dotEnvFile, 'utf8'))
+  : {};
 
 function read(name: string, fallback: string): string {
   const value = process.env[name] ?? dotEnv[name];

@@ -49,7 +49,9 @@ describe('Kafka (kafkajs against the real broker)', () => {
   });
 
   it('creates a topic with 3 partitions', async () => {
-    await expect(admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).resolves.toBe(true);
+    await expect(admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true })).resolves.toBe(
+      true,
+    );
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     expect(topics[0].partitions).toHaveLength(3);
     expect(await admin.listTopics()).toContain(topic);
@@ -89,7 +91,10 @@ describe('Kafka (kafkajs against the real broker)', () => {
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`only ${count} of ${keys.length * perKey} messages consumed`)), 45_000);
+        const timer = setTimeout(
+          () => reject(new Error(`only ${count} of ${keys.length * perKey} messages consumed`)),
+          45_000,
+        );
         consumer
           .run({
             eachMessage: async ({ partition, message }) => {

@@ -59,10 +59,18 @@ describe('MongoDB API (mongodb driver)', () => {
   it('findOneAndUpdate returns the document after the update', async () => {
     const stock = db.collection<StockDoc>('stock');
     await stock.insertOne({ _id: 'p-2', sku: 'SKU-2', qty: 10 });
-    const after = await stock.findOneAndUpdate({ _id: 'p-2', qty: { $gte: 3 } }, { $inc: { qty: -3 } }, { returnDocument: 'after' });
+    const after = await stock.findOneAndUpdate(
+      { _id: 'p-2', qty: { $gte: 3 } },
+      { $inc: { qty: -3 } },
+      { returnDocument: 'after' },
+    );
     expect(after).toMatchObject({ _id: 'p-2', qty: 7 });
 
-    const none = await stock.findOneAndUpdate({ _id: 'p-2', qty: { $gte: 100 } }, { $inc: { qty: -100 } }, { returnDocument: 'after' });
+    const none = await stock.findOneAndUpdate(
+      { _id: 'p-2', qty: { $gte: 100 } },
+      { $inc: { qty: -100 } },
+      { returnDocument: 'after' },
+    );
     expect(none).toBeNull();
 
     const upserted = await stock.findOneAndUpdate(
@@ -77,7 +85,9 @@ describe('MongoDB API (mongodb driver)', () => {
     const orders = db.collection('orders');
     await orders.createIndex({ orderNo: 1 }, { unique: true, name: 'orderNo_unique' });
     const indexes = await orders.listIndexes().toArray();
-    expect(indexes).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'orderNo_unique', unique: true, key: { orderNo: 1 } })]));
+    expect(indexes).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'orderNo_unique', unique: true, key: { orderNo: 1 } })]),
+    );
 
     await orders.insertOne({ orderNo: 'A-1' });
     const dup = await orders.insertOne({ orderNo: 'A-1' }).catch((e: unknown) => e);

@@ -1,0 +1,67 @@
+// Command ferretdb runs FerretDB v1 (embedded Go package) with its SQLite backend.
+//
+// FerretDB's own cmd cannot simply be `go install`ed (it panics without its generated
+// version files), so infra/infra.mjs builds this tiny wrapper instead:
+//
+//	go build -o .infra/bin/ferretdb ./infra/ferretdb
+//
+// Flags: -listen 127.0.0.1:27017  -data <dir>  -log-level info|debug|warn|error
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
+	data := flag.String("data", ".infra/ferretdb/data", "SQLite data directory")
+	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
+	flag.Parse()
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "bad -log-level %q: %v\n", *level, err)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	dir, err := filepath.Abs(*data)
+	if err != nil {
+		logger.Error("data dir", "err", err)
+		os.Exit(1)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		logger.Error("data dir", "err", err)
+		os.Exit(1)
+	}
+
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Logger:    logger,
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + dir + "/",
+	})
+	if err != nil {
+		logger.Error("start", "err", err)
+		os.Exit(1)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	logger.Info("FerretDB listening", "uri", f.MongoDBURI(), "data", dir)
+	if err := f.Run(ctx); err != nil {
+		logger.Error("run", "err", err)
+		os.Exit(1)
+	}
+	logger.Info("FerretDB stopped")
+}

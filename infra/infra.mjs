@@ -1,0 +1,858 @@
+#!/usr/bin/env node
+// Real infrastructure without Docker: Kafka (KRaft, single node), FerretDB (MongoDB wire protocol,
+// SQLite backend) and @vercel/cosmosdb-server (Cosmos DB REST API over HTTPS, in-memory).
+//
+//   node infra/infra.mjs up | down | status | logs [kafka|mongodb|cosmos] [-n LINES]
+//
+// Everything it downloads, builds, stores or logs lives under .infra/ (git-ignored).
+// It reads the application's own variables (same defaults as .env.example):
+//   KAFKA_BROKERS=127.0.0.1:9092  MONGODB_URL=mongodb://127.0.0.1:27017/readmodels
+//   COSMOS_ENDPOINT=https://127.0.0.1:8081  COSMOS_KEY=<emulator key>  COSMOS_CA_FILE=.infra/cosmos/cert.pem
+// A service whose address is not a loopback address is treated as external: `up` only probes it.
+// Extra knobs: INFRA_UP_TIMEOUT (seconds, default 90), KAFKA_HEAP_OPTS (default -Xms128m -Xmx512m).
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const INFRA = path.join(ROOT, '.infra');
+const RUN = path.join(INFRA, 'run');
+const LOGS = path.join(INFRA, 'logs');
+const BIN = path.join(INFRA, 'bin');
+
+const DEFAULTS = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  MONGODB_URL: 'mongodb://127.0.0.1:27017/readmodels',
+  COSMOS_ENDPOINT: 'https://127.0.0.1:8081',
+  COSMOS_KEY: 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==',
+  COSMOS_CA_FILE: '.infra/cosmos/cert.pem',
+};
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+class InfraError extends Error {}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const rel = (p) => path.relative(process.cwd(), p) || '.';
+const log = (msg) => console.log(msg);
+const mkdirp = (d) => fs.mkdirSync(d, { recursive: true });
+
+function loadDotEnv() {
+  // One .env serves docker compose and this script; real environment variables win.
+  const file = path.join(ROOT, '.env');
+  if (!fs.existsSync(file)) return;
+  const parsed = parseEnv(fs.readFileSync(file, 'utf8'));
+  for (const [k, v] of Object.entries(parsed)) if (process.env[k] === undefined) process.env[k] = v;
+}
+
+const env = (name) =>
+  process.env[name] !== undefined && process.env[name] !== '' ? process.env[name] : DEFAULTS[name];
+
+const isLoopback = (host) =>
+  host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+function which(cmd) {
+  const r = spawnSync(process.platform === 'win32' ? 'where' : 'sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function hashFiles(files, extra = '') {
+  const h = createHash('sha256');
+  for (const f of files) h.update(f).update('\0').update(fs.readFileSync(f)).update('\0');
+  return h.update(extra).digest('hex');
+}
+
+function tail(file, lines = 40) {
+  if (!fs.existsSync(file)) return `(no log at ${rel(file)})`;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const len = Math.min(size, 256 * 1024);
+    const buf = Buffer.alloc(len);
+    fs.readSync(fd, buf, 0, len, size - len);
+    return buf
+      .toString('utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n')
+      .trimEnd();
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Run a command to completion (async, so downloads/builds run in parallel), output into a log file. */
+function runLogged(what, cmd, args, { cwd = ROOT, logFile, env: extraEnv } = {}) {
+  mkdirp(path.dirname(logFile));
+  const fd = fs.openSync(logFile, 'w');
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd], env: { ...process.env, ...extraEnv } });
+    const fail = (why) =>
+      reject(
+        new InfraError(
+          `${what} failed (${why}).\n  command: ${cmd} ${args.join(' ')}\n  log: ${rel(logFile)}\n${indent(tail(logFile, 30))}`,
+        ),
+      );
+    child.once('error', (e) => {
+      fs.closeSync(fd);
+      fail(e.message);
+    });
+    child.once('exit', (code, signal) => {
+      fs.closeSync(fd);
+      if (code === 0) resolve();
+      else fail(signal ? `killed by ${signal}` : `exit code ${code}`);
+    });
+  });
+}
+
+const indent = (s) =>
+  s
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+
+// ---------------------------------------------------------------------------------------------
+// processes and ports
+
+function procInfo(pid) {
+  // { alive, cmdline, rssKb } for a pid; Linux /proc first, `ps` elsewhere.
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if (e.code !== 'EPERM') return { alive: false };
+  }
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    if (/^State:\s+Z/m.test(status)) return { alive: false };
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return { alive: true, cmdline, rssKb: m ? Number(m[1]) : undefined };
+  } catch {
+    const r = spawnSync('ps', ['-o', 'rss=,command=', '-p', String(pid)], { encoding: 'utf8' });
+    const m = /^\s*(\d+)\s+(.*)$/m.exec(r.stdout ?? '');
+    return m ? { alive: true, cmdline: m[2], rssKb: Number(m[1]) } : { alive: false };
+  }
+}
+
+function portFree(host, port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ host: host === 'localhost' ? '127.0.0.1' : host.replace(/^\[|\]$/g, ''), port, exclusive: true }, () =>
+      srv.close(() => resolve(true)),
+    );
+  });
+}
+
+function tcpOpen(host, port, timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: host.replace(/^\[|\]$/g, ''), port });
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function whoListens(port) {
+  // Best effort description of the process holding a TCP port.
+  if (which('ss')) {
+    const r = spawnSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+    const line = (r.stdout ?? '').trim().split('\n')[0];
+    if (line) return line.replace(/\s+/g, ' ');
+  }
+  if (which('lsof')) {
+    const r = spawnSync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN'], { encoding: 'utf8' });
+    const line = (r.stdout ?? '').trim().split('\n')[1];
+    if (line) return line.replace(/\s+/g, ' ');
+  }
+  return 'unknown process';
+}
+
+const pidFile = (svc) => path.join(RUN, `${svc.name}.json`);
+
+function readPid(svc) {
+  try {
+    return JSON.parse(fs.readFileSync(pidFile(svc), 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** The running process we started for this service, or null (stale pid files are removed). */
+function ourProcess(svc) {
+  const rec = readPid(svc);
+  if (!rec) return null;
+  const info = procInfo(rec.pid);
+  if (info.alive && info.cmdline && info.cmdline.includes(svc.marker)) return { ...rec, ...info };
+  fs.rmSync(pidFile(svc), { force: true });
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// services
+
+function parseHostPort(str, defPort) {
+  const m = /^(\[[^\]]+\]|[^:/]+)(?::(\d+))?$/.exec(str.trim());
+  if (!m) throw new InfraError(`cannot parse host:port from "${str}"`);
+  return { host: m[1], port: Number(m[2] ?? defPort) };
+}
+
+function services() {
+  const kafka = parseHostPort(env('KAFKA_BROKERS').split(',')[0], 9092);
+  let mongo;
+  try {
+    const u = new URL(env('MONGODB_URL'));
+    mongo = { host: u.hostname, port: Number(u.port || 27017), srv: u.protocol === 'mongodb+srv:' };
+  } catch {
+    throw new InfraError(`MONGODB_URL is not a URL: ${env('MONGODB_URL')}`);
+  }
+  let cosmos;
+  try {
+    const u = new URL(env('COSMOS_ENDPOINT'));
+    cosmos = { host: u.hostname, port: Number(u.port || (u.protocol === 'https:' ? 443 : 80)), protocol: u.protocol };
+  } catch {
+    throw new InfraError(`COSMOS_ENDPOINT is not a URL: ${env('COSMOS_ENDPOINT')}`);
+  }
+  return [
+    {
+      name: 'kafka',
+      title: 'Kafka (KRaft, single node)',
+      host: kafka.host,
+      port: kafka.port,
+      ports: [kafka.port, kafka.port + 1], // broker, controller
+      local: isLoopback(kafka.host),
+      marker: 'kafka.Kafka',
+      stopTimeoutMs: 30_000,
+      prepare: prepareKafka,
+      command: kafkaCommand,
+      probe: probeKafka,
+      address: `${kafka.host}:${kafka.port} (controller :${kafka.port + 1})`,
+    },
+    {
+      name: 'mongodb',
+      title: 'FerretDB (MongoDB wire protocol, SQLite)',
+      host: mongo.host,
+      port: mongo.port,
+      ports: [mongo.port],
+      local: !mongo.srv && isLoopback(mongo.host),
+      marker: path.join(BIN, 'ferretdb'),
+      stopTimeoutMs: 10_000,
+      prepare: prepareFerret,
+      command: ferretCommand,
+      probe: probeMongo,
+      address: `${mongo.host}:${mongo.port}`,
+    },
+    {
+      name: 'cosmos',
+      title: 'Cosmos DB API (@vercel/cosmosdb-server, in-memory)',
+      host: cosmos.host,
+      port: cosmos.port,
+      ports: [cosmos.port],
+      local: isLoopback(cosmos.host),
+      protocol: cosmos.protocol,
+      marker: path.join('infra', 'cosmos', 'server.mjs'),
+      stopTimeoutMs: 5_000,
+      prepare: prepareCosmos,
+      command: cosmosCommand,
+      probe: probeCosmos,
+      address: `${cosmos.protocol}//${cosmos.host}:${cosmos.port}`,
+    },
+  ];
+}
+
+// --- Kafka -------------------------------------------------------------------------------------
+
+const KAFKA_DIR = path.join(INFRA, 'kafka');
+const KAFKA_LIBS = path.join(KAFKA_DIR, 'libs');
+const KAFKA_DATA = path.join(KAFKA_DIR, 'data');
+const KAFKA_PROPS = path.join(KAFKA_DIR, 'server.properties');
+const KAFKA_POM = path.join(ROOT, 'infra', 'kafka', 'pom.xml');
+const KAFKA_LOG4J = path.join(ROOT, 'infra', 'kafka', 'log4j2.xml');
+
+function requireJava() {
+  if (!which('java')) {
+    throw new InfraError(
+      'Kafka needs Java 17+ but `java` is not on PATH. Install a JDK/JRE 17+ (e.g. apt-get install openjdk-17-jre-headless).',
+    );
+  }
+  const r = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(`${r.stderr}${r.stdout}`);
+  const major = m ? (m[1] === '1' ? Number(m[2]) : Number(m[1])) : 0;
+  if (major && major < 17) throw new InfraError(`Kafka 4 needs Java 17+, found Java ${major} (${which('java')}).`);
+}
+
+async function prepareKafka(svc) {
+  requireJava();
+  // 1) jars: once, and again only when infra/kafka/pom.xml changes.
+  const stamp = path.join(KAFKA_LIBS, '.stamp');
+  const want = hashFiles([KAFKA_POM]);
+  if (!fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== want) {
+    if (!which('mvn')) {
+      throw new InfraError(
+        'Kafka jars are fetched with Maven but `mvn` is not on PATH. Install Maven 3.8+ (e.g. apt-get install maven).',
+      );
+    }
+    log('  kafka: fetching broker jars with Maven (first run only) ...');
+    const tmp = `${KAFKA_LIBS}.tmp`;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    await runLogged(
+      'Maven download of the Kafka jars',
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-f',
+        KAFKA_POM,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${tmp}`,
+        '-DincludeScope=runtime',
+      ],
+      { logFile: path.join(LOGS, 'kafka-setup.log') },
+    );
+    fs.rmSync(KAFKA_LIBS, { recursive: true, force: true });
+    fs.renameSync(tmp, KAFKA_LIBS);
+    fs.writeFileSync(stamp, want);
+  }
+  // 2) config, rendered every start (cheap) from infra/kafka/server.properties.
+  const host = svc.host === 'localhost' ? '127.0.0.1' : svc.host;
+  const props = fs
+    .readFileSync(path.join(ROOT, 'infra', 'kafka', 'server.properties'), 'utf8')
+    .replaceAll('@LISTEN_HOST@', host)
+    .replaceAll('@BROKER_PORT@', String(svc.ports[0]))
+    .replaceAll('@CONTROLLER_PORT@', String(svc.ports[1]))
+    .replaceAll('@LOG_DIR@', KAFKA_DATA);
+  fs.writeFileSync(KAFKA_PROPS, props);
+  // 3) storage: formatted on first start; again if the listener address changed (the KRaft
+  //    voter set records the controller endpoint), moving the old data aside.
+  const formatStamp = path.join(KAFKA_DIR, 'format.json');
+  const endpoint = `${host}:${svc.ports[0]}/${svc.ports[1]}`;
+  let formatted = fs.existsSync(path.join(KAFKA_DATA, 'meta.properties'));
+  if (formatted) {
+    const prev = fs.existsSync(formatStamp) ? JSON.parse(fs.readFileSync(formatStamp, 'utf8')) : {};
+    if (prev.endpoint !== endpoint) {
+      const aside = `${KAFKA_DATA}.old-${Date.now()}`;
+      log(`  kafka: listener changed (${prev.endpoint ?? '?'} -> ${endpoint}); old data moved to ${rel(aside)}`);
+      fs.renameSync(KAFKA_DATA, aside);
+      formatted = false;
+    }
+  }
+  if (!formatted) {
+    mkdirp(KAFKA_DATA);
+    const clusterId = randomBytes(16).toString('base64url'); // Kafka Uuid: 16 bytes, base64url
+    await runLogged(
+      'Kafka storage format',
+      'java',
+      [
+        `-Dlog4j2.configurationFile=${KAFKA_LOG4J}`,
+        '-cp',
+        path.join(KAFKA_LIBS, '*'),
+        'kafka.tools.StorageTool',
+        'format',
+        '--config',
+        KAFKA_PROPS,
+        '--cluster-id',
+        clusterId,
+        '--standalone',
+      ],
+      { logFile: path.join(LOGS, 'kafka-setup.log') },
+    );
+    fs.writeFileSync(formatStamp, JSON.stringify({ endpoint, clusterId, at: new Date().toISOString() }));
+  }
+}
+
+function kafkaCommand() {
+  const heap = (process.env.KAFKA_HEAP_OPTS || '-Xms128m -Xmx512m').split(/\s+/).filter(Boolean);
+  return [
+    'java',
+    [
+      ...heap,
+      '-XX:+UseSerialGC',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-Djava.awt.headless=true',
+      `-Dlog4j2.configurationFile=${KAFKA_LOG4J}`,
+      '-cp',
+      path.join(KAFKA_LIBS, '*'),
+      'kafka.Kafka',
+      KAFKA_PROPS,
+    ],
+  ];
+}
+
+async function probeKafka() {
+  const { Kafka, logLevel } = await importDep('kafkajs');
+  const kafka = new Kafka({
+    clientId: 'infra-probe',
+    brokers: env('KAFKA_BROKERS').split(','),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin({ retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 } });
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    await admin.fetchTopicMetadata({ topics: [] });
+    // Warm up the group coordinator (creates __consumer_offsets) so the first consumer group is fast.
+    await admin.describeGroups(['infra-probe']);
+    // ... and the producer-id manager, so the first idempotent producer does not hit COORDINATOR_LOAD_IN_PROGRESS.
+    const producer = kafka.producer({
+      idempotent: true,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    await producer.connect();
+    await producer.disconnect();
+    return `cluster ${cluster.clusterId}, ${cluster.brokers.length} broker(s)`;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+// --- FerretDB ----------------------------------------------------------------------------------
+
+const FERRET_SRC = path.join(ROOT, 'infra', 'ferretdb');
+const FERRET_BIN = path.join(BIN, 'ferretdb');
+const FERRET_DATA = path.join(INFRA, 'ferretdb', 'data');
+
+async function prepareFerret() {
+  const sources = ['main.go', 'go.mod', 'go.sum'].map((f) => path.join(FERRET_SRC, f));
+  const stamp = `${FERRET_BIN}.stamp`;
+  const want = hashFiles(sources, `${process.platform}-${process.arch}`);
+  const upToDate = fs.existsSync(FERRET_BIN) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === want;
+  if (!upToDate) {
+    if (!which('go')) {
+      throw new InfraError(
+        'FerretDB is built from infra/ferretdb with Go but `go` is not on PATH. Install Go 1.24+ (https://go.dev/dl).',
+      );
+    }
+    log('  mongodb: building FerretDB (first run or source change; takes a minute) ...');
+    mkdirp(BIN);
+    await runLogged('go build of infra/ferretdb', 'go', ['build', '-trimpath', '-o', FERRET_BIN, '.'], {
+      cwd: FERRET_SRC,
+      logFile: path.join(LOGS, 'mongodb-build.log'),
+      env: { CGO_ENABLED: '0' },
+    });
+    fs.writeFileSync(stamp, want);
+  }
+  mkdirp(FERRET_DATA);
+}
+
+function ferretCommand(svc) {
+  const host = svc.host === 'localhost' ? '127.0.0.1' : svc.host;
+  return [FERRET_BIN, ['-listen', `${host}:${svc.port}`, '-data', FERRET_DATA, '-log-level', 'info']];
+}
+
+async function probeMongo() {
+  const { MongoClient } = await importDep('mongodb');
+  const client = new MongoClient(env('MONGODB_URL'), { serverSelectionTimeoutMS: 1500, connectTimeoutMS: 1500 });
+  try {
+    await client.connect();
+    await client.db().admin().command({ ping: 1 });
+    const info = await client.db().admin().command({ buildInfo: 1 });
+    return `ping ok, reports MongoDB ${info.version}${info.ferretdb ? `, FerretDB ${info.ferretdb.version}` : ''}`;
+  } finally {
+    await client.close().catch(() => {});
+  }
+}
+
+// --- Cosmos ------------------------------------------------------------------------------------
+
+const COSMOS_DIR = path.join(INFRA, 'cosmos');
+const COSMOS_CERT = path.join(COSMOS_DIR, 'cert.pem');
+const COSMOS_KEY_FILE = path.join(COSMOS_DIR, 'key.pem');
+
+function certUsable() {
+  if (!fs.existsSync(COSMOS_CERT) || !fs.existsSync(COSMOS_KEY_FILE)) return false;
+  try {
+    const c = new X509Certificate(fs.readFileSync(COSMOS_CERT));
+    const validForAMonth = new Date(c.validTo).getTime() > Date.now() + 30 * 24 * 3600 * 1000;
+    return validForAMonth && c.checkHost('localhost') !== undefined && c.checkIP('127.0.0.1') !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+async function prepareCosmos(svc) {
+  if (svc.protocol !== 'https:') {
+    throw new InfraError(
+      `COSMOS_ENDPOINT is ${env('COSMOS_ENDPOINT')}, but the local Cosmos server speaks HTTPS only: use https://127.0.0.1:${svc.port}.`,
+    );
+  }
+  await importDep('@vercel/cosmosdb-server');
+  if (certUsable()) return;
+  if (!which('openssl')) {
+    throw new InfraError(
+      'The local Cosmos server needs a self-signed certificate, made with the `openssl` CLI, which is not on PATH.',
+    );
+  }
+  log(`  cosmos: generating a self-signed certificate for localhost/127.0.0.1 in ${rel(COSMOS_DIR)}`);
+  mkdirp(COSMOS_DIR);
+  await runLogged(
+    'openssl certificate generation',
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '825',
+      '-keyout',
+      COSMOS_KEY_FILE,
+      '-out',
+      COSMOS_CERT,
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,digitalSignature,keyCertSign',
+      '-addext',
+      'extendedKeyUsage=serverAuth',
+    ],
+    { logFile: path.join(LOGS, 'cosmos-setup.log') },
+  );
+  fs.chmodSync(COSMOS_KEY_FILE, 0o600);
+}
+
+function cosmosCommand(svc) {
+  const host = svc.host === 'localhost' ? '127.0.0.1' : svc.host;
+  return [
+    process.execPath,
+    [
+      path.join(ROOT, 'infra', 'cosmos', 'server.mjs'),
+      '--host',
+      host,
+      '--port',
+      String(svc.port),
+      '--cert',
+      COSMOS_CERT,
+      '--key',
+      COSMOS_KEY_FILE,
+    ],
+  ];
+}
+
+async function probeCosmos() {
+  const { CosmosClient } = await importDep('@azure/cosmos');
+  const https = await import('node:https');
+  const caFile = path.resolve(ROOT, env('COSMOS_CA_FILE'));
+  // Trust our CA for this client only (never NODE_TLS_REJECT_UNAUTHORIZED).
+  const agent = fs.existsSync(caFile) ? new https.Agent({ ca: fs.readFileSync(caFile), keepAlive: false }) : undefined;
+  const client = new CosmosClient({
+    endpoint: env('COSMOS_ENDPOINT'),
+    key: env('COSMOS_KEY'),
+    agent,
+    connectionPolicy: {
+      requestTimeout: 3000,
+      enableEndpointDiscovery: false,
+      retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 1 },
+    },
+  });
+  try {
+    const { resource } = await client.getDatabaseAccount();
+    return `account ok (${resource?.writableLocations?.length ?? 0} writable location(s))`;
+  } finally {
+    client.dispose?.();
+    agent?.destroy();
+  }
+}
+
+async function importDep(name) {
+  try {
+    return await import(name);
+  } catch (e) {
+    if (e.code === 'ERR_MODULE_NOT_FOUND')
+      throw new InfraError(`npm package ${name} is missing: run \`npm ci\` first.`);
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// commands
+
+function logFileOf(svc) {
+  return path.join(LOGS, `${svc.name}.log`);
+}
+
+function startDetached(svc) {
+  const [cmd, args] = svc.command(svc);
+  const logFile = logFileOf(svc);
+  if (fs.existsSync(logFile)) fs.renameSync(logFile, `${logFile}.1`); // keep the previous run's log
+  const fd = fs.openSync(logFile, 'a');
+  fs.writeSync(fd, `# ${new Date().toISOString()} ${cmd} ${args.join(' ')}\n`);
+  const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
+  fs.closeSync(fd);
+  let spawnError;
+  child.once('error', (e) => (spawnError = e));
+  child.unref();
+  if (!child.pid) throw new InfraError(`could not start ${svc.name}: ${cmd} not runnable`);
+  fs.writeFileSync(
+    pidFile(svc),
+    JSON.stringify({ pid: child.pid, startedAt: new Date().toISOString(), cmd: [cmd, ...args].join(' ') }),
+  );
+  return { pid: child.pid, spawnError: () => spawnError };
+}
+
+async function waitReady(svc, started, deadline) {
+  let lastErr = 'no answer yet';
+  while (Date.now() < deadline) {
+    if (started && !procInfo(started.pid).alive) {
+      throw new InfraError(
+        `${svc.name} exited during startup${started.spawnError() ? ` (${started.spawnError().message})` : ''}.`,
+      );
+    }
+    if (await tcpOpen(svc.host, svc.port)) {
+      try {
+        return await withTimeout(svc.probe(svc), Math.max(1000, Math.min(15_000, deadline - Date.now())));
+      } catch (e) {
+        lastErr = e.message;
+      }
+    } else {
+      lastErr = `nothing listening on ${svc.host}:${svc.port}`;
+    }
+    await sleep(300);
+  }
+  throw new InfraError(`${svc.name} did not become ready in time (last probe: ${lastErr}).`);
+}
+
+function withTimeout(promise, ms) {
+  let t;
+  return Promise.race([
+    promise,
+    new Promise((_, rej) => (t = setTimeout(() => rej(new Error(`probe timed out after ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(t));
+}
+
+async function withLock(fn) {
+  mkdirp(RUN);
+  const lock = path.join(RUN, 'lock');
+  for (let i = 0; ; i++) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = Number(fs.readFileSync(lock, 'utf8')) || 0;
+      if (!holder || !procInfo(holder).alive) {
+        fs.rmSync(lock, { force: true });
+        continue;
+      }
+      if (i === 0) log(`waiting for another infra command (pid ${holder}) to finish ...`);
+      if (i > 600) throw new InfraError(`another infra command (pid ${holder}) holds ${rel(lock)}`);
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
+async function up() {
+  const t0 = Date.now();
+  const timeoutS = Number(process.env.INFRA_UP_TIMEOUT || 90);
+  const all = services();
+  for (const d of [RUN, LOGS]) mkdirp(d);
+
+  // 1) what is already running, and are the ports of the others free?
+  const toStart = [];
+  for (const svc of all) {
+    if (!svc.local) {
+      log(`${svc.name}: external (${svc.address}), not managed here; probing only`);
+      continue;
+    }
+    const running = ourProcess(svc);
+    if (running) {
+      log(`${svc.name}: already running (pid ${running.pid})`);
+      continue;
+    }
+    for (const port of svc.ports) {
+      if (!(await portFree(svc.host, port))) {
+        throw new InfraError(
+          `${svc.name}: port ${port} on ${svc.host} is already in use by a process this script did not start:\n    ${whoListens(port)}\n` +
+            '  Stop it (if it is the docker compose stack: `docker compose down`), or point the variables ' +
+            '(KAFKA_BROKERS / MONGODB_URL / COSMOS_ENDPOINT) at another port.',
+        );
+      }
+    }
+    toStart.push(svc);
+  }
+
+  // 2) downloads/builds (first run only), in parallel, then start.
+  const startedBy = new Map();
+  if (toStart.length) {
+    const results = await Promise.allSettled(toStart.map((svc) => svc.prepare(svc)));
+    const failed = results.map((r, i) => [r, toStart[i]]).filter(([r]) => r.status === 'rejected');
+    if (failed.length) throw new InfraError(failed.map(([r, svc]) => `${svc.name}: ${r.reason.message}`).join('\n'));
+    for (const svc of toStart) {
+      startedBy.set(svc.name, startDetached(svc));
+      log(`${svc.name}: started pid ${startedBy.get(svc.name).pid}, log ${rel(logFileOf(svc))}`);
+    }
+  }
+
+  // 3) readiness: every service must answer its client's probe.
+  const deadline = Date.now() + timeoutS * 1000;
+  const results = await Promise.allSettled(all.map((svc) => waitReady(svc, startedBy.get(svc.name), deadline)));
+  const errors = [];
+  results.forEach((r, i) => {
+    const svc = all[i];
+    if (r.status === 'fulfilled') {
+      log(`${svc.name}: ready at ${svc.address}: ${r.value}`);
+    } else {
+      let msg = `${svc.name} (${svc.title}) FAILED: ${r.reason.message}`;
+      if (svc.local) msg += `\n  log: ${rel(logFileOf(svc))} (last lines below)\n${indent(tail(logFileOf(svc), 30))}`;
+      errors.push(msg);
+    }
+  });
+  if (errors.length) {
+    // Do not leave half-started processes of failed services behind.
+    for (const [i, r] of results.entries())
+      if (r.status === 'rejected' && startedBy.has(all[i].name)) await stopService(all[i], true);
+    throw new InfraError(errors.join('\n'));
+  }
+  log(`infra up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+async function stopService(svc, quiet = false) {
+  const proc = ourProcess(svc);
+  if (!proc) {
+    if (!quiet) log(`${svc.name}: not running`);
+    return;
+  }
+  const t0 = Date.now();
+  try {
+    process.kill(proc.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  while (procInfo(proc.pid).alive && Date.now() - t0 < svc.stopTimeoutMs) await sleep(200);
+  let how = 'SIGTERM';
+  if (procInfo(proc.pid).alive) {
+    how = 'SIGKILL after timeout';
+    try {
+      process.kill(proc.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    while (procInfo(proc.pid).alive && Date.now() - t0 < svc.stopTimeoutMs + 5000) await sleep(100);
+  }
+  fs.rmSync(pidFile(svc), { force: true });
+  if (!quiet) log(`${svc.name}: stopped pid ${proc.pid} (${how}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+
+async function down() {
+  const all = services().filter((s) => s.local);
+  await Promise.all(all.map((svc) => stopService(svc)));
+  // verify the ports are free again
+  const busy = [];
+  for (const svc of all) {
+    for (const port of svc.ports) {
+      let free = false;
+      for (let i = 0; i < 25 && !(free = await portFree(svc.host, port)); i++) await sleep(200);
+      if (!free) busy.push(`  ${svc.name}: port ${port} still in use by ${whoListens(port)}`);
+    }
+  }
+  if (busy.length)
+    throw new InfraError(`ports still busy after down (not started by this script?):\n${busy.join('\n')}`);
+  log('infra down: all ports free');
+}
+
+async function status() {
+  let allUp = true;
+  for (const svc of services()) {
+    if (!svc.local) {
+      const open = await tcpOpen(svc.host, svc.port, 1500);
+      allUp &&= open;
+      log(`${svc.name.padEnd(8)} ${open ? 'up  ' : 'down'}  external ${svc.address}`);
+      continue;
+    }
+    const proc = ourProcess(svc);
+    const listening = await tcpOpen(svc.host, svc.port);
+    if (proc) {
+      const rss = proc.rssKb ? `${(proc.rssKb / 1024).toFixed(0)} MB` : '?';
+      const state = listening ? 'up  ' : 'starting';
+      allUp &&= listening;
+      log(
+        `${svc.name.padEnd(8)} ${state}  pid ${String(proc.pid).padEnd(7)} RSS ${rss.padStart(7)}  ${svc.address}  log ${rel(logFileOf(svc))}`,
+      );
+    } else {
+      allUp = false;
+      log(
+        `${svc.name.padEnd(8)} down  ${listening ? `(port ${svc.port} is taken by another process: ${whoListens(svc.port)})` : svc.address}`,
+      );
+    }
+  }
+  return allUp ? 0 : 1;
+}
+
+function logs(args) {
+  let lines = 50;
+  const names = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '-n' || args[i] === '--lines') lines = Number(args[++i]) || lines;
+    else names.push(args[i]);
+  }
+  const all = services();
+  const valid = all.map((s) => s.name);
+  for (const n of names)
+    if (!valid.includes(n)) throw new InfraError(`unknown service "${n}" (one of: ${valid.join(', ')})`);
+  for (const svc of all.filter((s) => !names.length || names.includes(s.name))) {
+    const files = [logFileOf(svc), path.join(LOGS, `${svc.name}-setup.log`), path.join(LOGS, `${svc.name}-build.log`)];
+    for (const f of files.filter((f, i) => i === 0 || fs.existsSync(f))) {
+      log(`==> ${rel(f)} <==`);
+      log(tail(f, lines));
+      log('');
+    }
+  }
+}
+
+const USAGE = `usage: node infra/infra.mjs <up|down|status|logs> [service...] [-n LINES]
+  up      start Kafka, FerretDB and the Cosmos server (downloads/builds on first run), wait until they answer
+  down    stop the processes started by up (recorded pids), verify the ports are free
+  status  up/down, pid and RSS of each service
+  logs    tail of the logs (services: kafka, mongodb, cosmos)`;
+
+async function main() {
+  loadDotEnv();
+  const [cmd, ...args] = process.argv.slice(2);
+  switch (cmd) {
+    case 'up':
+      await withLock(up);
+      return 0;
+    case 'down':
+      await withLock(down);
+      return 0;
+    case 'status':
+      return status();
+    case 'logs':
+      logs(args);
+      return 0;
+    default:
+      console.error(USAGE);
+      return cmd === undefined || cmd === '-h' || cmd === '--help' ? 0 : 2;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err instanceof InfraError ? `infra: ${err.message}` : err);
+    process.exit(1);
+  },
+);
