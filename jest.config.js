@@ -36,6 +36,10 @@ export default {
       globalTeardown: '<rootDir>/test/setup/cosmos-global-teardown.ts',
     },
     // Needs the servers started by `npm run infra:up` (Kafka, FerretDB, Cosmos-compatible server).
-    { ...shared, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.infra-spec.ts'] },
+    {
+      ...shared,
+      displayName: 'infra',
+      testMatch: ['<rootDir>/test/infra/**/*.infra-spec.ts', '<rootDir>/{apps,libs}/**/*.infra-spec.ts'],
+    },
   ],
 };

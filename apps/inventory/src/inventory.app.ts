@@ -4,6 +4,7 @@ import type { AppDefinition } from '@app/platform';
 export const inventoryService: AppDefinition = {
   name: 'Inventory service',
   description: 'The inventory bounded context on its own.',
+  service: 'inventory',
   defaultPort: 3002,
   contexts: [InventoryModule],
   tags: [{ name: 'inventory', description: 'Inventory context: products, stock, reservations' }],

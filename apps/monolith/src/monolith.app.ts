@@ -6,6 +6,7 @@ import type { AppDefinition } from '@app/platform';
 export const monolith: AppDefinition = {
   name: 'CQRS starter monolith',
   description: 'Orders and inventory in one process: commands append to the event store, queries read projections.',
+  service: 'monolith',
   defaultPort: 3000,
   contexts: [OrdersModule, InventoryModule],
   tags: [

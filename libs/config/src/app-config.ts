@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
 import type { EventSourcingOptions, EventStoreOptions } from '@app/event-sourcing';
+import type { TransportOptions } from '@app/messaging';
 import type { ReadModelsOptions } from '@app/read-models';
 
 export interface AppConfig {
+  /** Service name: consumer group and Kafka client id default to it. */
+  readonly service: string;
   readonly port: number;
+  readonly transport: TransportOptions;
   readonly bodyLimit: string;
   readonly eventSourcing: EventSourcingOptions;
   readonly readModels: ReadModelsOptions;
@@ -23,7 +27,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * Reads and validates the environment (see .env.example). Nothing is required: with no variables the
  * app runs embedded, in memory. Setting COSMOS_ENDPOINT switches the event store to Cosmos DB.
  */
-export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
+export const loadConfig = (env: Env, defaults: { port: number; service: string }): AppConfig => {
   const problems: string[] = [];
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
@@ -45,7 +49,13 @@ export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
   const port = int('PORT', defaults.port, 1, 65_535);
   const bodyLimitKb = int('HTTP_BODY_LIMIT_KB', 64, 1, 10_240);
   const storeKind = oneOf('EVENT_STORE', ['memory', 'cosmos'], env.COSMOS_ENDPOINT ? 'cosmos' : 'memory');
-  const readModelKind = oneOf('READ_MODEL_STORE', ['memory'], 'memory');
+  const readModelKind = oneOf('READ_MODEL_STORE', ['memory', 'mongo'], env.MONGODB_URL ? 'mongo' : 'memory');
+  const transportKind = oneOf('EVENT_TRANSPORT', ['inprocess', 'kafka'], 'inprocess');
+  const name = (variable: string, fallback: string): string => {
+    const value = env[variable] || fallback;
+    if (!/^[A-Za-z0-9._-]{1,255}$/.test(value)) problems.push(`${variable} must be letters, digits, ".", "-" or "_"`);
+    return value;
+  };
 
   let store: EventStoreOptions = { kind: 'memory' };
   if (storeKind === 'cosmos') {
@@ -56,11 +66,6 @@ export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
     if (!key) problems.push('COSMOS_KEY is required with the Cosmos event store');
     const caFile = env.COSMOS_CA_FILE || undefined;
     if (caFile && !existsSync(caFile)) problems.push(`COSMOS_CA_FILE ${caFile} does not exist`);
-    const name = (variable: string, fallback: string): string => {
-      const value = env[variable] || fallback;
-      if (!/^[A-Za-z0-9_-]{1,255}$/.test(value)) problems.push(`${variable} must be letters, digits, "-" or "_"`);
-      return value;
-    };
     store = {
       kind: 'cosmos',
       endpoint,
@@ -71,8 +76,39 @@ export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
     };
   }
 
+  let readModelStore: ReadModelsOptions['store'] = { kind: 'memory' };
+  if (readModelKind === 'mongo') {
+    const url = env.MONGODB_URL ?? '';
+    if (!/^mongodb(\+srv)?:\/\/\S+$/.test(url)) problems.push(`MONGODB_URL must be a mongodb:// URL (got "${url}")`);
+    readModelStore = { kind: 'mongo', url };
+  }
+
+  let transport: TransportOptions = { kind: 'inprocess' };
+  if (transportKind === 'kafka') {
+    const brokers = (env.KAFKA_BROKERS ?? '')
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean);
+    if (brokers.length === 0 || !brokers.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b))) {
+      problems.push(
+        `KAFKA_BROKERS must be host:port[,host:port...] with EVENT_TRANSPORT=kafka (got "${env.KAFKA_BROKERS ?? ''}")`,
+      );
+    }
+    transport = {
+      kind: 'kafka',
+      brokers,
+      clientId: name('KAFKA_CLIENT_ID', defaults.service),
+      groupId: name('KAFKA_GROUP_ID', `${defaults.service}.handlers`),
+      partitions: int('KAFKA_TOPIC_PARTITIONS', 3, 1, 1_000),
+      handlerAttempts: int('KAFKA_HANDLER_ATTEMPTS', 5, 1, 100),
+      retryBaseDelayMs: int('KAFKA_RETRY_BASE_DELAY_MS', 100, 1, 60_000),
+    };
+  }
+
   const config: AppConfig = {
+    service: defaults.service,
     port,
+    transport,
     bodyLimit: `${bodyLimitKb}kb`,
     eventSourcing: {
       store,
@@ -86,10 +122,11 @@ export const loadConfig = (env: Env, defaults: { port: number }): AppConfig => {
         baseDelayMs: int('COMMAND_RETRY_BASE_DELAY_MS', 10, 1, 10_000),
         maxDelayMs: int('COMMAND_RETRY_MAX_DELAY_MS', 500, 1, 60_000),
       },
+      // In-memory read models forget on restart while a persistent store does not: refill them.
       replayProjectionsOnStart: readModelKind === 'memory' && store.kind !== 'memory',
     },
     readModels: {
-      store: { kind: readModelKind },
+      store: readModelStore,
       readYourWritesTimeoutMs: int('READ_YOUR_WRITES_TIMEOUT_MS', 2_000, 0, 60_000),
     },
   };

@@ -1,3 +1,4 @@
 export * from './inventory.events.js';
 export * from './orders.events.js';
 export * from './identifiers.js';
+export * from './topics.js';

@@ -10,6 +10,8 @@ import { ReadModelsModule } from '@app/read-models';
 export interface AppDefinition {
   /** Shown in logs and as the Swagger title. */
   readonly name: string;
+  /** Short id (`orders`): Kafka client id and consumer group default to it. */
+  readonly service: string;
   readonly description: string;
   readonly defaultPort: number;
   /** The bounded-context modules this deployable runs. */
@@ -51,7 +53,7 @@ export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
   const logger = new Logger(definition.name);
   let config: AppConfig;
   try {
-    config = loadConfig(process.env, { port: definition.defaultPort });
+    config = loadConfig(process.env, { port: definition.defaultPort, service: definition.service });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     logger.error(error.message);

@@ -3,7 +3,10 @@ import { ReadModelStore } from './document-collection.js';
 import { InMemoryReadModelStore } from './in-memory-document-collection.js';
 
 export interface ReadModelsOptions {
-  readonly store: { readonly kind: 'memory' };
+  readonly store:
+    | { readonly kind: 'memory' }
+    /** Connection string including the database name (`mongodb://host:27017/readmodels`). */
+    | { readonly kind: 'mongo'; readonly url: string };
   /** How long a query with `minVersion` waits for its projection. */
   readonly readYourWritesTimeoutMs: number;
 }

@@ -15,7 +15,7 @@ export interface RunningApp {
 
 /** The monolith as `main.ts` builds it, on the given environment, initialised but not listening. */
 export const startMonolith = async (env: Env): Promise<RunningApp> => {
-  const app = await createHttpApp(monolith, loadConfig(env, { port: 0 }));
+  const app = await createHttpApp(monolith, loadConfig(env, { port: 0, service: monolith.service }));
   app.useLogger(['error', 'warn']);
   await app.init();
   return { app, server: app.getHttpServer() as Server, close: () => app.close() };

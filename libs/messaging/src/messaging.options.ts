@@ -1,0 +1,17 @@
+/** How integration events travel between modules and services. */
+export type TransportOptions =
+  | { readonly kind: 'inprocess' }
+  | {
+      readonly kind: 'kafka';
+      readonly brokers: readonly string[];
+      /** kafkajs client id (shows in broker logs): the service name. */
+      readonly clientId: string;
+      /** Consumer group of this process's handlers, used exactly as given (no suffix). */
+      readonly groupId: string;
+      /** Partitions of each topic created at start-up. */
+      readonly partitions: number;
+      /** Attempts per message before it goes to the dead-letter topic. */
+      readonly handlerAttempts: number;
+      /** First retry delay; doubles per attempt. */
+      readonly retryBaseDelayMs: number;
+    };
