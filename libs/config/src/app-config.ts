@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { EventSourcingOptions, EventStoreOptions } from '@app/event-sourcing';
 import type { TransportOptions } from '@app/messaging';
 import type { ReadModelsOptions } from '@app/read-models';
@@ -71,7 +73,8 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       endpoint,
       key,
       databaseId: name('COSMOS_DATABASE', 'eventstore'),
-      containerId: name('COSMOS_CONTAINER', 'events'),
+      // One container per service by default: each service's relay leads its own outbox.
+      containerId: name('COSMOS_CONTAINER', `${defaults.service}-events`),
       caFile,
     };
   }
@@ -116,6 +119,11 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
         pollIntervalMs: int('RELAY_POLL_INTERVAL_MS', 1_000, 50, 600_000),
         batchSize: int('RELAY_BATCH_SIZE', 100, 1, 1_000),
         maxBackoffMs: int('RELAY_MAX_BACKOFF_MS', 30_000, 100, 3_600_000),
+        lease: {
+          name: 'outbox-relay',
+          owner: `${defaults.service}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+          ttlMs: int('RELAY_LEASE_TTL_MS', 10_000, 1_000, 600_000),
+        },
       },
       commandRetry: {
         attempts: int('COMMAND_RETRY_ATTEMPTS', 8, 1, 100),

@@ -58,6 +58,17 @@ export interface OutboxDocument {
 
 type Stored<T> = T & { readonly _etag?: string };
 
+/** A lease lives in a partition of its own, `$lease-<name>`, which no stream id can take (`$`). */
+export interface LeaseDocument {
+  readonly id: typeof leaseDocumentId;
+  readonly streamId: string;
+  readonly kind: 'lease';
+  readonly owner: string;
+  readonly expiresAt: string;
+}
+export const leaseDocumentId = 'lease' as const;
+const leasePartition = (name: string): string => `$lease-${name}`;
+
 export const tipDocumentId = 'tip' as const;
 export const eventDocumentId = (version: number): `ev-${number}` => `ev-${version}`;
 export const outboxDocumentId = (fromVersion: number): `ob-${number}` => `ob-${fromVersion}`;
@@ -325,6 +336,60 @@ export class CosmosEventStore extends EventStore {
         throw error;
       }
     });
+  }
+
+  override async tryAcquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const partition = leasePartition(name);
+    const next: LeaseDocument = {
+      id: leaseDocumentId,
+      streamId: partition,
+      kind: 'lease',
+      owner,
+      expiresAt: new Date(Date.now() + ttlMs).toISOString(),
+    };
+    return this.#call('tryAcquireLease', async () => {
+      const current = await this.#readLease(partition);
+      try {
+        if (!current) {
+          await this.container.items.create(next);
+        } else {
+          if (current.owner !== owner && Date.parse(current.expiresAt) > Date.now()) return false;
+          // Compare-and-swap on the ETag: of two contenders that both saw it expired, one wins.
+          await this.container
+            .item(leaseDocumentId, partition)
+            .replace(next, { accessCondition: { type: 'IfMatch', condition: current._etag ?? '' } });
+        }
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 409 || statusOf(error) === 412) return false;
+        throw error;
+      }
+    });
+  }
+
+  override async releaseLease(name: string, owner: string): Promise<void> {
+    const partition = leasePartition(name);
+    await this.#call('releaseLease', async () => {
+      const current = await this.#readLease(partition);
+      if (current?.owner !== owner) return;
+      try {
+        await this.container
+          .item(leaseDocumentId, partition)
+          .delete({ accessCondition: { type: 'IfMatch', condition: current._etag ?? '' } });
+      } catch (error) {
+        if (![404, 412].includes(statusOf(error) ?? 0)) throw error;
+      }
+    });
+  }
+
+  async #readLease(partition: string): Promise<Stored<LeaseDocument> | undefined> {
+    try {
+      const { resource } = await this.container.item(leaseDocumentId, partition).read<Stored<LeaseDocument>>();
+      return resource;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
   }
 
   /** Runs a Cosmos call, turning infrastructure failures into EventStoreUnavailableError. */

@@ -35,7 +35,12 @@ describe('OutboxRelay', () => {
   beforeEach(() => {
     store = new InMemoryEventStore();
     publisher = new RecordingPublisher();
-    relay = new OutboxRelay(store, publisher, { pollIntervalMs: 60_000, batchSize: 2, maxBackoffMs: 1_000 });
+    relay = new OutboxRelay(store, publisher, {
+      pollIntervalMs: 60_000,
+      batchSize: 2,
+      maxBackoffMs: 1_000,
+      lease: { name: 'outbox-relay', owner: 'relay-1', ttlMs: 10_000 },
+    });
   });
 
   afterEach(() => relay.stop());
@@ -98,5 +103,25 @@ describe('OutboxRelay', () => {
     expect(complete).toHaveBeenCalledTimes(2);
     expect(publisher.published.map((e) => e.type)).toEqual(['A', 'A']); // at least once, never zero
     await expect(store.pendingOutbox(100)).resolves.toEqual([]);
+  });
+
+  it('publishes nothing while another instance holds the lease, and takes over when it is released', async () => {
+    await store.tryAcquireLease('outbox-relay', 'relay-2', 60_000);
+    await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY });
+
+    await relay.drain();
+    expect(publisher.published).toEqual([]);
+    expect(relay.isLeader).toBe(false);
+
+    await store.releaseLease('outbox-relay', 'relay-2');
+    await relay.drain();
+    expect(publisher.published.map((e) => e.type)).toEqual(['A']);
+    expect(relay.isLeader).toBe(true);
+  });
+
+  it('gives the lease up on stop so a successor need not wait for it to expire', async () => {
+    await relay.drain();
+    await relay.stop();
+    await expect(store.tryAcquireLease('outbox-relay', 'relay-2', 60_000)).resolves.toBe(true);
   });
 });

@@ -9,6 +9,11 @@ export interface OutboxRelayOptions {
   readonly batchSize: number;
   /** Backoff cap for a stream whose publish keeps failing. */
   readonly maxBackoffMs: number;
+  /**
+   * Only the holder of this lease in the event store publishes; other instances stand by and take
+   * over when it expires (crash) or is released (shutdown).
+   */
+  readonly lease: { readonly name: string; readonly owner: string; readonly ttlMs: number };
 }
 
 /**
@@ -27,6 +32,7 @@ export class OutboxRelay {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #failures = new Map<string, { attempts: number; retryAt: number }>();
+  #leaseValidUntil = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -46,6 +52,16 @@ export class OutboxRelay {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#running;
+    if (this.#leaseValidUntil > 0) {
+      const { name, owner } = this.options.lease;
+      await this.store.releaseLease(name, owner).catch(() => undefined); // it expires anyway
+      this.#leaseValidUntil = 0;
+    }
+  }
+
+  /** Whether this instance currently holds the relay lease. */
+  get isLeader(): boolean {
+    return this.#leaseValidUntil > Date.now();
   }
 
   kick(): void {
@@ -68,6 +84,7 @@ export class OutboxRelay {
     while (this.#again && !this.#stopped) {
       this.#again = false;
       try {
+        if (!(await this.#holdLease())) return; // another instance publishes
         // Another pass while this one made progress: entries moved (more may wait behind a full batch,
         // or handlers appended meanwhile) or a stream newly backed off (the next pass skips it and
         // reaches the streams behind it). A pass that did neither leaves the rest to the poll.
@@ -77,6 +94,17 @@ export class OutboxRelay {
         this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
       }
     }
+  }
+
+  /** Takes or renews the lease when a third of its time has passed; cheap on every other pass. */
+  async #holdLease(): Promise<boolean> {
+    const { name, owner, ttlMs } = this.options.lease;
+    const now = Date.now();
+    if (this.#leaseValidUntil - now > (ttlMs * 2) / 3) return true;
+    const held = await this.store.tryAcquireLease(name, owner, ttlMs);
+    if (held && this.#leaseValidUntil === 0) this.logger.log(`Outbox relay ${owner} holds the lease ${name}`);
+    this.#leaseValidUntil = held ? now + ttlMs : 0;
+    return held;
   }
 
   /** @returns entries published plus streams newly backed off */

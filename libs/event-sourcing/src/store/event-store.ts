@@ -74,6 +74,16 @@ export abstract class EventStore {
   /** Removes an outbox entry once its events were published. Removing an absent entry is not an error. */
   abstract completeOutbox(entry: OutboxEntry): Promise<void>;
 
+  /**
+   * Takes or renews the named lease for `owner` until `ttlMs` from now, if it is free, expired or
+   * already `owner`'s (compare-and-swap: two contenders never both win). One outbox relay per store
+   * publishes at a time by holding the lease `outbox-relay`.
+   */
+  abstract tryAcquireLease(name: string, owner: string, ttlMs: number): Promise<boolean>;
+
+  /** Gives the lease up if `owner` holds it, so another process can take over at once. */
+  abstract releaseLease(name: string, owner: string): Promise<void>;
+
   /** Ids of every stream of a category (`Order`), for replays and rebuilds. */
   abstract streamIds(category: string): AsyncIterable<string>;
 

@@ -17,6 +17,7 @@ import {
 export class InMemoryEventStore extends EventStore {
   readonly #streams = new Map<string, RecordedEvent[]>();
   readonly #outbox = new Map<string, OutboxEntry>();
+  readonly #leases = new Map<string, { owner: string; expiresAt: number }>();
 
   override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
     const stream = this.#streams.get(streamId) ?? [];
@@ -61,6 +62,17 @@ export class InMemoryEventStore extends EventStore {
 
   override async completeOutbox(entry: OutboxEntry): Promise<void> {
     this.#outbox.delete(`${entry.streamId}/${entry.fromVersion}`);
+  }
+
+  override async tryAcquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {
+    const lease = this.#leases.get(name);
+    if (lease && lease.owner !== owner && lease.expiresAt > Date.now()) return false;
+    this.#leases.set(name, { owner, expiresAt: Date.now() + ttlMs });
+    return true;
+  }
+
+  override async releaseLease(name: string, owner: string): Promise<void> {
+    if (this.#leases.get(name)?.owner === owner) this.#leases.delete(name);
   }
 
   override async *streamIds(category: string): AsyncIterable<string> {

@@ -170,6 +170,44 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
       });
     });
 
+    describe('leases', () => {
+      const lease = () => `relay-${randomUUID()}`;
+
+      it('go to one owner at a time until they expire', async () => {
+        const name = lease();
+        await expect(store.tryAcquireLease(name, 'a', 60_000)).resolves.toBe(true);
+        await expect(store.tryAcquireLease(name, 'b', 60_000)).resolves.toBe(false);
+        await expect(store.tryAcquireLease(name, 'a', 60_000)).resolves.toBe(true); // renewal
+      });
+
+      it('can be taken over once expired', async () => {
+        const name = lease();
+        await store.tryAcquireLease(name, 'a', 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await expect(store.tryAcquireLease(name, 'b', 60_000)).resolves.toBe(true);
+        await expect(store.tryAcquireLease(name, 'a', 60_000)).resolves.toBe(false);
+      });
+
+      it('can be taken at once after the owner released it', async () => {
+        const name = lease();
+        await store.tryAcquireLease(name, 'a', 60_000);
+        await store.releaseLease(name, 'b'); // not b's: no effect
+        await expect(store.tryAcquireLease(name, 'b', 60_000)).resolves.toBe(false);
+        await store.releaseLease(name, 'a');
+        await expect(store.tryAcquireLease(name, 'b', 60_000)).resolves.toBe(true);
+      });
+
+      it('has exactly one winner among contenders for an expired lease', async () => {
+        const name = lease();
+        await store.tryAcquireLease(name, 'old', 1);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const won = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.tryAcquireLease(name, `c${i}`, 60_000)),
+        );
+        expect(won.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
     describe('stream ids by category', () => {
       it('lists every stream of the category once', async () => {
         const category2 = `Cat${randomUUID().replaceAll('-', '').slice(0, 8)}`;
