@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { LogLevel } from '@nestjs/common';
 import type { EventSourcingOptions, EventStoreOptions } from '@app/event-sourcing';
 import type { TransportOptions } from '@app/messaging';
 import type { ReadModelsOptions } from '@app/read-models';
@@ -9,6 +10,7 @@ export interface AppConfig {
   /** Service name: consumer group and Kafka client id default to it. */
   readonly service: string;
   readonly port: number;
+  readonly log: { readonly level: LogLevel; readonly format: 'pretty' | 'json' };
   readonly transport: TransportOptions;
   readonly bodyLimit: string;
   readonly eventSourcing: EventSourcingOptions;
@@ -52,6 +54,9 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
   const bodyLimitKb = int('HTTP_BODY_LIMIT_KB', 64, 1, 10_240);
   const storeKind = oneOf('EVENT_STORE', ['memory', 'cosmos'], env.COSMOS_ENDPOINT ? 'cosmos' : 'memory');
   const readModelKind = oneOf('READ_MODEL_STORE', ['memory', 'mongo'], env.MONGODB_URL ? 'mongo' : 'memory');
+  const role = oneOf('APP_ROLE', ['command', 'query', 'all'], 'all');
+  const logLevel = oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'], 'log');
+  const logFormat = oneOf('LOG_FORMAT', ['pretty', 'json'], 'pretty');
   const transportKind = oneOf('EVENT_TRANSPORT', ['inprocess', 'kafka'], 'inprocess');
   const name = (variable: string, fallback: string): string => {
     const value = env[variable] || fallback;
@@ -86,6 +91,10 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
     readModelStore = { kind: 'mongo', url };
   }
 
+  if (role !== 'all' && transportKind !== 'kafka') {
+    problems.push(`APP_ROLE=${role} needs EVENT_TRANSPORT=kafka: the other side runs in another process`);
+  }
+
   let transport: TransportOptions = { kind: 'inprocess' };
   if (transportKind === 'kafka') {
     const brokers = (env.KAFKA_BROKERS ?? '')
@@ -101,7 +110,8 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       kind: 'kafka',
       brokers,
       clientId: name('KAFKA_CLIENT_ID', defaults.service),
-      groupId: name('KAFKA_GROUP_ID', `${defaults.service}.handlers`),
+      // One consumer group per (service, role): a query-side process must not steal the command side's messages.
+      groupId: name('KAFKA_GROUP_ID', `${defaults.service}.${role}`),
       partitions: int('KAFKA_TOPIC_PARTITIONS', 3, 1, 1_000),
       handlerAttempts: int('KAFKA_HANDLER_ATTEMPTS', 5, 1, 100),
       retryBaseDelayMs: int('KAFKA_RETRY_BASE_DELAY_MS', 100, 1, 60_000),
@@ -113,7 +123,9 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
     port,
     transport,
     bodyLimit: `${bodyLimitKb}kb`,
+    log: { level: logLevel, format: logFormat },
     eventSourcing: {
+      role,
       store,
       relay: {
         pollIntervalMs: int('RELAY_POLL_INTERVAL_MS', 1_000, 50, 600_000),

@@ -16,3 +16,4 @@ export * from './store/errors.js';
 export * from './store/event-store.js';
 export * from './store/event-types.js';
 export * from './store/in-memory-event-store.js';
+export * from './repository/correlation.js';

@@ -3,7 +3,7 @@ import { createParamDecorator, type ExecutionContext, type INestApplication } fr
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
-import { externalCommand, type CommandContext } from '@app/event-sourcing';
+import { externalCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
 import { PROBLEM_JSON, problemType, ProblemDetails } from './problem-details.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
@@ -83,7 +83,7 @@ const correlationIdMiddleware = (req: Request, res: Response, next: NextFunction
   const sent = req.header('x-correlation-id');
   const correlationId = sent && CORRELATION_ID.test(sent) ? sent : randomUUID();
   res.setHeader('x-correlation-id', correlationId);
-  next();
+  runWithCorrelation(correlationId, next);
 };
 
 /** Body parser failures (malformed JSON, too large, forbidden keys) answered as problem+json. */

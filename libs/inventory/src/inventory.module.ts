@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { AppRole } from '@app/event-sourcing';
 import { GetProductHandler, ListProductsHandler } from './application/product-stock/product-stock.queries.js';
 import { ProductStockProjection } from './application/product-stock/product-stock.projection.js';
 import { RegisterProductHandler } from './application/register-product/register-product.handler.js';
@@ -6,7 +7,7 @@ import { ReleaseStockHandler } from './application/release-stock/release-stock.h
 import { OrderStockPolicy } from './application/reserve-stock/order-stock.policy.js';
 import { ReserveStockHandler } from './application/reserve-stock/reserve-stock.handler.js';
 import { RestockProductHandler } from './application/restock-product/restock-product.handler.js';
-import { ProductsHttpController } from './http/products.http.controller.js';
+import { ProductsCommandsController, ProductsQueriesController } from './http/products.http.controller.js';
 import { inventoryRepositoryProviders } from './infrastructure/inventory.repositories.js';
 
 /**
@@ -14,7 +15,6 @@ import { inventoryRepositoryProviders } from './infrastructure/inventory.reposit
  * nothing) and their release, and the product stock read model.
  */
 @Module({
-  controllers: [ProductsHttpController],
   providers: [
     ...inventoryRepositoryProviders,
     RegisterProductHandler,
@@ -27,4 +27,14 @@ import { inventoryRepositoryProviders } from './infrastructure/inventory.reposit
     ListProductsHandler,
   ],
 })
-export class InventoryModule {}
+export class InventoryModule {
+  /** The context's HTTP side for a process role: commands, queries or both. */
+  static register({ role }: { role: AppRole }): DynamicModule {
+    const controllers = {
+      command: [ProductsCommandsController],
+      query: [ProductsQueriesController],
+      all: [ProductsCommandsController, ProductsQueriesController],
+    }[role];
+    return { module: InventoryModule, controllers };
+  }
+}

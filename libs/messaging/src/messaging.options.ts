@@ -15,3 +15,9 @@ export type TransportOptions =
       /** First retry delay; doubles per attempt. */
       readonly retryBaseDelayMs: number;
     };
+
+/** Readiness of the event transport (producer and consumer connected); absent for in-process delivery. */
+export abstract class TransportHealth {
+  /** Throws, with the reason, when the transport cannot deliver. */
+  abstract check(): Promise<void>;
+}

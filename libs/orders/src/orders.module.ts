@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
+import type { AppRole } from '@app/event-sourcing';
 import { CancelOrderHandler } from './application/cancel-order/cancel-order.handler.js';
 import { GetOrderHandler } from './application/order-summary/get-order.query.js';
 import { ListOrdersHandler } from './application/order-summary/list-orders.query.js';
@@ -6,7 +7,7 @@ import { OrderSummaryProjection } from './application/order-summary/order-summar
 import { PlaceOrderHandler } from './application/place-order/place-order.handler.js';
 import { SettleOrderHandler } from './application/settle-order/settle-order.handler.js';
 import { StockAnswerPolicy } from './application/settle-order/stock-answer.policy.js';
-import { OrdersHttpController } from './http/orders.http.controller.js';
+import { OrdersCommandsController, OrdersQueriesController } from './http/orders.http.controller.js';
 import { orderRepositoryProvider } from './infrastructure/order.repository.js';
 
 /**
@@ -14,7 +15,6 @@ import { orderRepositoryProvider } from './infrastructure/order.repository.js';
  * order summary read model. Needs EventSourcingModule and ReadModelsModule in the application.
  */
 @Module({
-  controllers: [OrdersHttpController],
   providers: [
     orderRepositoryProvider,
     PlaceOrderHandler,
@@ -26,4 +26,14 @@ import { orderRepositoryProvider } from './infrastructure/order.repository.js';
     ListOrdersHandler,
   ],
 })
-export class OrdersModule {}
+export class OrdersModule {
+  /** The context's HTTP side for a process role: commands, queries or both. */
+  static register({ role }: { role: AppRole }): DynamicModule {
+    const controllers = {
+      command: [OrdersCommandsController],
+      query: [OrdersQueriesController],
+      all: [OrdersCommandsController, OrdersQueriesController],
+    }[role];
+    return { module: OrdersModule, controllers };
+  }
+}

@@ -1,11 +1,19 @@
 import 'reflect-metadata';
-import { Logger, type DynamicModule, type Type } from '@nestjs/common';
+import { Logger, type DynamicModule, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, loadConfig, type AppConfig } from '@app/config';
-import { EventSourcingModule } from '@app/event-sourcing';
+import { EventSourcingModule, type AppRole } from '@app/event-sourcing';
 import { configureHttpApp, type HttpAppOptions } from '@app/http';
+import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
+import { HealthController } from './health.controller.js';
+import { JsonLogger, levelsUpTo } from './json-logger.js';
+
+/** A bounded context's Nest module: registers its HTTP side for the process role. */
+export interface ContextModule {
+  register(options: { role: AppRole }): DynamicModule;
+}
 
 export interface AppDefinition {
   /** Shown in logs and as the Swagger title. */
@@ -15,7 +23,7 @@ export interface AppDefinition {
   readonly description: string;
   readonly defaultPort: number;
   /** The bounded-context modules this deployable runs. */
-  readonly contexts: readonly Type[];
+  readonly contexts: readonly ContextModule[];
   readonly tags: HttpAppOptions['tags'];
 }
 
@@ -28,16 +36,21 @@ export const applicationModule = (definition: AppDefinition, config: AppConfig):
     imports: [
       EventSourcingModule.forRoot(config.eventSourcing),
       ReadModelsModule.forRoot(config.readModels),
-      ...definition.contexts,
+      TerminusModule,
+      ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],
+    controllers: [HealthController],
   };
 };
+
+const createLogger = (service: string, { log }: AppConfig): LoggerService | LogLevel[] =>
+  log.format === 'json' ? new JsonLogger(service, levelsUpTo(log.level)) : levelsUpTo(log.level);
 
 /** Builds the HTTP app without listening (e2e tests use this too). */
 export const createHttpApp = async (definition: AppDefinition, config: AppConfig): Promise<NestExpressApplication> => {
   const app = await NestFactory.create<NestExpressApplication>(applicationModule(definition, config), {
     bodyParser: false,
-    bufferLogs: false,
+    logger: createLogger(definition.service, config),
   });
   configureHttpApp(app, {
     title: definition.name,

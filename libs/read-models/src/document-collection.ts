@@ -54,6 +54,8 @@ export abstract class ReadModelStore {
   abstract collection<T extends ReadModelDocument>(definition: CollectionDefinition<T>): DocumentCollection<T>;
   async init(): Promise<void> {}
   async close(): Promise<void> {}
+  /** Throws when the store cannot be reached (readiness checks). */
+  async ping(): Promise<void> {}
 }
 
 /** Cursor = the sort values of the last item of a page, base64url JSON; never trusted blindly. */

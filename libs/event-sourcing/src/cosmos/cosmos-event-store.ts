@@ -113,6 +113,10 @@ export class CosmosEventStore extends EventStore {
     });
   }
 
+  override async ping(): Promise<void> {
+    await this.#call('ping', () => this.container.read());
+  }
+
   override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
     const tip = await this.#readTip(streamId);
     if (!tip) return { streamExists: false, currentVersion: 0, events: [] };

@@ -1,7 +1,15 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import type { RecordedEvent } from '@app/core';
+import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from '../nest/event-sourcing.options.js';
 import { EVENT_HANDLER, type EventHandler, type EventHandlerOptions } from './event-handler.js';
+
+/** A command-side process runs policies, a query-side one projections. */
+const KINDS_BY_ROLE = {
+  command: ['policy'],
+  query: ['projection'],
+  all: ['policy', 'projection'],
+} as const satisfies Record<EventSourcingOptions['role'], readonly EventHandlerOptions['kind'][]>;
 
 interface Registration {
   readonly options: EventHandlerOptions;
@@ -20,6 +28,7 @@ export class EventHandlerRegistry implements OnModuleInit {
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly reflector: Reflector,
+    @Inject(EVENT_SOURCING_OPTIONS) private readonly options: Pick<EventSourcingOptions, 'role'>,
   ) {}
 
   onModuleInit(): void {
@@ -29,7 +38,8 @@ export class EventHandlerRegistry implements OnModuleInit {
       .flatMap((wrapper) => {
         const options = this.reflector.get<EventHandlerOptions | undefined>(EVENT_HANDLER, wrapper.metatype!);
         return options ? [{ options, handler: wrapper.instance as EventHandler }] : [];
-      });
+      })
+      .filter(({ options }) => (KINDS_BY_ROLE[this.options.role] as readonly string[]).includes(options.kind));
     for (const { options } of this.#registrations) {
       this.logger.log(`Event handler ${options.name} <- ${options.events.join(', ')}`);
     }

@@ -90,8 +90,9 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.replayProjectionsOnStart) await this.replayer.replayAll();
-    this.relay.start();
+    if (this.options.replayProjectionsOnStart && this.options.role !== 'command') await this.replayer.replayAll();
+    // A query-side process appends nothing, so it has no outbox to relay.
+    if (this.options.role !== 'query') this.relay.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -13,7 +13,14 @@ export type EventStoreOptions =
       readonly caFile?: string;
     };
 
+/**
+ * Which side of the contexts a process runs: `command` (HTTP commands, policies, outbox relay),
+ * `query` (HTTP queries, projections) or `all`.
+ */
+export type AppRole = 'command' | 'query' | 'all';
+
 export interface EventSourcingOptions {
+  readonly role: AppRole;
   readonly store: EventStoreOptions;
   readonly relay: OutboxRelayOptions;
   readonly commandRetry: RetryPolicy;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RecordedEvent } from '@app/core';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
+import { runWithCorrelation } from '../repository/correlation.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { EventPublisher } from './event-publisher.js';
 
@@ -18,6 +19,10 @@ export class InProcessEventPublisher extends EventPublisher {
   }
 
   override async publish(events: readonly RecordedEvent[]): Promise<void> {
-    for (const event of events) await this.handlers.dispatch(this.eventTypes.upcast(event));
+    for (const event of events) {
+      await runWithCorrelation(event.metadata.correlationId, () =>
+        this.handlers.dispatch(this.eventTypes.upcast(event)),
+      );
+    }
   }
 }

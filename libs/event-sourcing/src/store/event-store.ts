@@ -89,4 +89,7 @@ export abstract class EventStore {
 
   /** Creates whatever storage the adapter needs (database, container). Idempotent. */
   async init(): Promise<void> {}
+
+  /** Throws when the store cannot be reached (readiness checks). */
+  async ping(): Promise<void> {}
 }

@@ -33,13 +33,11 @@ const skuParam = ApiParam({
   schema: { type: 'string', pattern: SKU_PATTERN.source },
 });
 
+/** Commands: the write side (APP_ROLE command or all). */
 @ApiTags('inventory')
 @Controller('products')
-export class ProductsHttpController {
-  constructor(
-    private readonly commands: CommandBus,
-    private readonly queries: QueryBus,
-  ) {}
+export class ProductsCommandsController {
+  constructor(private readonly commands: CommandBus) {}
 
   @Post()
   @ApiOperation({ summary: 'Register a product with its initial stock' })
@@ -66,6 +64,13 @@ export class ProductsHttpController {
     const { version } = await this.commands.execute(new RestockProductCommand(sku, body.quantity, context));
     return { sku, version };
   }
+}
+
+/** Queries: the read side (APP_ROLE query or all). */
+@ApiTags('inventory')
+@Controller('products')
+export class ProductsQueriesController {
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':sku')
   @skuParam

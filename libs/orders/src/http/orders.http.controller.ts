@@ -19,13 +19,11 @@ import {
 
 const orderIdPipe = new ParseUUIDPipe({ version: '4' });
 
+/** Commands: the write side (APP_ROLE command or all). */
 @ApiTags('orders')
 @Controller('orders')
-export class OrdersHttpController {
-  constructor(
-    private readonly commands: CommandBus,
-    private readonly queries: QueryBus,
-  ) {}
+export class OrdersCommandsController {
+  constructor(private readonly commands: CommandBus) {}
 
   @Post()
   @ApiOperation({ summary: 'Place an order (PENDING until inventory reserves its stock)' })
@@ -49,6 +47,13 @@ export class OrdersHttpController {
   ) {
     return this.commands.execute(new CancelOrderCommand(id, body.reason, context));
   }
+}
+
+/** Queries: the read side (APP_ROLE query or all). */
+@ApiTags('orders')
+@Controller('orders')
+export class OrdersQueriesController {
+  constructor(private readonly queries: QueryBus) {}
 
   @Get(':id')
   @ApiOperation({ summary: 'One order, as projected from its events' })

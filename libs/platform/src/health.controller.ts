@@ -1,0 +1,58 @@
+import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { ApplicationError } from '@app/core';
+import { EventStore } from '@app/event-sourcing';
+import { TransportHealth } from '@app/messaging';
+import { ReadModelStore } from '@app/read-models';
+
+const PROBE_TIMEOUT_MS = 2_000;
+
+/**
+ * Liveness: the process answers. Readiness: every dependency answers (event store, read-model store,
+ * event transport including the consumer's connection), each within a bounded time; 503 otherwise.
+ */
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly eventStore: EventStore,
+    private readonly readModels: ReadModelStore,
+    @Optional() @Inject(TransportHealth) private readonly transport?: TransportHealth,
+  ) {}
+
+  @Get('live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process is up' })
+  live() {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: event store, read-model store and event transport answer' })
+  async ready() {
+    const probe = (key: string, fn: () => Promise<unknown>) => () =>
+      this.indicators
+        .check(key)
+        .attempt(async () => {
+          await fn();
+        })
+        .withTimeout(PROBE_TIMEOUT_MS);
+    try {
+      return await this.health.check([
+        probe('eventStore', () => this.eventStore.ping()),
+        probe('readModels', () => this.readModels.ping()),
+        ...(this.transport ? [probe('eventTransport', () => this.transport!.check())] : []),
+      ]);
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      // Answered like every other error (problem+json 503), with terminus' per-dependency report.
+      const { info, error: down } = error.getResponse() as { info?: object; error?: object };
+      const names = Object.keys(down ?? {}).join(', ');
+      throw new ApplicationError('NOT_READY', 'unavailable', `Not ready: ${names} unavailable`, { info, error: down });
+    }
+  }
+}
