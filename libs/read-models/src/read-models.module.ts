@@ -1,6 +1,7 @@
-import { Global, Logger, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ReadModelStore } from './document-collection.js';
 import { InMemoryReadModelStore } from './in-memory-document-collection.js';
+import { MongoReadModelStore } from './mongo/mongo-read-model-store.js';
 
 export interface ReadModelsOptions {
   readonly store:
@@ -13,26 +14,46 @@ export interface ReadModelsOptions {
 
 export const READ_MODELS_OPTIONS = Symbol('READ_MODELS_OPTIONS');
 
+/** The server part of a MongoDB url, for logs: no credentials, no options. */
+const hostsOf = (url: string): string =>
+  url
+    .replace(/^[a-z+]+:\/\//i, '')
+    .replace(/^[^@/]*@/, '')
+    .split(/[/?]/)[0] ?? '';
+
+const createStore = async (options: ReadModelsOptions['store']): Promise<ReadModelStore> => {
+  const logger = new Logger('ReadModels');
+  if (options.kind === 'mongo') {
+    const store = new MongoReadModelStore({ url: options.url });
+    await store.init();
+    logger.log(`Read models: MongoDB ${hostsOf(options.url)}, database ${store.database}`);
+    return store;
+  }
+  logger.warn('Read models: IN MEMORY (embedded mode): rebuilt from nothing on restart');
+  const store = new InMemoryReadModelStore();
+  await store.init();
+  return store;
+};
+
 /** The read-model store chosen by configuration, shared by every projection of the application. */
 @Global()
 @Module({})
-export class ReadModelsModule {
+export class ReadModelsModule implements OnApplicationShutdown {
+  constructor(@Inject(ReadModelStore) private readonly store: ReadModelStore) {}
+
   static forRoot(options: ReadModelsOptions): DynamicModule {
     return {
       module: ReadModelsModule,
       providers: [
         { provide: READ_MODELS_OPTIONS, useValue: options },
-        {
-          provide: ReadModelStore,
-          useFactory: async () => {
-            new Logger('ReadModels').warn('Read models: IN MEMORY (embedded mode): rebuilt from nothing on restart');
-            const store = new InMemoryReadModelStore();
-            await store.init();
-            return store;
-          },
-        },
+        { provide: ReadModelStore, useFactory: () => createStore(options.store) },
       ],
       exports: [READ_MODELS_OPTIONS, ReadModelStore],
     };
+  }
+
+  /** Last shutdown phase: consumers and relays have stopped writing by now. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
   }
 }

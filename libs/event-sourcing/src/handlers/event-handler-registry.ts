@@ -54,6 +54,11 @@ export class EventHandlerRegistry implements OnModuleInit {
     return new Set(this.#registrations.flatMap((r) => r.options.events));
   }
 
+  /** The handler instance registered under `name`. */
+  handler(name: string): EventHandler | undefined {
+    return this.#registrations.find((r) => r.options.name === name)?.handler;
+  }
+
   /** Runs every handler of the event's type, in registration order; the first failure propagates. */
   async dispatch(event: RecordedEvent, only?: (options: EventHandlerOptions) => boolean): Promise<number> {
     let handled = 0;

@@ -7,6 +7,8 @@ import type { RecordedEvent } from '@app/core';
  */
 export interface EventHandler {
   handle(event: RecordedEvent): Promise<void>;
+  /** Projections: forget everything built so far, before a rebuild from history. */
+  reset?(): Promise<void>;
 }
 
 export interface EventHandlerOptions {

@@ -8,6 +8,8 @@ export interface ReplayProgress {
   readonly projection: string;
   readonly streams: number;
   readonly events: number;
+  /** Streams to replay in all, when known (rebuild counts them first). */
+  readonly totalStreams?: number;
 }
 
 /**
@@ -30,9 +32,7 @@ export class ProjectionReplayer {
   }
 
   async replay(projection: string, onProgress: (progress: ReplayProgress) => void = () => {}): Promise<ReplayProgress> {
-    const options = this.projections.find((p) => p.name === projection);
-    if (!options)
-      throw new Error(`No projection named ${projection} (known: ${this.projections.map((p) => p.name).join(', ')})`);
+    const options = this.#options(projection);
     const only = (h: EventHandlerOptions) => h.name === projection;
     let streams = 0;
     let events = 0;
@@ -49,6 +49,34 @@ export class ProjectionReplayer {
       }
     }
     return { projection, streams, events };
+  }
+
+  /**
+   * Drops what the projection built and replays it from the event store. Live delivery may go on
+   * meanwhile: an event arriving before its predecessors were replayed is refused as a gap and
+   * redelivered, and replayed events already applied live are ignored as duplicates.
+   */
+  async rebuild(
+    projection: string,
+    onProgress: (progress: ReplayProgress) => void = () => {},
+  ): Promise<ReplayProgress> {
+    const options = this.#options(projection);
+    const handler = this.handlers.handler(projection);
+    if (!handler?.reset) throw new Error(`Projection ${projection} cannot be reset (it has no reset())`);
+    let totalStreams = 0;
+    for (const category of options.categories) {
+      for await (const _ of this.store.streamIds(category)) totalStreams++;
+    }
+    await handler.reset();
+    return this.replay(projection, (progress) => onProgress({ ...progress, totalStreams }));
+  }
+
+  #options(projection: string): EventHandlerOptions {
+    const options = this.projections.find((p) => p.name === projection);
+    if (!options) {
+      throw new Error(`No projection named ${projection} (known: ${this.projections.map((p) => p.name).join(', ')})`);
+    }
+    return options;
   }
 
   async replayAll(): Promise<ReplayProgress[]> {

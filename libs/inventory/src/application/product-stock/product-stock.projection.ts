@@ -24,6 +24,10 @@ export class ProductStockProjection implements EventHandler {
     this.collection = store.collection(PRODUCT_STOCKS);
   }
 
+  reset(): Promise<void> {
+    return this.collection.clear();
+  }
+
   async handle(event: RecordedEvent): Promise<void> {
     const productEvent = event as unknown as ProductEvent;
     await applyToDocument(this.collection, productEvent.data.sku, event, (current) =>

@@ -24,6 +24,10 @@ export class OrderSummaryProjection implements EventHandler {
     this.collection = store.collection(ORDER_SUMMARIES);
   }
 
+  reset(): Promise<void> {
+    return this.collection.clear();
+  }
+
   async handle(event: RecordedEvent): Promise<void> {
     const orderEvent = event as unknown as OrderEvent;
     await applyToDocument(this.collection, orderEvent.data.orderId, event, (current) =>

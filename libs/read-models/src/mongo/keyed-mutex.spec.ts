@@ -1,0 +1,36 @@
+import { KeyedMutex } from './keyed-mutex.js';
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('KeyedMutex', () => {
+  it('runs tasks of one key one at a time, in call order, and tasks of other keys alongside', async () => {
+    const mutex = new KeyedMutex();
+    const log: string[] = [];
+    const task = (name: string) => async () => {
+      log.push(`start ${name}`);
+      await tick();
+      log.push(`end ${name}`);
+      return name;
+    };
+    const results = await Promise.all([
+      mutex.run('a', task('a1')),
+      mutex.run('a', task('a2')),
+      mutex.run('b', task('b1')),
+    ]);
+    expect(results).toEqual(['a1', 'a2', 'b1']);
+    expect(log.indexOf('end a1')).toBeLessThan(log.indexOf('start a2'));
+    expect(log.indexOf('start b1')).toBeLessThan(log.indexOf('end a1'));
+  });
+
+  it('releases the key when a task fails and forgets idle keys', async () => {
+    const mutex = new KeyedMutex();
+    const failed = mutex.run('a', async () => {
+      throw new Error('boom');
+    });
+    const next = mutex.run('a', async () => 'ok');
+    expect(mutex.size).toBe(1);
+    await expect(failed).rejects.toThrow('boom');
+    await expect(next).resolves.toBe('ok');
+    expect(mutex.size).toBe(0);
+  });
+});
