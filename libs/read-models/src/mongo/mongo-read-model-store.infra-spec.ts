@@ -77,6 +77,17 @@ describe('MongoReadModelStore (mongo specifics)', () => {
   });
   afterAll(() => client.close());
 
+  it('starts again on a database whose collections already hold documents and indexes (a restart)', async () => {
+    const shared = definition();
+    await store.collection(shared).replace(order('before-restart'), 0);
+    const restarted = await newStore();
+    await restarted.init();
+    const again = restarted.collection(shared);
+    await expect(again.get('before-restart')).resolves.toEqual(order('before-restart'));
+    await expect(again.replace(order('after-restart'), 0)).resolves.toBe(true);
+    await restarted.ping();
+  });
+
   it('creates an index for the listing order and one per filter field', async () => {
     const def = definition('desc');
     await store.collection(def).list({ limit: 1 });

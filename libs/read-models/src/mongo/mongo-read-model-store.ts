@@ -280,7 +280,18 @@ export class MongoReadModelStore extends ReadModelStore {
     const indexes = this.#dataSource
       .getMetadata(name)
       .indices.map((index) => ({ name: index.name, key: index.columnNamesWithOrderingMap as Record<string, 1 | -1> }));
-    if (indexes.length > 0) await this.#dataSource.mongoManager.createCollectionIndexes(name, indexes);
+    // Only the missing ones: FerretDB 1.24 drops the connection (a server-side panic) when asked to
+    // create, again, indexes that exist on a collection holding documents: every restart did that.
+    const existing = new Set(
+      (
+        await this.#native(name)
+          .listIndexes()
+          .toArray()
+          .catch(() => [])
+      ).map((index) => index['name'] as string),
+    );
+    const missing = indexes.filter((index) => !existing.has(index.name));
+    if (missing.length > 0) await this.#dataSource.mongoManager.createCollectionIndexes(name, missing);
   }
 
   override async ping(): Promise<void> {

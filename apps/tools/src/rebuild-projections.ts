@@ -1,0 +1,87 @@
+// Drops read models and replays them from the event store:
+//   npm run projections:rebuild -- <orders|inventory|monolith> [<projection>]
+// Uses the same environment as the service of that name (EVENT_STORE/COSMOS_*, READ_MODEL_STORE/
+// MONGODB_URL); its event store container defaults to `<service>-events` like the service's own.
+// Live services may keep running: projections are version-guarded, so overlap is harmless.
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ConfigError, loadConfig } from '@app/config';
+import { ProjectionReplayer, type ReplayProgress } from '@app/event-sourcing';
+import { InventoryModule } from '@app/inventory';
+import { OrdersModule } from '@app/orders';
+import { applicationModule, type AppDefinition } from '@app/platform';
+
+const SERVICES = {
+  orders: [OrdersModule],
+  inventory: [InventoryModule],
+  monolith: [OrdersModule, InventoryModule],
+} as const;
+
+const usage = `usage: npm run projections:rebuild -- <${Object.keys(SERVICES).join('|')}> [<projection>]`;
+
+const bar = ({ projection, streams, events, totalStreams = 0 }: ReplayProgress): string => {
+  const width = 30;
+  const done = totalStreams ? Math.round((streams / totalStreams) * width) : width;
+  return `\r${projection} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${streams}/${totalStreams} streams, ${events} events`;
+};
+
+const main = async (): Promise<number> => {
+  const [service, projection] = process.argv.slice(2);
+  const contexts = SERVICES[service as keyof typeof SERVICES];
+  if (!contexts) {
+    console.error(usage);
+    return 2;
+  }
+  const definition: AppDefinition = {
+    name: `Rebuild ${service}`,
+    service: service!,
+    description: '',
+    defaultPort: 0,
+    contexts,
+    tags: [],
+  };
+  // Validated as a plain in-process app, then run in the query role: projections registered, no
+  // policies, no outbox relay, nothing consumed live.
+  const env = { ...process.env, APP_ROLE: 'all', EVENT_TRANSPORT: 'inprocess' };
+  let config;
+  try {
+    config = loadConfig(env, { port: 0, service: definition.service });
+  } catch (error) {
+    if (error instanceof ConfigError) console.error(error.message);
+    else throw error;
+    return 2;
+  }
+  if (config.readModels.store.kind === 'memory') {
+    console.error('READ_MODEL_STORE is memory: there is nothing persistent to rebuild (set MONGODB_URL).');
+    return 2;
+  }
+  const app = await NestFactory.createApplicationContext(
+    applicationModule(definition, {
+      ...config,
+      eventSourcing: { ...config.eventSourcing, role: 'query', replayProjectionsOnStart: false },
+    }),
+    { logger: ['error', 'warn'] },
+  );
+  try {
+    const replayer = app.get(ProjectionReplayer);
+    const names = projection ? [projection] : replayer.projections.map((p) => p.name);
+    for (const name of names) {
+      const started = Date.now();
+      const result = await replayer.rebuild(name, (progress) => process.stderr.write(bar(progress)));
+      process.stderr.write('\n');
+      const seconds = (Date.now() - started) / 1000;
+      console.log(
+        `${name}: rebuilt from ${result.events} events in ${result.streams} streams ` +
+          `in ${seconds.toFixed(1)} s (${Math.round(result.events / Math.max(seconds, 0.001))} events/s)`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    new Logger('rebuild').error((error as Error).message);
+    return 1;
+  } finally {
+    await app.close();
+  }
+};
+
+process.exitCode = await main();
