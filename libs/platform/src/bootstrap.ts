@@ -4,7 +4,9 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, loadConfig, type AppConfig } from '@app/config';
 import { EventSourcingModule, type AppRole } from '@app/event-sourcing';
+import { topicOfCategory } from '@app/contracts';
 import { configureHttpApp, type HttpAppOptions } from '@app/http';
+import { connectKafkaConsumer, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
@@ -13,6 +15,8 @@ import { JsonLogger, levelsUpTo } from './json-logger.js';
 /** A bounded context's Nest module: registers its HTTP side for the process role. */
 export interface ContextModule {
   register(options: { role: AppRole }): DynamicModule;
+  /** Stream categories whose events its handlers consume (with Kafka: the topics subscribed). */
+  readonly consumes: readonly string[];
 }
 
 export interface AppDefinition {
@@ -31,10 +35,13 @@ export interface AppDefinition {
 export const applicationModule = (definition: AppDefinition, config: AppConfig): DynamicModule => {
   class ApplicationModule {}
   Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
+  const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
+  const topics = [...new Set(definition.contexts.flatMap((context) => context.consumes.map(topicOfCategory)))];
   return {
     module: ApplicationModule,
     imports: [
-      EventSourcingModule.forRoot(config.eventSourcing),
+      EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
+      ...(kafka ? [KafkaMessagingModule.forRoot(kafka, { topics })] : []),
       ReadModelsModule.forRoot(config.readModels),
       TerminusModule,
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
@@ -58,6 +65,8 @@ export const createHttpApp = async (definition: AppDefinition, config: AppConfig
     bodyLimit: config.bodyLimit,
     tags: definition.tags,
   });
+  // Hybrid app: the Kafka consumer delivers to the same handlers; it starts after the app initialised.
+  if (config.transport.kind === 'kafka') await connectKafkaConsumer(app, config.transport);
   return app;
 };
 

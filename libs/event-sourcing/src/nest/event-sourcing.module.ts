@@ -55,7 +55,12 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
     @Inject(EVENT_SOURCING_OPTIONS) private readonly options: EventSourcingOptions,
   ) {}
 
-  static forRoot(options: EventSourcingOptions): DynamicModule {
+  /**
+   * @param transport `inprocess`: events go to this process's handlers. `external`: another global
+   * module (the Kafka transport) provides the EventPublisher the relay hands events to.
+   */
+  static forRoot(options: EventSourcingOptions, transport: 'inprocess' | 'external' = 'inprocess'): DynamicModule {
+    const inProcess = transport === 'inprocess';
     return {
       module: EventSourcingModule,
       imports: [DiscoveryModule, CqrsModule.forRoot()],
@@ -65,7 +70,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         { provide: EventStore, useFactory: () => createEventStore(options.store) },
         EventTypeRegistry,
         EventHandlerRegistry,
-        { provide: EventPublisher, useClass: InProcessEventPublisher },
+        ...(inProcess ? [{ provide: EventPublisher, useClass: InProcessEventPublisher }] : []),
         {
           provide: OutboxRelay,
           inject: [EventStore, EventPublisher],
@@ -80,7 +85,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         EventStore,
         EventTypeRegistry,
         EventHandlerRegistry,
-        EventPublisher,
+        ...(inProcess ? [EventPublisher] : []),
         OutboxRelay,
         AggregateRepositories,
         ProjectionReplayer,

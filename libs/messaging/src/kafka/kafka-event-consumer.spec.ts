@@ -1,0 +1,99 @@
+import { jest } from '@jest/globals';
+import type { RecordedEvent } from '@app/core';
+import { EventTypeRegistry, type EventHandlerRegistry } from '@app/event-sourcing';
+import { encodeEvent } from './kafka-envelope.js';
+import { ConsumerStoppingError, KafkaEventConsumer, type ConsumedMessage } from './kafka-event-consumer.js';
+
+const event: RecordedEvent = {
+  streamId: 'Order-1',
+  version: 1,
+  type: 'OrderPlaced',
+  schemaVersion: 1,
+  data: {},
+  metadata: { eventId: 'e-1', correlationId: 'c-1', causationId: 'k-1', occurredAt: '2024-01-01T00:00:00.000Z' },
+};
+
+const setup = (dispatch: (e: RecordedEvent) => Promise<number>, send = async (_: unknown): Promise<unknown> => []) => {
+  const registry = { subscribedTypes: new Set(['OrderPlaced']), dispatch } as unknown as EventHandlerRegistry;
+  const consumer = new KafkaEventConsumer(registry, new EventTypeRegistry(), {
+    handlerAttempts: 3,
+    retryBaseDelayMs: 1,
+  });
+  const sent: any[] = [];
+  const pause = jest.fn();
+  const consumed = (value: string = encodeEvent(event).value): ConsumedMessage => ({
+    topic: 'orders.order',
+    partition: 2,
+    message: { key: 'Order-1', value: Buffer.from(value), headers: { 'x-trace': 't-1' }, offset: '7' },
+    producer: { send: async (record) => (sent.push(record), send(record)) },
+    heartbeat: async () => undefined,
+    pause,
+  });
+  return { consumer, consumed, sent, pause };
+};
+
+describe('KafkaEventConsumer', () => {
+  it('waits for the application bootstrap before dispatching', async () => {
+    const dispatch = jest.fn(async () => 1);
+    const { consumer, consumed } = setup(dispatch);
+    const result = consumer.consume(consumed());
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(dispatch).not.toHaveBeenCalled();
+    consumer.onApplicationBootstrap();
+    await expect(result).resolves.toBe('handled');
+  });
+
+  it('skips types no handler subscribes to', async () => {
+    const dispatch = jest.fn(async () => 1);
+    const { consumer, consumed } = setup(dispatch);
+    consumer.onApplicationBootstrap();
+    await expect(consumer.consume(consumed(encodeEvent({ ...event, type: 'Other' }).value))).resolves.toBe('skipped');
+    expect(dispatch).not.toHaveBeenCalled();
+  });
+
+  it('dead-letters after handlerAttempts failures with the dlq headers, original headers and key', async () => {
+    const dispatch = jest.fn(async (): Promise<number> => {
+      throw new Error('boom');
+    });
+    const { consumer, consumed, sent } = setup(dispatch);
+    consumer.onApplicationBootstrap();
+    await expect(consumer.consume(consumed())).resolves.toBe('dead-lettered');
+    expect(dispatch).toHaveBeenCalledTimes(3);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ topic: 'orders.order.dlq', acks: -1 });
+    expect(sent[0].messages[0]).toMatchObject({
+      key: 'Order-1',
+      headers: {
+        'x-trace': 't-1',
+        'dlq-origin-topic': 'orders.order',
+        'dlq-origin-partition': '2',
+        'dlq-origin-offset': '7',
+        'dlq-attempts': '3',
+        'dlq-error': 'Error: boom',
+      },
+    });
+    expect(sent[0].messages[0].value.toString()).toBe(encodeEvent(event).value);
+  });
+
+  it('throws (offset not committed) when the dead-letter topic does not acknowledge', async () => {
+    const { consumer, consumed } = setup(
+      async () => 1,
+      async () => {
+        throw new Error('broker down');
+      },
+    );
+    consumer.onApplicationBootstrap();
+    await expect(consumer.consume(consumed('not json'))).rejects.toThrow('broker down');
+  });
+
+  it('neither dispatches nor dead-letters once the application is stopping: pauses and throws', async () => {
+    const dispatch = jest.fn(async () => 1);
+    const { consumer, consumed, sent, pause } = setup(dispatch);
+    consumer.onApplicationBootstrap();
+    consumer.onModuleDestroy();
+    await expect(consumer.consume(consumed())).rejects.toBeInstanceOf(ConsumerStoppingError);
+    expect(dispatch).not.toHaveBeenCalled();
+    expect(sent).toHaveLength(0);
+    expect(pause).toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,34 @@
+import { logLevel, Partitioners, type KafkaConfig, type ProducerConfig } from 'kafkajs';
+import type { TransportOptions } from '../messaging.options.js';
+
+export type KafkaTransportOptions = Extract<TransportOptions, { kind: 'kafka' }>;
+
+/**
+ * kafkajs client settings shared by the publisher, the consumer and the admin: quiet logs (warnings and
+ * errors only) and bounded, fast retries so an unreachable broker surfaces as an error within seconds
+ * instead of hanging a request forever. Callers that must not lose data retry on top (the outbox relay).
+ */
+export const kafkaClientConfig = (options: KafkaTransportOptions, clientId = options.clientId): KafkaConfig => ({
+  clientId,
+  brokers: [...options.brokers],
+  logLevel: logLevel.WARN,
+  connectionTimeout: 3000,
+  requestTimeout: 10_000,
+  retry: { retries: 6, initialRetryTime: 100, maxRetryTime: 2000 },
+});
+
+/**
+ * Producer settings: idempotent (the broker drops duplicates of a retried batch), one request in flight
+ * (kafkajs' idempotence keeps order only then), no topic auto-creation (topics are created at start-up
+ * with explicit partition counts) and the Java client's murmur2 partitioner (same key -> same partition
+ * as any other client). Sends must use `acks: -1`: kafkajs refuses anything else for idempotent producers.
+ */
+export const kafkaProducerConfig = (): ProducerConfig => ({
+  idempotent: true,
+  maxInFlightRequests: 1,
+  allowAutoTopicCreation: false,
+  createPartitioner: Partitioners.DefaultPartitioner,
+});
+
+/** acks=all: a send resolves only once every in-sync replica has the messages. */
+export const ACKS_ALL = -1;

@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { Kafka, type Admin } from 'kafkajs';
+import { deadLetterTopic, EVENT_TOPICS } from '@app/contracts';
+import { kafkaClientConfig, type KafkaTransportOptions } from './kafka-settings.js';
+
+export interface TopicSpec {
+  readonly topics: readonly string[];
+  readonly numPartitions: number;
+  /** Omitted: the broker's `default.replication.factor`. */
+  readonly replicationFactor?: number;
+}
+
+/** Every event topic of the contracts and its dead-letter topic. */
+export const allEventTopics = (): string[] => Object.values(EVENT_TOPICS).flatMap((t) => [t, deadLetterTopic(t)]);
+
+/**
+ * Creates the missing topics with explicit partition counts and waits for their leaders; existing topics
+ * are left alone (safe to run from several processes at once). A topic with fewer partitions than asked
+ * is reported but never grown: adding partitions moves keys to other partitions and breaks per-stream order.
+ */
+export const ensureTopics = async (
+  admin: Admin,
+  spec: TopicSpec,
+  logger = new Logger('KafkaTopics'),
+): Promise<void> => {
+  const existing = new Set(await admin.listTopics());
+  const missing = spec.topics.filter((topic) => !existing.has(topic));
+  if (missing.length > 0) {
+    const created = await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: spec.numPartitions,
+        ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
+      })),
+    });
+    // false: another process created them first; fetching metadata below waits for their leaders.
+    logger.log(`${created ? 'Created' : 'Found'} topic(s) ${missing.join(', ')} (${spec.numPartitions} partitions)`);
+  }
+  const { topics } = await admin.fetchTopicMetadata({ topics: [...spec.topics] });
+  for (const { name, partitions } of topics) {
+    if (partitions.length < spec.numPartitions) {
+      logger.warn(`Topic ${name} has ${partitions.length} partitions, fewer than the configured ${spec.numPartitions}`);
+    }
+  }
+};
+
+/** Start-up topic creation with a short-lived admin client. */
+export const ensureKafkaTopics = async (
+  options: KafkaTransportOptions,
+  topics: readonly string[] = allEventTopics(),
+  replicationFactor?: number,
+): Promise<void> => {
+  const admin = new Kafka(kafkaClientConfig(options, `${options.clientId}-admin`)).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, { topics, numPartitions: options.partitions, replicationFactor });
+  } finally {
+    await admin.disconnect();
+  }
+};

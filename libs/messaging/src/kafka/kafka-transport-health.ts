@@ -1,0 +1,67 @@
+import { Inject, Injectable, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { TransportHealth } from '../messaging.options.js';
+import { KafkaEventPublisher } from './kafka-event-publisher.js';
+import { KafkaConsumerMonitor, kafkaMicroserviceOptions } from './kafka-microservice.js';
+import type { KafkaTransportOptions } from './kafka-settings.js';
+
+/**
+ * Readiness of the Kafka transport: the publisher's producer is connected and, once a consumer is attached
+ * (`connectKafkaConsumer`), its consumer is a member of its group.
+ */
+@Injectable()
+export class KafkaTransportHealth extends TransportHealth {
+  #producerStatus = 'disconnected';
+  #monitor: KafkaConsumerMonitor | undefined;
+  #expectsConsumer = false;
+
+  constructor(@Inject(KafkaEventPublisher) publisher: KafkaEventPublisher) {
+    super();
+    publisher.client.status.subscribe((status) => (this.#producerStatus = status));
+  }
+
+  /** Marks the consumer as required for readiness (done by the module when it registers a consumer). */
+  expectConsumer(): void {
+    this.#expectsConsumer = true;
+  }
+
+  attach(microservice: INestMicroservice): KafkaConsumerMonitor {
+    this.#monitor?.close();
+    this.#monitor = new KafkaConsumerMonitor(microservice);
+    this.#expectsConsumer = true;
+    return this.#monitor;
+  }
+
+  get consumer(): KafkaConsumerMonitor | undefined {
+    return this.#monitor;
+  }
+
+  override async check(): Promise<void> {
+    if (this.#producerStatus !== 'connected') throw new Error(`Kafka producer ${this.#producerStatus}`);
+    if (!this.#expectsConsumer) return;
+    if (!this.#monitor) throw new Error('Kafka consumer not started');
+    if (!this.#monitor.ready) {
+      const reason = this.#monitor.lastError ? `: ${this.#monitor.lastError}` : '';
+      throw new Error(`Kafka consumer ${this.#monitor.state}${reason}`);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.#monitor?.close();
+  }
+}
+
+/**
+ * Starts the Kafka consumer of a hybrid app in the safe order: `app.init()` first (topics created, handler
+ * registry filled), then the microservice (`connectMicroservice` + its `listen`, what `startAllMicroservices`
+ * does for each), then its health monitor. Returns the microservice (closed by `app.close()`).
+ */
+export const connectKafkaConsumer = async (
+  app: INestApplication,
+  options: KafkaTransportOptions,
+): Promise<INestMicroservice> => {
+  const microservice = app.connectMicroservice(kafkaMicroserviceOptions(options));
+  await app.init();
+  await microservice.listen();
+  app.get(KafkaTransportHealth).attach(microservice);
+  return microservice;
+};
