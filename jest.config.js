@@ -39,7 +39,18 @@ export default {
     {
       ...shared,
       displayName: 'infra',
-      testMatch: ['<rootDir>/test/infra/**/*.infra-spec.ts', '<rootDir>/{apps,libs}/**/*.infra-spec.ts'],
+      testMatch: [
+        '<rootDir>/test/infra/**/*.infra-spec.ts',
+        '<rootDir>/test/e2e/**/*.infra-spec.ts',
+        '<rootDir>/{apps,libs}/**/*.infra-spec.ts',
+      ],
+    },
+    // The built apps as separate OS processes on the servers of `npm run infra:up` (builds them first).
+    {
+      ...shared,
+      displayName: 'services',
+      testMatch: ['<rootDir>/test/services/**/*.services-spec.ts'],
+      globalSetup: '<rootDir>/test/services/support/global-setup.ts',
     },
   ],
 };

@@ -110,6 +110,7 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       kind: 'kafka',
       brokers,
       clientId: name('KAFKA_CLIENT_ID', defaults.service),
+      topicPrefix: env.KAFKA_TOPIC_PREFIX ? name('KAFKA_TOPIC_PREFIX', '') : '',
       // One consumer group per (service, role): a query-side process must not steal the command side's messages.
       groupId: name('KAFKA_GROUP_ID', `${defaults.service}.${role}`),
       partitions: int('KAFKA_TOPIC_PARTITIONS', 3, 1, 1_000),

@@ -6,6 +6,11 @@ export type TransportOptions =
       readonly brokers: readonly string[];
       /** kafkajs client id (shows in broker logs): the service name. */
       readonly clientId: string;
+      /**
+       * Put before every topic name (`staging.` -> `staging.orders.order`): several environments (or
+       * test runs) on one cluster without seeing each other's events. Empty by default.
+       */
+      readonly topicPrefix: string;
       /** Consumer group of this process's handlers, used exactly as given (no suffix). */
       readonly groupId: string;
       /** Partitions of each topic created at start-up. */

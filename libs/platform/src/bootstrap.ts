@@ -4,9 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, loadConfig, type AppConfig } from '@app/config';
 import { EventSourcingModule, type AppRole } from '@app/event-sourcing';
-import { topicOfCategory } from '@app/contracts';
 import { configureHttpApp, type HttpAppOptions } from '@app/http';
-import { connectKafkaConsumer, KafkaMessagingModule } from '@app/messaging';
+import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
@@ -36,12 +35,14 @@ export const applicationModule = (definition: AppDefinition, config: AppConfig):
   class ApplicationModule {}
   Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
   const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
-  const topics = [...new Set(definition.contexts.flatMap((context) => context.consumes.map(topicOfCategory)))];
+  const categories = [...new Set(definition.contexts.flatMap((context) => context.consumes))];
   return {
     module: ApplicationModule,
     imports: [
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
-      ...(kafka ? [KafkaMessagingModule.forRoot(kafka, { topics })] : []),
+      ...(kafka
+        ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
+        : []),
       ReadModelsModule.forRoot(config.readModels),
       TerminusModule,
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),

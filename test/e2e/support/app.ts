@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import request from 'supertest';
 import { loadConfig } from '@app/config';
 import { createHttpApp } from '@app/platform';
 import { monolith } from '../../../apps/monolith/src/monolith.app.js';
@@ -18,7 +19,20 @@ export const startMonolith = async (env: Env): Promise<RunningApp> => {
   const app = await createHttpApp(monolith, loadConfig(env, { port: 0, service: monolith.service }));
   app.useLogger(['error', 'warn']);
   await app.init();
-  return { app, server: app.getHttpServer() as Server, close: () => app.close() };
+  const server = app.getHttpServer() as Server;
+  await untilReady(server);
+  return { app, server, close: () => app.close() };
+};
+
+/** Waits for /health/ready, as a deployment would before routing traffic (a Kafka consumer joins its group). */
+const untilReady = async (server: Server, timeoutMs = 30_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await request(server).get('/health/ready');
+    if (response.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`App not ready after ${timeoutMs} ms: ${response.text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 };
 
 /** One event-store configuration the shared suite runs against. */
@@ -26,6 +40,11 @@ export interface StoreVariant {
   readonly name: string;
   /** Environment of an app on this store; `extra` adds variables. Each call may isolate its own data. */
   env(extra?: Env): Env;
+  /**
+   * A short READ_YOUR_WRITES_TIMEOUT_MS that this stack still meets for a version that does arrive
+   * (default 200 ms; an asynchronous transport such as Kafka needs more).
+   */
+  readonly shortReadYourWritesTimeoutMs?: number;
 }
 
 export const inMemoryStore: StoreVariant = {

@@ -2,9 +2,9 @@ import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/c
 import { ClientKafka, type KafkaOptions } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { streamCategory, type RecordedEvent } from '@app/core';
-import { topicOfCategory } from '@app/contracts';
 import { EventPublisher } from '@app/event-sourcing';
 import { encodeEvent, type EventMessage } from './kafka-envelope.js';
+import { kafkaTopicOf } from './kafka-topics.js';
 import { ACKS_ALL, kafkaClientConfig, kafkaProducerConfig, type KafkaTransportOptions } from './kafka-settings.js';
 
 /** Settings of Nest's ClientKafka for publishing only: exact client id, idempotent producer, acks=all. */
@@ -26,7 +26,10 @@ export class KafkaEventPublisher extends EventPublisher implements OnModuleInit,
   private readonly logger = new Logger(KafkaEventPublisher.name);
   readonly client: ClientKafka;
 
-  constructor(options: KafkaTransportOptions, client?: ClientKafka) {
+  constructor(
+    private readonly options: KafkaTransportOptions,
+    client?: ClientKafka,
+  ) {
     super();
     this.client = client ?? new ClientKafka(kafkaPublisherClientOptions(options));
   }
@@ -44,9 +47,9 @@ export class KafkaEventPublisher extends EventPublisher implements OnModuleInit,
     // Runs of consecutive events with the same topic, in the given order (normally one stream: one run).
     let index = 0;
     while (index < events.length) {
-      const topic = topicOfCategory(streamCategory(events[index]!.streamId));
+      const topic = kafkaTopicOf(this.options, streamCategory(events[index]!.streamId));
       const messages: EventMessage[] = [];
-      while (index < events.length && topicOfCategory(streamCategory(events[index]!.streamId)) === topic) {
+      while (index < events.length && kafkaTopicOf(this.options, streamCategory(events[index]!.streamId)) === topic) {
         messages.push(encodeEvent(events[index]!));
         index++;
       }

@@ -70,7 +70,7 @@ export class KafkaMessagingModule implements OnModuleInit {
 
   /** Module init hooks run before those of the modules importing this one: topics exist before anyone sends. */
   async onModuleInit(): Promise<void> {
-    const topics = this.moduleOptions.createTopics ?? allEventTopics();
+    const topics = this.moduleOptions.createTopics ?? allEventTopics(this.options);
     await ensureKafkaTopics(this.options, topics, this.moduleOptions.replicationFactor);
     this.logger.log(`Kafka topics ready: ${topics.join(', ')}`);
   }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Kafka, type Admin } from 'kafkajs';
-import { deadLetterTopic, EVENT_TOPICS } from '@app/contracts';
+import { deadLetterTopic, EVENT_TOPICS, topicOfCategory } from '@app/contracts';
 import { kafkaClientConfig, type KafkaTransportOptions } from './kafka-settings.js';
 
 export interface TopicSpec {
@@ -10,8 +10,15 @@ export interface TopicSpec {
   readonly replicationFactor?: number;
 }
 
-/** Every event topic of the contracts and its dead-letter topic. */
-export const allEventTopics = (): string[] => Object.values(EVENT_TOPICS).flatMap((t) => [t, deadLetterTopic(t)]);
+/** The topic of a stream category in this environment (`KAFKA_TOPIC_PREFIX` + the contract's topic). */
+export const kafkaTopicOf = (options: Pick<KafkaTransportOptions, 'topicPrefix'>, category: string): string =>
+  `${options.topicPrefix}${topicOfCategory(category)}`;
+
+/** Every event topic of the contracts and its dead-letter topic, in this environment. */
+export const allEventTopics = (options: Pick<KafkaTransportOptions, 'topicPrefix'>): string[] =>
+  Object.values(EVENT_TOPICS)
+    .map((topic) => `${options.topicPrefix}${topic}`)
+    .flatMap((t) => [t, deadLetterTopic(t)]);
 
 /**
  * Creates the missing topics with explicit partition counts and waits for their leaders; existing topics
@@ -48,7 +55,7 @@ export const ensureTopics = async (
 /** Start-up topic creation with a short-lived admin client. */
 export const ensureKafkaTopics = async (
   options: KafkaTransportOptions,
-  topics: readonly string[] = allEventTopics(),
+  topics: readonly string[] = allEventTopics(options),
   replicationFactor?: number,
 ): Promise<void> => {
   const admin = new Kafka(kafkaClientConfig(options, `${options.clientId}-admin`)).admin();

@@ -32,6 +32,7 @@ const options: KafkaTransportOptions = {
   kind: 'kafka',
   brokers: infraEnv.kafkaBrokers,
   clientId: `messaging-spec-${runId}`,
+  topicPrefix: '', // the real contract topics; this spec reads only what it wrote (offsets taken first)
   groupId: `messaging-spec-${runId}`,
   partitions: 3,
   handlerAttempts: 3,
@@ -75,7 +76,7 @@ class RegistriesModule {}
     RegistriesModule,
     KafkaMessagingModule.forRoot(options, {
       topics: [ordersTopic, specTopic],
-      createTopics: [...allEventTopics(), specTopic, specDlq],
+      createTopics: [...allEventTopics(options), specTopic, specDlq],
     }),
   ],
   providers: [TransportContractRecorder, SpecHandler],
@@ -167,7 +168,7 @@ describe('Kafka transport (hybrid Nest app against the real broker)', () => {
   });
 
   it('created the event topics and their dead-letter topics with the configured partitions', async () => {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [...allEventTopics(), specTopic, specDlq] });
+    const { topics } = await admin.fetchTopicMetadata({ topics: [...allEventTopics(options), specTopic, specDlq] });
     for (const topic of topics) expect(topic.partitions).toHaveLength(options.partitions);
   });
 
