@@ -1,0 +1,43 @@
+// npm run start:services: builds once, then runs the orders (3001) and inventory (3002) services as two
+// processes on the environment of this shell (load your .env first: `set -a; . ./.env; set +a`).
+// Ctrl-C stops both gracefully. Each line of output is prefixed with the service name.
+import { spawn, spawnSync } from 'node:child_process';
+
+const services = [
+  { name: 'orders', port: process.env.ORDERS_PORT ?? '3001' },
+  { name: 'inventory', port: process.env.INVENTORY_PORT ?? '3002' },
+];
+
+const build = spawnSync('npx', ['nest', 'build', 'monolith'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const children = services.map(({ name, port }) => {
+  const child = spawn(process.execPath, [`dist/apps/${name}/src/main.js`], {
+    env: { ...process.env, PORT: port, EVENT_TRANSPORT: process.env.EVENT_TRANSPORT ?? 'kafka' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = '';
+    stream.on('data', (chunk) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) console.log(`${name.padEnd(9)} | ${line}`);
+    });
+  }
+  child.on('exit', (code, signal) => {
+    console.log(`${name.padEnd(9)} | exited (${signal ?? code})`);
+    if (!stopping) stop(code ?? 1);
+  });
+  return child;
+});
+
+let stopping = false;
+function stop(code = 0) {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.on('exit', r)) : null))).then(() =>
+    process.exit(code),
+  );
+}
+process.on('SIGINT', () => stop());
+process.on('SIGTERM', () => stop());
