@@ -664,10 +664,19 @@ async function withLock(fn) {
   }
 }
 
-async function up() {
+/** The services named on the command line (all when none), refusing unknown names. */
+function selected(names) {
+  const all = services();
+  const unknown = names.filter((n) => !all.some((s) => s.name === n));
+  if (unknown.length)
+    throw new InfraError(`unknown service ${unknown.join(', ')} (known: ${all.map((s) => s.name).join(', ')})`);
+  return names.length ? all.filter((s) => names.includes(s.name)) : all;
+}
+
+async function up(names = []) {
   const t0 = Date.now();
   const timeoutS = Number(process.env.INFRA_UP_TIMEOUT || 90);
-  const all = services();
+  const all = selected(names);
   for (const d of [RUN, LOGS]) mkdirp(d);
 
   // 1) what is already running, and are the ports of the others free?
@@ -756,8 +765,8 @@ async function stopService(svc, quiet = false) {
   if (!quiet) log(`${svc.name}: stopped pid ${proc.pid} (${how}, ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
-async function down() {
-  const all = services().filter((s) => s.local);
+async function down(names = []) {
+  const all = selected(names).filter((s) => s.local);
   await Promise.all(all.map((svc) => stopService(svc)));
   // verify the ports are free again
   const busy = [];
@@ -823,8 +832,9 @@ function logs(args) {
 }
 
 const USAGE = `usage: node infra/infra.mjs <up|down|status|logs> [service...] [-n LINES]
-  up      start Kafka, FerretDB and the Cosmos server (downloads/builds on first run), wait until they answer
-  down    stop the processes started by up (recorded pids), verify the ports are free
+  up      start Kafka, FerretDB and the Cosmos server (downloads/builds on first run), wait until they answer;
+          with service names, only those (e.g. \`up kafka\` after \`down kafka\` in an outage test)
+  down    stop the processes started by up (recorded pids), verify the ports are free; or only the named ones
   status  up/down, pid and RSS of each service
   logs    tail of the logs (services: kafka, mongodb, cosmos)`;
 
@@ -833,10 +843,10 @@ async function main() {
   const [cmd, ...args] = process.argv.slice(2);
   switch (cmd) {
     case 'up':
-      await withLock(up);
+      await withLock(() => up(args));
       return 0;
     case 'down':
-      await withLock(down);
+      await withLock(() => down(args));
       return 0;
     case 'status':
       return status();

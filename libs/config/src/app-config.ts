@@ -145,6 +145,9 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       },
       // In-memory read models forget on restart while a persistent store does not: refill them.
       replayProjectionsOnStart: readModelKind === 'memory' && store.kind !== 'memory',
+      ...(env.TEST_FAULT_KILL_AFTER_APPEND
+        ? { testFaults: { killAfterAppendOf: name('TEST_FAULT_KILL_AFTER_APPEND', '') } }
+        : {}),
     },
     readModels: {
       store: readModelStore,

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { createParamDecorator, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -69,7 +71,34 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
+  (app.getHttpServer() as Server).on('clientError', answerClientError);
   setUpSwagger(app, options);
+};
+
+/**
+ * Requests Node's HTTP parser refuses before any middleware runs (headers or URL over its limit,
+ * broken request lines) are answered as problem+json too, instead of a bare status line.
+ */
+const answerClientError = (error: Error & { code?: string }, socket: Duplex): void => {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, reason, code] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ([431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE'] as const)
+      : ([400, 'Bad Request', 'MALFORMED_REQUEST'] as const);
+  const body = JSON.stringify({
+    type: problemType(code),
+    title: reason,
+    status,
+    code,
+    detail: status === 431 ? 'The request line and headers exceed the server limit' : 'The request could not be parsed',
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
 };
 
 const setUpSwagger = (app: INestApplication, options: HttpAppOptions): void => {

@@ -17,6 +17,7 @@ import { EventPublisher } from '../relay/event-publisher.js';
 import { InProcessEventPublisher } from '../relay/in-process-event-publisher.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { EventStore } from '../store/event-store.js';
+import { killAfterAppendOf } from '../store/fault-injection.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
@@ -67,7 +68,14 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
       providers: [
         { provide: EVENT_SOURCING_OPTIONS, useValue: options },
         { provide: CLOCK, useValue: systemClock },
-        { provide: EventStore, useFactory: () => createEventStore(options.store) },
+        {
+          provide: EventStore,
+          useFactory: async () => {
+            const store = await createEventStore(options.store);
+            const killAfter = options.testFaults?.killAfterAppendOf;
+            return killAfter ? killAfterAppendOf(store, killAfter) : store;
+          },
+        },
         EventTypeRegistry,
         EventHandlerRegistry,
         ...(inProcess ? [{ provide: EventPublisher, useClass: InProcessEventPublisher }] : []),
