@@ -52,5 +52,12 @@ export default {
       testMatch: ['<rootDir>/test/services/**/*.services-spec.ts'],
       globalSetup: '<rootDir>/test/services/support/global-setup.ts',
     },
+    // Faults, hostile input and races against the real servers (and the built apps as processes).
+    {
+      ...shared,
+      displayName: 'reliability',
+      testMatch: ['<rootDir>/test/reliability/**/*.reliability-spec.ts'],
+      globalSetup: '<rootDir>/test/services/support/global-setup.ts',
+    },
   ],
 };

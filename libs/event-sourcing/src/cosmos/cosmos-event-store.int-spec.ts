@@ -100,6 +100,17 @@ describe('CosmosEventStore on Cosmos DB', () => {
     await store.init(); // idempotent
   });
 
+  it('lets several services initialise one new database and container at the same moment', async () => {
+    const fresh = `event-store-race-${randomUUID().slice(0, 8)}`;
+    try {
+      const stores = Array.from({ length: 6 }, () => CosmosEventStore.fromClient(client, fresh, 'events'));
+      await Promise.all(stores.map((s) => s.init()));
+      await stores[0]!.appendToStream(newStream(), [anEvent('A', { n: 1 })], { expectedVersion: NO_STREAM });
+    } finally {
+      await client.database(fresh).delete();
+    }
+  });
+
   it('keeps a tip, one document per event and one outbox document per append in the stream partition', async () => {
     const streamId = newStream();
     const first = [anEvent('A', { n: 1 }), anEvent('B', { n: 2 })];

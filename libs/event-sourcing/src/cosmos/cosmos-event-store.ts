@@ -103,13 +103,23 @@ export class CosmosEventStore extends EventStore {
 
   override async init(): Promise<void> {
     await this.#call('init', async () => {
-      const { database } = await this.container.database.client.databases.createIfNotExists({
-        id: this.container.database.id,
-      });
-      await database.containers.createIfNotExists({
-        id: this.container.id,
-        partitionKey: { paths: [COSMOS_EVENT_STORE_PARTITION_KEY] },
-      });
+      // createIfNotExists reads, then creates: two services starting at once on a new database can both
+      // miss it and one create then fails with 409. The thing exists then, which is all we wanted.
+      const ignoreConflict = async (create: () => Promise<unknown>) => {
+        try {
+          await create();
+        } catch (error) {
+          if (statusOf(error) !== 409) throw error;
+        }
+      };
+      const { client, id: databaseId } = this.container.database;
+      await ignoreConflict(() => client.databases.createIfNotExists({ id: databaseId }));
+      await ignoreConflict(() =>
+        client.database(databaseId).containers.createIfNotExists({
+          id: this.container.id,
+          partitionKey: { paths: [COSMOS_EVENT_STORE_PARTITION_KEY] },
+        }),
+      );
     });
   }
 

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import type { RecordedEvent } from '@app/core';
-import { EventTypeRegistry, type EventHandlerRegistry } from '@app/event-sourcing';
+import { NotFound, type RecordedEvent } from '@app/core';
+import { ConcurrencyError, EventTypeRegistry, type EventHandlerRegistry } from '@app/event-sourcing';
 import { encodeEvent } from './kafka-envelope.js';
 import { ConsumerStoppingError, KafkaEventConsumer, type ConsumedMessage } from './kafka-event-consumer.js';
 
@@ -73,6 +73,27 @@ describe('KafkaEventConsumer', () => {
       },
     });
     expect(sent[0].messages[0].value.toString()).toBe(encodeEvent(event).value);
+  });
+
+  it('dead-letters at once what no retry can change (unknown aggregate), but retries concurrency conflicts', async () => {
+    const missing = jest.fn(async (): Promise<number> => {
+      throw new NotFound('ORDER_NOT_FOUND', 'Order 1 does not exist');
+    });
+    const first = setup(missing);
+    first.consumer.onApplicationBootstrap();
+    await expect(first.consumer.consume(first.consumed())).resolves.toBe('dead-lettered');
+    expect(missing).toHaveBeenCalledTimes(1);
+    expect(first.sent[0].messages[0].headers['dlq-attempts']).toBe('1');
+
+    let calls = 0;
+    const racing = jest.fn(async (): Promise<number> => {
+      if (++calls < 3) throw new ConcurrencyError('Order-1', 1, 2);
+      return 1;
+    });
+    const second = setup(racing);
+    second.consumer.onApplicationBootstrap();
+    await expect(second.consumer.consume(second.consumed())).resolves.toBe('handled');
+    expect(racing).toHaveBeenCalledTimes(3);
   });
 
   it('throws (offset not committed) when the dead-letter topic does not acknowledge', async () => {

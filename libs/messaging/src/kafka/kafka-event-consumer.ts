@@ -10,6 +10,7 @@ import {
 import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
 import type { RecordedEvent } from '@app/core';
 import { deadLetterTopic } from '@app/contracts';
+import { ApplicationError } from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
 import { ACKS_ALL, type KafkaTransportOptions } from './kafka-settings.js';
@@ -147,6 +148,9 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
         this.logger.warn(
           `${event.type} ${event.streamId}@${event.version} failed (attempt ${attempt}/${attempts}): ${describeError(error)}`,
         );
+        // A refusal that no retry can change (unknown aggregate, invalid input, business rule) goes to the
+        // dead-letter topic at once instead of holding its partition through every backoff.
+        if (isPermanent(error)) return this.deadLetter(consumed, attempt, error);
         if (attempt < attempts) await this.backoff(this.options.retryBaseDelayMs * 2 ** (attempt - 1), consumed);
       }
     }
@@ -259,3 +263,13 @@ export const kafkaEventConsumerController = (topics: readonly string[]): Type =>
   }
   return KafkaEventConsumerController;
 };
+
+/**
+ * Application errors that say "this will never work" rather than "not now". Concurrency conflicts,
+ * unavailable dependencies, projection gaps and unknown errors are worth retrying.
+ */
+const isPermanent = (error: unknown): boolean =>
+  error instanceof ApplicationError &&
+  (error.kind === 'not_found' ||
+    error.kind === 'invalid' ||
+    (error.kind === 'conflict' && error.code !== 'CONCURRENCY_CONFLICT'));

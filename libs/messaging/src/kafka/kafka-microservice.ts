@@ -1,3 +1,4 @@
+import { EVENT_TOPICS } from '@app/contracts';
 import type { INestMicroservice } from '@nestjs/common';
 import { Transport, type KafkaOptions, type MicroserviceOptions } from '@nestjs/microservices';
 import type { Consumer } from 'kafkajs';
@@ -31,7 +32,8 @@ export const kafkaMicroserviceOptions = (options: KafkaTransportOptions): Micros
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
     },
     subscribe: { fromBeginning: true },
-    run: { partitionsConsumedConcurrently: Math.max(1, options.partitions) },
+    // Every partition of every subscribed topic at once, so a partition that backs off holds up only itself.
+    run: { partitionsConsumedConcurrently: Math.max(1, options.partitions * Object.keys(EVENT_TOPICS).length) },
     producer: kafkaProducerConfig() as KafkaServerOptions['producer'],
     send: { acks: ACKS_ALL },
     parser: { keepBinary: true },
