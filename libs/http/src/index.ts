@@ -3,3 +3,4 @@ export * from './http-app.js';
 export * from './problem-details.filter.js';
 export * from './problem-details.js';
 export * from './validation.js';
+export * from './query.dto.js';

@@ -1,7 +1,6 @@
 import { SKU_PATTERN, SKU_RULE } from '@app/contracts';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { MAX_STOCK } from '../domain/product.js';
 
 export class RegisterProductRequestDto {
@@ -49,30 +48,4 @@ export class ProductView {
 export class ProductPageView {
   @ApiProperty({ type: [ProductView] }) items!: ProductView[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
-}
-
-export class GetProductQueryDto {
-  @ApiPropertyOptional({ minimum: 1, description: 'Wait (bounded) until the view reflects at least this version' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
-  minVersion?: number;
-}
-
-export class ListProductsQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page', maxLength: 512 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }

@@ -3,13 +3,11 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { SKU_PATTERN, SKU_RULE } from '@app/contracts';
 import type { CommandContext } from '@app/event-sourcing';
-import { ApiProblems, RequestContext, RequestValidationError } from '@app/http';
+import { ApiProblems, MinVersionQueryDto, PageQueryDto, RequestContext, RequestValidationError } from '@app/http';
 import { RegisterProductCommand } from '../application/register-product/register-product.command.js';
 import { RestockProductCommand } from '../application/restock-product/restock-product.command.js';
 import { GetProductQuery, ListProductsQuery } from '../application/product-stock/product-stock.queries.js';
 import {
-  GetProductQueryDto,
-  ListProductsQueryDto,
   ProductAcceptedDto,
   ProductPageView,
   ProductView,
@@ -77,7 +75,7 @@ export class ProductsQueriesController {
   @ApiOperation({ summary: 'Stock of one product, as projected from its events' })
   @ApiOkResponse({ type: ProductView })
   @ApiProblems(400, 404, 503)
-  async get(@Param('sku', SkuPipe) sku: string, @Query() query: GetProductQueryDto) {
+  async get(@Param('sku', SkuPipe) sku: string, @Query() query: MinVersionQueryDto) {
     const { id: _id, ...view } = await this.queries.execute(new GetProductQuery(sku, query.minVersion));
     return view;
   }
@@ -86,7 +84,7 @@ export class ProductsQueriesController {
   @ApiOperation({ summary: 'Products by SKU, paginated by cursor' })
   @ApiOkResponse({ type: ProductPageView })
   @ApiProblems(400, 503)
-  async list(@Query() query: ListProductsQueryDto) {
+  async list(@Query() query: PageQueryDto) {
     const page = await this.queries.execute(new ListProductsQuery(query.limit ?? 20, query.cursor));
     return { items: page.items.map(({ id: _id, ...view }) => view), nextCursor: page.nextCursor };
   }

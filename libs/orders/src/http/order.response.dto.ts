@@ -1,6 +1,6 @@
+import { PageQueryDto } from '@app/http';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { Type } from 'class-transformer';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class CommandAcceptedDto {
   @ApiProperty({ example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' }) id!: string;
@@ -35,17 +35,7 @@ export class OrderPageView {
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
 }
 
-export class MinVersionQueryDto {
-  @ApiPropertyOptional({ minimum: 1, description: 'Wait (bounded) until the view reflects at least this version' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(Number.MAX_SAFE_INTEGER)
-  minVersion?: number;
-}
-
-export class ListOrdersQueryDto {
+export class ListOrdersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: ORDER_STATUSES })
   @IsOptional()
   @IsIn(ORDER_STATUSES)
@@ -56,18 +46,4 @@ export class ListOrdersQueryDto {
   @IsString()
   @MaxLength(100)
   customerId?: string;
-
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page', maxLength: 512 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(512)
-  cursor?: string;
 }

@@ -3,19 +3,13 @@ import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } fr
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { CommandContext } from '@app/event-sourcing';
-import { ApiProblems, RequestContext } from '@app/http';
+import { ApiProblems, MinVersionQueryDto, RequestContext } from '@app/http';
 import { CancelOrderCommand } from '../application/cancel-order/cancel-order.command.js';
 import { PlaceOrderCommand } from '../application/place-order/place-order.command.js';
 import { GetOrderQuery } from '../application/order-summary/get-order.query.js';
 import { ListOrdersQuery } from '../application/order-summary/list-orders.query.js';
 import { CancelOrderRequestDto, PlaceOrderRequestDto } from './place-order.request.dto.js';
-import {
-  CommandAcceptedDto,
-  ListOrdersQueryDto,
-  MinVersionQueryDto,
-  OrderPageView,
-  OrderView,
-} from './order.response.dto.js';
+import { CommandAcceptedDto, ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
 
 const orderIdPipe = new ParseUUIDPipe({ version: '4' });
 
