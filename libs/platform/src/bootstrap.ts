@@ -84,9 +84,14 @@ export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
   }
   const app = await createHttpApp(definition, config);
   await app.listen(config.port);
-  const embedded = config.eventSourcing.store.kind === 'memory';
+  const { store } = config.eventSourcing;
+  const embedded = store.kind === 'memory' && config.readModels.store.kind === 'memory';
   logger.log(
-    `${definition.name} listening on http://localhost:${config.port} - Swagger UI http://localhost:${config.port}/docs` +
-      (embedded ? ' - EMBEDDED MODE: in-memory event store and read models, nothing persists' : ''),
+    `${definition.name} listening on http://localhost:${config.port} - Swagger UI http://localhost:${config.port}/docs`,
+  );
+  logger.log(
+    `event store: ${store.kind}, read models: ${config.readModels.store.kind}, ` +
+      `event transport: ${config.transport.kind}, role: ${config.eventSourcing.role}` +
+      (embedded ? ' - EMBEDDED MODE: in memory, nothing persists across restarts' : ''),
   );
 };

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { systemClock } from '@app/core';
 import { createCosmosClient } from '../cosmos/cosmos-client.js';
 import { CosmosEventStore } from '../cosmos/cosmos-event-store.js';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
@@ -21,7 +22,6 @@ import { killAfterAppendOf } from '../store/fault-injection.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
-import { systemClock } from '@app/core';
 import {
   CLOCK,
   EVENT_SOURCING_OPTIONS,
