@@ -38,6 +38,7 @@ describe('OutboxRelay', () => {
     relay = new OutboxRelay(store, publisher, {
       pollIntervalMs: 60_000,
       batchSize: 2,
+      concurrency: 4,
       maxBackoffMs: 1_000,
       lease: { name: 'outbox-relay', owner: 'relay-1', ttlMs: 10_000 },
     });

@@ -7,6 +7,8 @@ export interface OutboxRelayOptions {
   readonly pollIntervalMs: number;
   /** Entries fetched per pass. */
   readonly batchSize: number;
+  /** Streams relayed at the same time within a pass (each stream stays in order). */
+  readonly concurrency: number;
   /** Backoff cap for a stream whose publish keeps failing. */
   readonly maxBackoffMs: number;
   /**
@@ -107,7 +109,11 @@ export class OutboxRelay {
     return held;
   }
 
-  /** @returns entries published plus streams newly backed off */
+  /**
+   * One pass over a page of the outbox. Streams are relayed concurrently (up to `concurrency`); within a
+   * stream, all its pending entries go out as one ordered publish, then are removed.
+   * @returns entries published plus streams newly backed off
+   */
   async #pass(): Promise<number> {
     const now = Date.now();
     const backingOff = [...this.#failures].filter(([, f]) => f.retryAt > now).map(([streamId]) => streamId);
@@ -116,36 +122,44 @@ export class OutboxRelay {
     for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
 
     let progress = 0;
-    for (const [streamId, streamEntries] of byStream) {
-      for (const entry of streamEntries.sort((a, b) => a.fromVersion - b.fromVersion)) {
-        if (this.#stopped) return progress;
+    const queue = [...byStream.values()];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next && !this.#stopped; next = queue.shift()) {
+        const streamEntries = next.sort((a, b) => a.fromVersion - b.fromVersion);
         try {
-          await this.#publish(entry);
-          this.#failures.delete(streamId);
-          progress++;
+          await this.#publishStream(streamEntries);
+          this.#failures.delete(streamEntries[0]!.streamId);
+          progress += streamEntries.length;
         } catch (error) {
-          this.#backOff(streamId, entry, error);
+          this.#backOff(streamEntries, error);
           progress++;
-          break; // later entries of this stream wait: per-stream order
         }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, queue.length) }, worker));
     return progress;
   }
 
-  async #publish(entry: OutboxEntry): Promise<void> {
-    const { events } = await this.store.readStream(entry.streamId, { fromVersion: entry.fromVersion - 1 });
-    const batch = events.filter((e) => e.version <= entry.toVersion);
+  /**
+   * Publishes the events of a stream's pending entries in one ordered batch, then removes the entries.
+   * Removal comes only after the transport has them: a crash in between re-publishes, never loses.
+   */
+  async #publishStream(entries: readonly OutboxEntry[]): Promise<void> {
+    const { streamId, fromVersion } = entries[0]!;
+    const toVersion = entries.at(-1)!.toVersion;
+    const { events } = await this.store.readStream(streamId, { fromVersion: fromVersion - 1 });
+    const batch = events.filter((e) => e.version <= toVersion);
     if (batch.length > 0) await this.publisher.publish(batch);
-    await this.store.completeOutbox(entry);
+    await Promise.all(entries.map((entry) => this.store.completeOutbox(entry)));
   }
 
-  #backOff(streamId: string, entry: OutboxEntry, error: unknown): void {
+  #backOff(entries: readonly OutboxEntry[], error: unknown): void {
+    const { streamId, fromVersion } = entries[0]!;
     const attempts = (this.#failures.get(streamId)?.attempts ?? 0) + 1;
     const delay = Math.min(this.options.maxBackoffMs, 100 * 2 ** (attempts - 1));
     this.#failures.set(streamId, { attempts, retryAt: Date.now() + delay });
     this.logger.error(
-      `Publishing ${streamId}@${entry.fromVersion}..${entry.toVersion} failed (attempt ${attempts}, ` +
+      `Publishing ${streamId}@${fromVersion}..${entries.at(-1)!.toVersion} failed (attempt ${attempts}, ` +
         `retry in ${delay} ms): ${(error as Error).message}`,
     );
   }

@@ -1,0 +1,241 @@
+// Rebuild: events/s replayed from the Cosmos DB event store into the order summary read model on MongoDB by
+// ProjectionReplayer.rebuild (an application context built as apps/tools/src/rebuild-projections.ts does),
+// against raw @azure/cosmos queries of the same streams and raw mongodb driver writes.
+// Run alone: node dist/bench/micro/rebuild.js
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { MongoClient } from 'mongodb';
+import { loadConfig } from '@app/config';
+import { orderStream, ORDER_CATEGORY, type OrderEvent } from '@app/contracts';
+import {
+  CosmosEventStore,
+  EventStore,
+  NO_STREAM,
+  ProjectionReplayer,
+  type EventDocument,
+  type OutboxEntry,
+} from '@app/event-sourcing';
+import { OrdersModule } from '@app/orders';
+import { applicationModule, type AppDefinition } from '@app/platform';
+import { ReadModelStore } from '@app/read-models';
+import {
+  evolveOrderSummary,
+  ORDER_SUMMARIES,
+  type OrderSummary,
+} from '../../libs/orders/src/application/order-summary/order-summary.read-model.js';
+import { cosmosAppEnv, mongodbUrlFor, runId, scaled } from '../lib/env.js';
+import { benchCosmosClient, dropCosmosDatabase, orderEvents } from '../lib/fixtures.js';
+import { ratioOf, type BenchResult } from '../lib/report.js';
+import { isMain, runStandalone } from '../lib/standalone.js';
+import { forEachConcurrent, interleaved, medianRate, rates, round, timed } from '../lib/stats.js';
+
+export interface RebuildOptions {
+  readonly streams?: number;
+  readonly eventsPerStream?: number;
+  readonly rounds?: number;
+}
+
+const PROJECTION = 'orders.order-summary';
+type StoredSummary = Omit<OrderSummary, 'id'> & { _id: string };
+
+const ordersOnly: AppDefinition = {
+  name: 'Bench rebuild orders',
+  service: 'orders',
+  description: '',
+  defaultPort: 0,
+  contexts: [OrdersModule],
+  tags: [],
+};
+
+export const rebuild = async ({
+  streams = scaled(120),
+  eventsPerStream = 3,
+  rounds = 3,
+}: RebuildOptions = {}): Promise<BenchResult> => {
+  const total = streams * eventsPerStream;
+  const databaseId = `bench-${runId}-rebuild`;
+  const mongoDatabase = `bench-${runId}-rebuild`;
+  const mongoUrl = mongodbUrlFor(mongoDatabase);
+  const config = loadConfig(
+    {
+      ...cosmosAppEnv(databaseId, 'events'),
+      MONGODB_URL: mongoUrl,
+      APP_ROLE: 'all',
+      EVENT_TRANSPORT: 'inprocess',
+      LOG_LEVEL: 'warn',
+    },
+    { port: 0, service: ordersOnly.service },
+  );
+  // As the rebuild tool: the query role (projections, no relay, no policies), nothing replayed at start.
+  const app = await NestFactory.createApplicationContext(
+    applicationModule(ordersOnly, {
+      ...config,
+      eventSourcing: { ...config.eventSourcing, role: 'query', replayProjectionsOnStart: false },
+    }),
+    { logger: ['error', 'warn'] },
+  );
+  const cosmos = benchCosmosClient();
+  const mongo = new MongoClient(mongoUrl, { ignoreUndefined: true });
+  try {
+    await mongo.connect();
+    const store = app.get(EventStore, { strict: false });
+    if (!(store instanceof CosmosEventStore)) throw new Error('The rebuild benchmark needs the Cosmos event store');
+    const replayer = app.get(ProjectionReplayer, { strict: false });
+    const readModels = app.get(ReadModelStore, { strict: false });
+
+    // The event store: every order in one append, then its outbox entry removed (as a relay would have).
+    await forEachConcurrent(
+      Array.from({ length: streams }, () => randomUUID()),
+      8,
+      async (orderId) => {
+        await store.appendToStream(orderStream(orderId), orderEvents(orderId, eventsPerStream), {
+          expectedVersion: NO_STREAM,
+        });
+      },
+    );
+    for (let entries: OutboxEntry[]; (entries = await store.pendingOutbox(500)).length > 0;) {
+      await forEachConcurrent(entries, 8, (entry) => store.completeOutbox(entry));
+    }
+
+    // The raw side's collection: the same indexes, created through the store.
+    const rawName = `${ORDER_SUMMARIES.name}_raw`;
+    await readModels.collection<OrderSummary>({ ...ORDER_SUMMARIES, name: rawName }).clear();
+    const rawCollection = mongo.db(mongoDatabase).collection<StoredSummary>(rawName);
+    const oursCollection = mongo.db(mongoDatabase).collection<StoredSummary>(ORDER_SUMMARIES.name);
+    const container = cosmos.database(databaseId).container('events');
+
+    /** Reads every order stream with plain queries; hands each stream's events to `apply`. */
+    const rawReplay = async (apply: (events: EventDocument[]) => Promise<void>): Promise<number> => {
+      let events = 0;
+      const tips = container.items.query<{ streamId: string }>(
+        {
+          query: "SELECT c.streamId FROM c WHERE c.kind = 'tip' AND STARTSWITH(c.streamId, @prefix)",
+          parameters: [{ name: '@prefix', value: `${ORDER_CATEGORY}-` }],
+        },
+        { maxItemCount: 500 },
+      );
+      while (tips.hasMoreResults()) {
+        const { resources = [] } = await tips.fetchNext();
+        for (const { streamId } of resources) {
+          const { resources: documents } = await container.items
+            .query<EventDocument>(
+              {
+                query: "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'event' ORDER BY c.version",
+                parameters: [{ name: '@s', value: streamId }],
+              },
+              { partitionKey: streamId },
+            )
+            .fetchAll();
+          await apply(documents);
+          events += documents.length;
+        }
+      }
+      return events;
+    };
+    const summaryOf = (current: OrderSummary | undefined, event: EventDocument): OrderSummary =>
+      ({
+        ...evolveOrderSummary(current, event as unknown as OrderEvent),
+        version: event.version,
+      }) as OrderSummary;
+
+    const check = async (events: number, side: string, collection = rawCollection) => {
+      const documents = await collection.countDocuments();
+      if (events !== total || documents !== streams) {
+        throw new Error(`${side}: replayed ${events} events into ${documents} documents, expected ${total}/${streams}`);
+      }
+    };
+
+    const samples = await interleaved(
+      {
+        raw: async () => {
+          const { ms, result } = await timed(async () => {
+            await rawCollection.deleteMany({});
+            return rawReplay(async (documents) => {
+              let current: OrderSummary | undefined;
+              for (const event of documents) {
+                const { id, ...fields } = summaryOf(current, event);
+                if (event.version === 1) {
+                  await rawCollection.insertOne({ _id: id, ...fields });
+                } else {
+                  const { matchedCount } = await rawCollection.replaceOne(
+                    { _id: id, version: event.version - 1 },
+                    fields,
+                  );
+                  if (matchedCount !== 1) throw new Error(`raw: ${id}@${event.version - 1} not found`);
+                }
+                current = { id, ...fields };
+              }
+            });
+          });
+          await check(result, 'raw');
+          return { perSecond: (total / ms) * 1000, ms: round(ms, 0) };
+        },
+        ours: async () => {
+          const { ms, result } = await timed(() => replayer.rebuild(PROJECTION));
+          await check(result.events, 'ours', oursCollection);
+          return { perSecond: (total / ms) * 1000, ms: round(ms, 0) };
+        },
+        rawOneWritePerStream: async () => {
+          const { ms, result } = await timed(async () => {
+            await rawCollection.deleteMany({});
+            return rawReplay(async (documents) => {
+              let current: OrderSummary | undefined;
+              for (const event of documents) current = summaryOf(current, event);
+              if (current) {
+                const { id, ...fields } = current;
+                await rawCollection.insertOne({ _id: id, ...fields });
+              }
+            });
+          });
+          await check(result, 'rawOneWritePerStream');
+          return { perSecond: (total / ms) * 1000, ms: round(ms, 0) };
+        },
+      },
+      { rounds },
+    );
+
+    const ours = medianRate(samples.ours);
+    const raw = medianRate(samples.raw);
+    const folded = medianRate(samples.rawOneWritePerStream);
+    return {
+      name: 'rebuild (Cosmos -> MongoDB order summaries)',
+      unit: 'events/s',
+      ours: round(ours, 1),
+      raw: round(raw, 1),
+      ratio: ratioOf(ours, raw),
+      notes:
+        `${streams} orders x ${eventsPerStream} events, one stream at a time; raw folding each stream into one ` +
+        `write: ${round(folded, 1)}/s`,
+      details: {
+        what:
+          `ours: ProjectionReplayer.rebuild('${PROJECTION}') in an application context built like ` +
+          'apps/tools/src/rebuild-projections.ts (query role): counts the streams (tip query), clears the ' +
+          'collection, then per stream a tip read + event query and per event the projection (findOne + ' +
+          'insertOne/replaceOne). raw: the same tip query and per-stream event query with @azure/cosmos, ' +
+          'deleteMany, then insertOne for v1 / replaceOne on {_id, version} per event with the mongodb driver, ' +
+          'one stream at a time like ours. rawOneWritePerStream: the same reads, each stream folded in memory ' +
+          'and written once.',
+        streams,
+        eventsPerStream,
+        events: total,
+        rounds,
+        oursPerRound: rates(samples.ours),
+        rawPerRound: rates(samples.raw),
+        rawOneWritePerStream: { median: round(folded, 1), perRound: rates(samples.rawOneWritePerStream) },
+        cosmosDatabase: databaseId,
+        mongoDatabase,
+      },
+    };
+  } finally {
+    await mongo
+      .db(mongoDatabase)
+      .dropDatabase()
+      .catch(() => undefined);
+    await mongo.close().catch(() => undefined);
+    await app.close();
+    await dropCosmosDatabase(cosmos, databaseId);
+    cosmos.dispose();
+  }
+};
+
+if (isMain(import.meta.url)) runStandalone('micro-rebuild', () => rebuild());

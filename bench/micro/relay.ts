@@ -1,0 +1,226 @@
+// Relay: events/s moved from the outbox to Kafka by OutboxRelay + KafkaEventPublisher, against a raw kafkajs
+// producer (idempotent, acks -1) sending the same messages in order per stream. Also the relay on an
+// in-memory event store, to tell the Cosmos read/delete cost from the Kafka cost.
+// Run alone: node dist/bench/micro/relay.js
+import { randomUUID } from 'node:crypto';
+import type { RecordedEvent } from '@app/core';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CosmosEventStore, InMemoryEventStore, NO_STREAM, OutboxRelay, type EventStore } from '@app/event-sourcing';
+import {
+  encodeEvent,
+  ensureKafkaTopics,
+  KafkaEventPublisher,
+  kafkaClientConfig,
+  kafkaTopicOf,
+  type KafkaTransportOptions,
+} from '@app/messaging';
+import { ORDER_CATEGORY, orderStream } from '@app/contracts';
+import { benchEnv, runId, scaled } from '../lib/env.js';
+import { benchCosmosClient, createEventContainer, dropCosmosDatabase, orderEvents } from '../lib/fixtures.js';
+import { ratioOf, type BenchResult } from '../lib/report.js';
+import { isMain, runStandalone } from '../lib/standalone.js';
+import { forEachConcurrent, interleaved, medianRate, rates, round, timed, type RoundSample } from '../lib/stats.js';
+
+export interface RelayOptions {
+  /** Streams per round. */
+  readonly streams?: number;
+  /** Events per stream, each appended on its own (one outbox entry per event, as one command each). */
+  readonly eventsPerStream?: number;
+  readonly rounds?: number;
+  /** The Kafka-only sides (raw, in-memory store) are fast: they repeat the work this often per round. */
+  readonly fastRepeats?: number;
+}
+
+const relayOptions = (owner: string) => ({
+  pollIntervalMs: 600_000, // no poll: drain() drives it
+  batchSize: 100, // RELAY_BATCH_SIZE default
+  concurrency: 8, // RELAY_CONCURRENCY default
+  maxBackoffMs: 1_000,
+  lease: { name: 'outbox-relay', owner, ttlMs: 60_000 },
+});
+
+/** Appends every stream's events one append at a time (streams in parallel); returns the recorded events. */
+const fill = async (store: EventStore, streams: number, eventsPerStream: number): Promise<RecordedEvent[][]> => {
+  const recorded: RecordedEvent[][] = [];
+  await forEachConcurrent(
+    Array.from({ length: streams }, () => randomUUID()),
+    8,
+    async (orderId) => {
+      const streamId = orderStream(orderId);
+      const events: RecordedEvent[] = [];
+      let version = 0;
+      for (const event of orderEvents(orderId, eventsPerStream)) {
+        const result = await store.appendToStream(streamId, [event], {
+          expectedVersion: version === 0 ? NO_STREAM : version,
+        });
+        version = result.nextExpectedVersion;
+        events.push(...result.events);
+      }
+      recorded.push(events);
+    },
+  );
+  return recorded;
+};
+
+export const relay = async ({
+  streams = scaled(40),
+  eventsPerStream = 10,
+  rounds = 3,
+  fastRepeats = 3,
+}: RelayOptions = {}): Promise<BenchResult> => {
+  const total = streams * eventsPerStream;
+  const kafka: KafkaTransportOptions = {
+    kind: 'kafka',
+    brokers: benchEnv.kafkaBrokers,
+    clientId: `bench-${runId}`,
+    topicPrefix: `bench${runId}.`,
+    groupId: `bench-${runId}`,
+    partitions: 3,
+    handlerAttempts: 1,
+    retryBaseDelayMs: 100,
+  };
+  const topic = kafkaTopicOf(kafka, ORDER_CATEGORY);
+  await ensureKafkaTopics(kafka, [topic]);
+  const databaseId = `bench-${runId}-relay`;
+  const cosmos = benchCosmosClient();
+  const publisher = new KafkaEventPublisher(kafka);
+  const rawClient = new Kafka({ clientId: `bench-${runId}-raw`, brokers: [...kafka.brokers], logLevel: logLevel.WARN });
+  const producer: Producer = rawClient.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  try {
+    await publisher.onModuleInit();
+    await producer.connect();
+
+    // Events for the raw side, as the store would record them (same shapes and sizes).
+    const recordedLike = (): RecordedEvent[][] =>
+      Array.from({ length: streams }, () => {
+        const orderId = randomUUID();
+        return orderEvents(orderId, eventsPerStream).map((e, i) => ({
+          ...e,
+          streamId: orderStream(orderId),
+          version: i + 1,
+        }));
+      });
+
+    /** Our relay draining a filled store; verifies that nothing is left. */
+    const drainRound = async (store: EventStore, roundNo: number, side: string): Promise<RoundSample> => {
+      const relay = new OutboxRelay(store, publisher, relayOptions(`bench-${side}-${roundNo}`));
+      const { ms } = await timed(() => relay.drain());
+      const left = await store.pendingOutbox(1);
+      if (left.length > 0 || relay.pendingFailures > 0) {
+        throw new Error(`${side}: relay stopped with entries left (${relay.pendingFailures} streams failing)`);
+      }
+      await relay.stop();
+      return { perSecond: (total / ms) * 1000, ms };
+    };
+
+    /** The same messages with the raw producer: one send per outbox entry, in order per stream. */
+    const rawSend = async (streamsInFlight: number): Promise<RoundSample> => {
+      let ms = 0;
+      for (let i = 0; i < fastRepeats; i++) {
+        const events = recordedLike();
+        ms += (
+          await timed(() =>
+            forEachConcurrent(events, streamsInFlight, async (stream) => {
+              for (const event of stream) {
+                await producer.send({ topic, acks: -1, messages: [encodeEvent(event)] });
+              }
+            }),
+          )
+        ).ms;
+      }
+      return { perSecond: ((total * fastRepeats) / ms) * 1000, ms: round(ms, 0) };
+    };
+
+    let fillMs = 0;
+    const samples = await interleaved(
+      {
+        raw: () => rawSend(streams),
+        ours: async (r) => {
+          const container = await createEventContainer(cosmos, databaseId, `relay-${r < 0 ? 'w' : r}`);
+          const store = new CosmosEventStore(container);
+          fillMs += (await timed(() => fill(store, streams, eventsPerStream))).ms;
+          try {
+            return await drainRound(store, r, 'cosmos');
+          } finally {
+            await container.delete().catch(() => undefined);
+          }
+        },
+        oursInMemoryStore: async (r) => {
+          let ms = 0;
+          for (let i = 0; i < fastRepeats; i++) {
+            const store = new InMemoryEventStore();
+            await fill(store, streams, eventsPerStream);
+            ms += (await drainRound(store, r, 'memory')).ms as number;
+          }
+          return { perSecond: ((total * fastRepeats) / ms) * 1000, ms: round(ms, 0) };
+        },
+        rawOneAtATime: () => rawSend(1),
+      },
+      { rounds },
+    );
+
+    const ours = medianRate(samples.ours);
+    const raw = medianRate(samples.raw);
+    const memory = medianRate(samples.oursInMemoryStore);
+    const sequential = medianRate(samples.rawOneAtATime);
+    return {
+      name: 'relay (Cosmos outbox -> Kafka)',
+      unit: 'events/s',
+      ours: round(ours, 1),
+      raw: round(raw, 1),
+      ratio: ratioOf(ours, raw),
+      notes:
+        `${streams} streams x ${eventsPerStream} single-event appends; in-memory store: ` +
+        `${round(memory, 1)}/s (ratio ${ratioOf(memory, raw).toFixed(2)}); raw one send at a time: ` +
+        `${round(sequential, 1)}/s`,
+      details: {
+        what:
+          'ours: OutboxRelay.drain() with KafkaEventPublisher (Nest ClientKafka, idempotent, acks=all) over a ' +
+          'CosmosEventStore filled beforehand (not timed): per outbox entry a tip read, an event query, one ' +
+          'produce request and an outbox delete; entries from a cross-partition outbox query per 100. ' +
+          'oursInMemoryStore: the same relay and publisher over an InMemoryEventStore (Kafka + relay cost only). ' +
+          'raw: kafkajs producer (idempotent, maxInFlightRequests 1, acks -1, murmur2 partitioner), the same ' +
+          'key/value/headers (encodeEvent), one send per event, in order per stream, all streams in flight. ' +
+          'rawOneAtATime: the same sends strictly one after another, as the relay does them. The Kafka-only ' +
+          `sides repeat their work ${fastRepeats} times per round. cosmosdb-server scans the whole container ` +
+          'for every query, so the Cosmos figure falls as streams x events grows (real Cosmos DB does not).',
+        fastRepeats,
+        streams,
+        eventsPerStream,
+        events: total,
+        rounds,
+        topic,
+        oursPerRound: rates(samples.ours),
+        rawPerRound: rates(samples.raw),
+        inMemoryStore: {
+          median: round(memory, 1),
+          ratio: ratioOf(memory, raw),
+          perRound: rates(samples.oursInMemoryStore),
+        },
+        rawOneAtATime: {
+          median: round(sequential, 1),
+          perRound: rates(samples.rawOneAtATime),
+        },
+        cosmosFillEventsPerSecond: round(((rounds + 1) * total * 1000) / fillMs, 1),
+      },
+    };
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await publisher.onApplicationShutdown().catch(() => undefined);
+    await dropCosmosDatabase(cosmos, databaseId);
+    cosmos.dispose();
+    const admin = new Kafka(kafkaClientConfig(kafka, `${kafka.clientId}-admin`)).admin();
+    await admin
+      .connect()
+      .then(() => admin.deleteTopics({ topics: [topic] }))
+      .catch(() => undefined)
+      .finally(() => admin.disconnect());
+  }
+};
+
+if (isMain(import.meta.url)) runStandalone('micro-relay', () => relay());
