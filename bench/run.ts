@@ -1,3 +1,36 @@
-// npm run bench: every benchmark against the real servers of `npm run infra:up`, each side by side
-// with the raw driver doing the same work in the same run. Results: bench/results/.
-console.log('benchmarks: see bench/README.md');
+// npm run bench: every benchmark against the real servers of `npm run infra:up`, each measured side by
+// side with the raw driver doing the same work in the same run, then the end-to-end latency at fixed
+// rates and the services' memory. Results: bench/results/summary.{md,json} (+ one file per benchmark).
+// BENCH_SCALE multiplies the micro-benchmark sizes; BENCH_E2E_SECONDS and BENCH_SOAK_SECONDS set the
+// latency run and memory soak lengths (defaults 20 s per rate and 300 s); BENCH_ONLY=micro|e2e runs half.
+import { runE2eBench, e2eOptionsFromEnv, toBenchResults } from './e2e/latency.js';
+import { writeResults, type BenchResult } from './lib/report.js';
+import { commandAppend } from './micro/command-append.js';
+import { projection } from './micro/projection.js';
+import { rebuild } from './micro/rebuild.js';
+import { relay } from './micro/relay.js';
+
+const only = process.env.BENCH_ONLY;
+const results: BenchResult[] = [];
+let e2e: unknown;
+
+if (only !== 'e2e') {
+  for (const [name, run] of [
+    ['command append', commandAppend],
+    ['relay', relay],
+    ['projection', projection],
+    ['rebuild', rebuild],
+  ] as const) {
+    console.error(`bench: ${name}...`);
+    results.push(await run());
+  }
+}
+if (only !== 'micro') {
+  console.error('bench: end-to-end latency and memory...');
+  const result = await runE2eBench(e2eOptionsFromEnv());
+  results.push(...toBenchResults(result));
+  e2e = result;
+}
+
+const { markdown } = writeResults('summary', results, { e2e });
+console.log(`bench: results in ${markdown}`);

@@ -1,0 +1,451 @@
+// End-to-end latency and memory of the running services, against the real servers of `npm run infra:up`.
+//
+// Latency: an order accepted by the orders service (POST /orders answered 201 at t0) -> the inventory service's
+// query (GET /products/{sku}) shows that order's stock reservation. Open-loop load at fixed rates, p50/p95/p99/max,
+// for two shapes: the orders + inventory microservices over Kafka, and the monolith with in-process events
+// (Cosmos DB event store and MongoDB read models in both).
+// Memory: RSS of each service process idle after readiness, then every 10 s during a soak at a fixed rate.
+//
+// Build and run: npx nest build bench && node dist/bench/e2e/latency.js
+// Settings: BENCH_E2E_SECONDS (measured seconds per run, default 20), BENCH_SOAK_SECONDS (default 300),
+// BENCH_E2E_RATES (default 50,200), BENCH_E2E_SHAPES (default kafka,monolith), BENCH_SOAK_SHAPES (default kafka),
+// BENCH_E2E_KEEP=1 keeps this run's databases and topics.
+import { Logger } from '@nestjs/common';
+import { Kafka, logLevel } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import { benchEnv, mongodbUrlFor, runId } from '../lib/env.js';
+import { benchCosmosClient, dropCosmosDatabase } from '../lib/fixtures.js';
+import { ratioOf, writeResults, type BenchResult } from '../lib/report.js';
+import { isMain } from '../lib/standalone.js';
+import { forEachConcurrent, round, sleep } from '../lib/stats.js';
+import { drain, runLoad, type RunResult, type Target } from './load.js';
+import { AppProcess, logDir, type AppName } from './processes.js';
+
+export type Shape = 'kafka' | 'monolith';
+
+export interface E2eOptions {
+  /** Measured seconds of each latency run. */
+  readonly seconds?: number;
+  /** Unmeasured seconds at each rate before its runs. */
+  readonly warmupSeconds?: number;
+  /** Offered rates, commands/s. */
+  readonly rates?: readonly number[];
+  /** Rate of the client-polling run (the server-wait runs happen at every rate). */
+  readonly clientPollRate?: number;
+  readonly clientPollMs?: number;
+  readonly shapes?: readonly Shape[];
+  /** Shapes that get the memory soak. */
+  readonly soakShapes?: readonly Shape[];
+  readonly soakSeconds?: number;
+  readonly soakRate?: number;
+  readonly sampleEverySeconds?: number;
+  /** Distinct SKUs, one per order round-robin. */
+  readonly products?: number;
+  readonly visibilityTimeoutMs?: number;
+  /** Bound for the backlog of a run to drain before the next one. */
+  readonly drainTimeoutMs?: number;
+  /** Keep this run's Cosmos/Mongo databases and Kafka topics. */
+  readonly keep?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+export interface MemorySample {
+  /** Seconds since the soak started. */
+  readonly atSeconds: number;
+  readonly rssMb: Record<string, number>;
+}
+
+export interface ServiceMemory {
+  readonly idleMb: number;
+  /** At the end, after the latency runs and the soak. */
+  readonly afterRunsMb: number;
+  readonly soak?: {
+    readonly startMb: number;
+    readonly endMb: number;
+    readonly maxMb: number;
+    /** Least-squares slope over the second half of the soak, MB per minute. */
+    readonly slopeMbPerMin: number;
+    readonly verdict: 'flat' | 'growing' | 'shrinking';
+  };
+}
+
+/** A latency run, and how long its backlog took to drain afterwards (0 = none). */
+export type MeasuredRun = RunResult & { readonly drainMs: number; readonly behindAfterDrain: number };
+
+export interface ShapeResult {
+  readonly shape: Shape;
+  readonly transport: 'kafka' | 'inprocess';
+  readonly services: Record<string, { readonly pid: number; readonly readyMs: number; readonly log: string }>;
+  readonly runs: MeasuredRun[];
+  readonly memory: Record<string, ServiceMemory>;
+  readonly soak?: {
+    readonly rate: number;
+    readonly seconds: number;
+    readonly run: RunResult;
+    readonly samples: MemorySample[];
+    readonly drain?: { drainMs: number; behindAfterDrain: number };
+  };
+}
+
+export interface E2eResult {
+  readonly settings: Required<Omit<E2eOptions, 'log'>>;
+  readonly shapes: ShapeResult[];
+}
+
+const numberEnv = (name: string, fallback: number): number => {
+  const value = Number(process.env[name]);
+  return process.env[name] && Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const listEnv = (name: string, fallback: string): string[] =>
+  (process.env[name] || fallback)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** Settings from the environment (BENCH_E2E_*, BENCH_SOAK_*), with the defaults of a full run. */
+export const e2eOptionsFromEnv = (): E2eOptions => ({
+  seconds: numberEnv('BENCH_E2E_SECONDS', 20),
+  soakSeconds: numberEnv('BENCH_SOAK_SECONDS', 300),
+  rates: listEnv('BENCH_E2E_RATES', '50,200').map(Number),
+  shapes: listEnv('BENCH_E2E_SHAPES', 'kafka,monolith') as Shape[],
+  soakShapes: listEnv('BENCH_SOAK_SHAPES', 'kafka') as Shape[],
+  drainTimeoutMs: numberEnv('BENCH_E2E_DRAIN_SECONDS', 60) * 1000,
+  keep: process.env.BENCH_E2E_KEEP === '1',
+});
+
+/** Least-squares slope of y over x. */
+const slope = (points: readonly { x: number; y: number }[]): number => {
+  if (points.length < 2) return Number.NaN;
+  const mx = points.reduce((s, p) => s + p.x, 0) / points.length;
+  const my = points.reduce((s, p) => s + p.y, 0) / points.length;
+  const num = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0);
+  const den = points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
+  return den === 0 ? Number.NaN : num / den;
+};
+
+const names = (shape: Shape) => {
+  const id = `${runId}_${shape}`;
+  return {
+    database: `bench_e2e_${id}`,
+    topicPrefix: `bench-e2e-${id}.`,
+  };
+};
+
+const serviceEnv = (shape: Shape, service: string): Record<string, string> => {
+  const { database, topicPrefix } = names(shape);
+  return {
+    PATH: process.env.PATH ?? '',
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+    EVENT_STORE: 'cosmos',
+    COSMOS_ENDPOINT: benchEnv.cosmosEndpoint,
+    COSMOS_KEY: benchEnv.cosmosKey,
+    ...(benchEnv.cosmosCaFile ? { COSMOS_CA_FILE: benchEnv.cosmosCaFile } : {}),
+    COSMOS_DATABASE: database,
+    MONGODB_URL: mongodbUrlFor(database),
+    READ_YOUR_WRITES_TIMEOUT_MS: '10000',
+    LOG_LEVEL: 'warn',
+    ...(shape === 'kafka'
+      ? {
+          EVENT_TRANSPORT: 'kafka',
+          KAFKA_BROKERS: benchEnv.kafkaBrokers.join(','),
+          KAFKA_TOPIC_PREFIX: topicPrefix,
+          // Own consumer groups: no rebalance with anything else running on the broker.
+          KAFKA_GROUP_ID: `${service}-bench-e2e-${runId}`,
+          KAFKA_CLIENT_ID: `${service}-bench-e2e-${runId}`,
+        }
+      : { EVENT_TRANSPORT: 'inprocess' }),
+  };
+};
+
+const registerProducts = async (inventoryUrl: string, skus: readonly string[]): Promise<void> => {
+  await forEachConcurrent(skus, 16, async (sku) => {
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(`${inventoryUrl}/products`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sku, name: `bench ${sku}`, initialStock: 100_000_000 }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      const text = await response.text();
+      if (response.status === 201) return;
+      if (attempt >= 3 || response.status < 500) throw new Error(`register ${sku}: ${response.status} ${text}`);
+      await sleep(500);
+    }
+  });
+};
+
+/** Drops this run's databases and topics; failures are only logged (cleanup must not hide the figures). */
+const cleanup = async (shape: Shape, log: (line: string) => void): Promise<void> => {
+  const { database, topicPrefix } = names(shape);
+  await dropCosmosDatabase(benchCosmosClient(), database);
+  const mongo = new MongoClient(benchEnv.mongodbUrl, { serverSelectionTimeoutMS: 5_000 });
+  try {
+    await mongo.db(database).dropDatabase();
+  } catch (error) {
+    log(`cleanup: mongo ${database}: ${(error as Error).message}`);
+  } finally {
+    await mongo.close().catch(() => undefined);
+  }
+  if (shape !== 'kafka') return;
+  const admin = new Kafka({ brokers: benchEnv.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10_000 });
+  } catch (error) {
+    log(`cleanup: kafka topics ${topicPrefix}*: ${(error as Error).message}`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+};
+
+const describeRun = (shape: Shape, r: RunResult): string => {
+  const f = r.failures;
+  const failures =
+    `failures: commands ${f.commands}, timeouts ${f.visibilityTimeouts}, query errors ${f.queryErrors}` +
+    (r.mode === 'server-wait' ? `, 503 retries ${f.serverWaitRetries}` : `, poll GETs ${f.pollRequests}`);
+  return (
+    `${shape.padEnd(8)} ${String(r.rate).padStart(3)}/s ${r.mode.padEnd(11)} ` +
+    `visible p50 ${r.visibleMs.p50} p95 ${r.visibleMs.p95} p99 ${r.visibleMs.p99} max ${r.visibleMs.max} ms ` +
+    `(n ${r.visibleMs.count}) | 201 p50 ${r.acceptMs.p50} p99 ${r.acceptMs.p99} ms | ` +
+    `offered ${r.offeredPerSecond}/s, lag max ${r.maxScheduleLagMs} ms | ${failures}`
+  );
+};
+
+const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: string) => void) => {
+  const apps: [string, AppName][] =
+    shape === 'kafka'
+      ? [
+          ['orders', 'orders'],
+          ['inventory', 'inventory'],
+        ]
+      : [['monolith', 'monolith']];
+  const processes: AppProcess[] = [];
+  try {
+    // One after the other: the first creates the fresh topics and waits for their leaders, so the second's
+    // consumer does not join partitions without a leader yet.
+    const readyMs: number[] = [];
+    for (const [service, app] of apps) {
+      const child = await AppProcess.spawn(app, `${shape}-${service}`, serviceEnv(shape, service));
+      processes.push(child);
+      readyMs.push(await child.waitReady(90_000));
+    }
+    const byService = Object.fromEntries(apps.map(([service], i) => [service, processes[i]!]));
+    const services = Object.fromEntries(
+      apps.map(([service], i) => [
+        service,
+        { pid: processes[i]!.pid, readyMs: readyMs[i]!, log: processes[i]!.logFile },
+      ]),
+    );
+    log(`${shape}: ready (${apps.map(([s], i) => `${s} ${readyMs[i]} ms`).join(', ')})`);
+    await sleep(3_000);
+    const rss = (): Record<string, number> =>
+      Object.fromEntries(Object.entries(byService).map(([s, p]) => [s, round(p.rssMb(), 1)]));
+    const idle = rss();
+    log(`${shape}: idle RSS ${JSON.stringify(idle)} MB`);
+
+    const ordersUrl = (byService.orders ?? byService.monolith)!.url;
+    const inventoryUrl = (byService.inventory ?? byService.monolith)!.url;
+    const skus = Array.from({ length: settings.products }, (_, i) => `E2E-${runId}-${i}`);
+    const started = Date.now();
+    await registerProducts(inventoryUrl, skus);
+    log(`${shape}: registered ${skus.length} products in ${Date.now() - started} ms`);
+    const target: Target = { ordersUrl, inventoryUrl, skus, versions: new Map(skus.map((s) => [s, 1])), next: 0 };
+
+    const common = { pollMs: settings.clientPollMs, visibilityTimeoutMs: settings.visibilityTimeoutMs };
+    const runs: MeasuredRun[] = [];
+    const settle = async (what: string): Promise<{ drainMs: number; behindAfterDrain: number }> => {
+      const { ms, behind } = await drain(target, settings.drainTimeoutMs);
+      if (ms > 1_000 || behind > 0)
+        log(`${shape}: backlog after ${what} drained in ${ms} ms, ${behind} SKUs still behind`);
+      return { drainMs: ms, behindAfterDrain: behind };
+    };
+    const memory: Record<string, ServiceMemory> = Object.fromEntries(
+      Object.keys(byService).map((s) => [s, { idleMb: idle[s]!, afterRunsMb: Number.NaN }]),
+    );
+    let soak: ShapeResult['soak'];
+    const soakPhase = async (): Promise<void> => {
+      log(
+        `${shape}: soak ${settings.soakSeconds} s at ${settings.soakRate}/s, RSS every ${settings.sampleEverySeconds} s`,
+      );
+      const samples: MemorySample[] = [];
+      const soakStart = Date.now();
+      const sample = () => {
+        const point = { atSeconds: round((Date.now() - soakStart) / 1000, 1), rssMb: rss() };
+        samples.push(point);
+        log(`  soak t=${point.atSeconds}s RSS ${JSON.stringify(point.rssMb)} MB`);
+      };
+      sample();
+      const timer = setInterval(sample, settings.sampleEverySeconds * 1000);
+      let run: RunResult;
+      try {
+        run = await runLoad(target, {
+          ...common,
+          rate: settings.soakRate,
+          seconds: settings.soakSeconds,
+          mode: 'server-wait',
+        });
+      } finally {
+        clearInterval(timer);
+      }
+      sample();
+      log(describeRun(`${shape}`, run));
+      soak = { rate: settings.soakRate, seconds: settings.soakSeconds, run, samples };
+      for (const service of Object.keys(byService)) {
+        const values = samples.map((s) => ({ x: s.atSeconds / 60, y: s.rssMb[service]! }));
+        const half = values.filter((v) => v.x >= settings.soakSeconds / 120);
+        const perMin = round(slope(half), 2);
+        memory[service] = {
+          ...memory[service]!,
+          soak: {
+            startMb: values[0]!.y,
+            endMb: values.at(-1)!.y,
+            maxMb: Math.max(...values.map((v) => v.y)),
+            slopeMbPerMin: perMin,
+            verdict: Math.abs(perMin) < 1 ? 'flat' : perMin > 0 ? 'growing' : 'shrinking',
+          },
+        };
+      }
+      soak = { ...soak!, drain: await settle('the soak') };
+    };
+    let soaked = !(settings.soakShapes.includes(shape) && settings.soakSeconds > 0);
+    // Ascending rates; the soak runs before the first rate above its own, so a saturating rate cannot leave it a backlog.
+    for (const rate of [...settings.rates].sort((a, b) => a - b)) {
+      if (!soaked && rate > settings.soakRate) {
+        await soakPhase();
+        soaked = true;
+      }
+      await runLoad(target, { ...common, rate, seconds: settings.warmupSeconds, mode: 'server-wait' });
+      await settle(`the ${rate}/s warm-up`);
+      const modes =
+        rate === settings.clientPollRate ? (['server-wait', 'client-poll'] as const) : (['server-wait'] as const);
+      for (const mode of modes) {
+        const run = await runLoad(target, { ...common, rate, seconds: settings.seconds, mode });
+        log(describeRun(shape, run));
+        runs.push({ ...run, ...(await settle(`${rate}/s ${mode}`)) });
+      }
+    }
+    if (!soaked) await soakPhase();
+    const afterRuns = rss();
+    log(`${shape}: RSS after the latency runs ${JSON.stringify(afterRuns)} MB`);
+    for (const service of Object.keys(byService))
+      memory[service] = { ...memory[service]!, afterRunsMb: afterRuns[service]! };
+
+    return { shape, transport: shape === 'kafka' ? 'kafka' : 'inprocess', services, runs, memory, soak } as ShapeResult;
+  } finally {
+    await Promise.all(processes.map((p) => p.stop(15_000)));
+  }
+};
+
+export async function runE2eBench(options: E2eOptions = {}): Promise<E2eResult> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const settings: E2eResult['settings'] = {
+    seconds: options.seconds ?? 20,
+    warmupSeconds: options.warmupSeconds ?? 5,
+    rates: options.rates ?? [50, 200],
+    clientPollRate: options.clientPollRate ?? 50,
+    clientPollMs: options.clientPollMs ?? 10,
+    shapes: options.shapes ?? ['kafka', 'monolith'],
+    soakShapes: options.soakShapes ?? ['kafka'],
+    soakSeconds: options.soakSeconds ?? 300,
+    soakRate: options.soakRate ?? 50,
+    sampleEverySeconds: options.sampleEverySeconds ?? 10,
+    products: options.products ?? 400,
+    visibilityTimeoutMs: options.visibilityTimeoutMs ?? 15_000,
+    drainTimeoutMs: options.drainTimeoutMs ?? 60_000,
+    keep: options.keep ?? false,
+  };
+  log(`e2e bench run ${runId}, process logs in ${logDir}`);
+  const shapes: ShapeResult[] = [];
+  for (const shape of settings.shapes) {
+    try {
+      shapes.push(await runShape(shape, settings, log));
+    } finally {
+      if (!settings.keep) await cleanup(shape, log);
+    }
+  }
+  return { settings, shapes };
+}
+
+/** Rows for bench/results: each Kafka figure next to the in-process monolith's (the "raw" baseline here). */
+export const toBenchResults = (result: E2eResult): BenchResult[] => {
+  const kafka = result.shapes.find((s) => s.shape === 'kafka');
+  const mono = result.shapes.find((s) => s.shape === 'monolith');
+  const rows: BenchResult[] = [];
+  const keys = new Set([...(kafka?.runs ?? []), ...(mono?.runs ?? [])].map((r) => `${r.rate}|${r.mode}`));
+  for (const key of keys) {
+    const [rate, mode] = key.split('|');
+    const k = kafka?.runs.find((r) => `${r.rate}|${r.mode}` === key);
+    const m = mono?.runs.find((r) => `${r.rate}|${r.mode}` === key);
+    const ours = k?.visibleMs.p99 ?? Number.NaN;
+    const raw = m?.visibleMs.p99 ?? Number.NaN;
+    rows.push({
+      name: `e2e visibility p99, ${rate} commands/s, ${mode}`,
+      unit: 'ms',
+      ours,
+      raw,
+      ratio: ratioOf(ours, raw),
+      notes:
+        `ours = orders+inventory over Kafka, raw = monolith in-process; ` +
+        `p50 ${k?.visibleMs.p50}/${m?.visibleMs.p50}, p95 ${k?.visibleMs.p95}/${m?.visibleMs.p95}` +
+        (rate === '50' ? '; target p99 <= 150 ms over Kafka' : ''),
+      details: { kafka: k, monolith: m },
+    });
+  }
+  for (const shape of result.shapes) {
+    for (const [service, memory] of Object.entries(shape.memory)) {
+      const end = memory.soak?.endMb ?? memory.afterRunsMb;
+      rows.push({
+        name: `RSS ${shape.shape} ${service}: ${memory.soak ? 'end of soak' : 'after latency runs'} vs idle`,
+        unit: 'MB',
+        ours: end,
+        raw: memory.idleMb,
+        ratio: ratioOf(end, memory.idleMb),
+        notes: memory.soak
+          ? `max ${memory.soak.maxMb} MB, slope (2nd half) ${memory.soak.slopeMbPerMin} MB/min: ${memory.soak.verdict}`
+          : 'no soak',
+        details: { ...memory },
+      });
+    }
+  }
+  return rows;
+};
+
+const summary = (result: E2eResult): string => {
+  const lines = [`End-to-end latency: 201 of POST /orders -> GET /products/{sku} shows the reservation`];
+  for (const shape of result.shapes) {
+    for (const run of shape.runs) {
+      lines.push(
+        `${describeRun(shape.shape, run)} | backlog drained in ${run.drainMs} ms (${run.behindAfterDrain} behind)`,
+      );
+    }
+  }
+  lines.push('Memory (RSS, MB):');
+  for (const shape of result.shapes) {
+    for (const [service, m] of Object.entries(shape.memory)) {
+      const soak = m.soak
+        ? `, soak ${shape.soak?.seconds} s at ${shape.soak?.rate}/s: start ${m.soak.startMb} end ${m.soak.endMb} ` +
+          `max ${m.soak.maxMb}, slope 2nd half ${m.soak.slopeMbPerMin} MB/min -> ${m.soak.verdict}`
+        : '';
+      lines.push(`  ${shape.shape} ${service}: idle ${m.idleMb}, after latency runs ${m.afterRunsMb}${soak}`);
+    }
+    if (shape.soak) lines.push(`  ${describeRun(shape.shape, shape.soak.run)} (soak)`);
+  }
+  return lines.join('\n');
+};
+
+if (isMain(import.meta.url)) {
+  Logger.overrideLogger(['error', 'warn']);
+  runE2eBench(e2eOptionsFromEnv())
+    .then((result) => {
+      console.log(summary(result));
+      console.log(JSON.stringify(result, null, 2));
+      const { json, markdown } = writeResults('e2e-latency', toBenchResults(result), { e2e: result });
+      console.error(`written ${json} and ${markdown}`);
+      process.exit(0);
+    })
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,255 @@
+// Open-loop load and the per-order measurement of the end-to-end benchmark: POST /orders at a fixed rate
+// (timer-driven, never waiting for earlier answers), then wait until the inventory's query shows the order's
+// reservation, either with the server-side wait (?minVersion=) or by polling from the client.
+import { performance } from 'node:perf_hooks';
+import { forEachConcurrent, percentile, round, sleep } from '../lib/stats.js';
+
+export type VisibilityMode = 'server-wait' | 'client-poll';
+
+export interface Distribution {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly mean: number;
+}
+
+export const distribution = (values: readonly number[]): Distribution => ({
+  count: values.length,
+  p50: round(percentile(values, 50), 1),
+  p95: round(percentile(values, 95), 1),
+  p99: round(percentile(values, 99), 1),
+  max: round(values.length === 0 ? Number.NaN : Math.max(...values), 1),
+  mean: round(values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length, 1),
+});
+
+export interface RunResult {
+  readonly rate: number;
+  readonly mode: VisibilityMode;
+  readonly seconds: number;
+  /** Commands sent, and per second over the send window (the offered rate actually achieved). */
+  readonly sent: number;
+  readonly offeredPerSecond: number;
+  /** Latest send behind its schedule (timer lag of the load generator), ms. */
+  readonly maxScheduleLagMs: number;
+  /** POST /orders: send -> 201. */
+  readonly acceptMs: Distribution;
+  /** 201 received -> GET /products/{sku} on the query side shows the reservation. */
+  readonly visibleMs: Distribution;
+  readonly failures: {
+    /** POST /orders not answered 201 (or a network error). */
+    readonly commands: number;
+    /** Not visible within the bound. */
+    readonly visibilityTimeouts: number;
+    /** Other errors of the GET (unexpected statuses, network). */
+    readonly queryErrors: number;
+    /** Server-wait only: 503 READ_MODEL_BEHIND answers retried. */
+    readonly serverWaitRetries: number;
+    /** Client-poll only: GETs issued in total. */
+    readonly pollRequests: number;
+  };
+  readonly firstError?: string;
+}
+
+export interface Target {
+  /** Serves POST /orders. */
+  readonly ordersUrl: string;
+  /** Serves GET /products/{sku}. */
+  readonly inventoryUrl: string;
+  readonly skus: readonly string[];
+  /** Product version expected once every order placed so far on the SKU is reserved (register = 1). */
+  readonly versions: Map<string, number>;
+  /** Round-robin position over the SKUs. */
+  next: number;
+}
+
+export interface RunOptions {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly mode: VisibilityMode;
+  /** Client-poll interval, ms. */
+  readonly pollMs: number;
+  /** Bound for one order to become visible, ms. */
+  readonly visibilityTimeoutMs: number;
+}
+
+const json = { 'content-type': 'application/json' };
+
+/** Fires `total` calls of `fire` at `rate` per second from now, open loop; resolves when all have settled. */
+const openLoop = async (
+  rate: number,
+  total: number,
+  fire: () => Promise<void>,
+): Promise<{ elapsedMs: number; maxLagMs: number }> => {
+  const started = performance.now();
+  const pending: Promise<void>[] = [];
+  let maxLagMs = 0;
+  for (let i = 0; i < total;) {
+    const due = started + (i * 1000) / rate;
+    const now = performance.now();
+    if (now < due) {
+      await sleep(due - now);
+      continue;
+    }
+    // Everything due by now goes out at once (catch-up after a late timer keeps the offered rate).
+    while (i < total && started + (i * 1000) / rate <= performance.now()) {
+      maxLagMs = Math.max(maxLagMs, performance.now() - (started + (i * 1000) / rate));
+      pending.push(fire());
+      i++;
+    }
+  }
+  const elapsedMs = performance.now() - started;
+  await Promise.all(pending);
+  return { elapsedMs, maxLagMs };
+};
+
+/** One measured run: `rate` orders/s for `seconds`, each followed until the other side's query shows it. */
+export const runLoad = async (target: Target, options: RunOptions): Promise<RunResult> => {
+  const accept: number[] = [];
+  const visible: number[] = [];
+  let commands = 0;
+  let visibilityTimeouts = 0;
+  let queryErrors = 0;
+  let serverWaitRetries = 0;
+  let pollRequests = 0;
+  let firstError: string | undefined;
+  const fail = (what: string): void => {
+    firstError ??= what;
+  };
+
+  const readProduct = async (sku: string, minVersion?: number): Promise<{ status: number; version?: number }> => {
+    const query = minVersion === undefined ? '' : `?minVersion=${minVersion}`;
+    const response = await fetch(`${target.inventoryUrl}/products/${sku}${query}`, {
+      signal: AbortSignal.timeout(options.visibilityTimeoutMs),
+    });
+    if (response.status !== 200) {
+      await response.arrayBuffer();
+      return { status: response.status };
+    }
+    const body = (await response.json()) as { version: number };
+    return { status: 200, version: body.version };
+  };
+
+  /** ms from `t0` until the product reaches `expected`; undefined on timeout/error. */
+  const waitVisible = async (
+    sku: string,
+    expected: number,
+    t0: number,
+    orderId: string,
+  ): Promise<number | undefined> => {
+    const deadline = t0 + options.visibilityTimeoutMs;
+    while (performance.now() < deadline) {
+      try {
+        if (options.mode === 'server-wait') {
+          const { status, version } = await readProduct(sku, expected);
+          if (status === 200 && version !== undefined && version >= expected) return performance.now() - t0;
+          if (status === 503) serverWaitRetries++;
+          else {
+            queryErrors++;
+            fail(`GET /products/${sku}?minVersion=${expected}: ${status} version ${version}`);
+            return undefined;
+          }
+        } else {
+          pollRequests++;
+          const { status, version } = await readProduct(sku);
+          if (status === 200 && version !== undefined && version >= expected) return performance.now() - t0;
+          if (status !== 200) {
+            queryErrors++;
+            fail(`GET /products/${sku}: ${status}`);
+          }
+          await sleep(options.pollMs);
+        }
+      } catch (error) {
+        if (performance.now() >= deadline) break;
+        queryErrors++;
+        fail(`GET /products/${sku}: ${(error as Error).message}`);
+        await sleep(options.pollMs);
+      }
+    }
+    visibilityTimeouts++;
+    if (firstError === undefined) {
+      const order = await fetch(`${target.ordersUrl}/orders/${orderId}`)
+        .then((r) => r.text())
+        .catch((error: unknown) => String(error));
+      const product = await fetch(`${target.inventoryUrl}/products/${sku}`)
+        .then((r) => r.text())
+        .catch((error: unknown) => String(error));
+      fail(`SKU ${sku} not at version ${expected} after ${options.visibilityTimeoutMs} ms: ${order} ${product}`);
+    }
+    return undefined;
+  };
+
+  const placeOne = async (): Promise<void> => {
+    const sku = target.skus[target.next++ % target.skus.length]!;
+    const sent = performance.now();
+    let t0: number;
+    let orderId: string;
+    try {
+      const response = await fetch(`${target.ordersUrl}/orders`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ customerId: 'bench-e2e', currency: 'EUR', lines: [{ sku, quantity: 1, unitPrice: 1 }] }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      t0 = performance.now();
+      if (response.status !== 201) {
+        commands++;
+        fail(`POST /orders: ${response.status} ${(await response.text()).slice(0, 300)}`);
+        return;
+      }
+      orderId = ((await response.json()) as { id: string }).id;
+    } catch (error) {
+      commands++;
+      fail(`POST /orders: ${(error as Error).message}`);
+      return;
+    }
+    accept.push(t0 - sent);
+    const expected = (target.versions.get(sku) ?? 1) + 1;
+    target.versions.set(sku, expected);
+    const ms = await waitVisible(sku, expected, t0, orderId);
+    if (ms !== undefined) visible.push(ms);
+  };
+
+  const total = Math.max(1, Math.round(options.rate * options.seconds));
+  const { elapsedMs, maxLagMs } = await openLoop(options.rate, total, placeOne);
+  return {
+    rate: options.rate,
+    mode: options.mode,
+    seconds: options.seconds,
+    sent: total,
+    // Sends happen at 0, 1/rate, ... (total - 1)/rate: the achieved rate is over that window.
+    offeredPerSecond: total > 1 ? round((total - 1) / (Math.max(elapsedMs, 1) / 1000), 1) : options.rate,
+    maxScheduleLagMs: round(maxLagMs, 1),
+    acceptMs: distribution(accept),
+    visibleMs: distribution(visible),
+    failures: { commands, visibilityTimeouts, queryErrors, serverWaitRetries, pollRequests },
+    ...(firstError === undefined ? {} : { firstError }),
+  };
+};
+
+/**
+ * Waits until every SKU's product reached the version its orders so far lead to (the backlog of a saturated run
+ * drained), so the next run does not measure the previous one's queue. Returns how long it took and how many
+ * SKUs were still behind at `timeoutMs`.
+ */
+export const drain = async (target: Target, timeoutMs: number): Promise<{ ms: number; behind: number }> => {
+  const started = performance.now();
+  let behind = [...target.versions.entries()];
+  while (behind.length > 0 && performance.now() - started < timeoutMs) {
+    const still: [string, number][] = [];
+    await forEachConcurrent(behind, 16, async ([sku, version]) => {
+      try {
+        const response = await fetch(`${target.inventoryUrl}/products/${sku}`, { signal: AbortSignal.timeout(10_000) });
+        const body = response.status === 200 ? ((await response.json()) as { version: number }) : undefined;
+        if (response.status !== 200) await response.arrayBuffer();
+        if (!body || body.version < version) still.push([sku, version]);
+      } catch {
+        still.push([sku, version]);
+      }
+    });
+    behind = still;
+    if (behind.length > 0) await sleep(500);
+  }
+  return { ms: round(performance.now() - started), behind: behind.length };
+};

@@ -1,0 +1,139 @@
+// The built apps as child processes for the end-to-end benchmark: spawn on a free port, wait (bounded) for
+// GET /health/ready, read their RSS from /proc, stop with SIGTERM (SIGKILL fallback). Never leaves orphans:
+// every child still running when this process exits is killed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { repoRoot } from '../lib/env.js';
+
+export type AppName = 'orders' | 'inventory' | 'monolith';
+
+/** Folder of this run's process logs (stdout + stderr of each child). */
+export const logDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
+
+/** A port nothing listens on right now (the OS picks it). */
+export const freePort = (): Promise<number> =>
+  new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const child of running) child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+export class AppProcess {
+  readonly #child: ChildProcess;
+  readonly #exited: Promise<number | string>;
+  #exitCode: number | string | undefined;
+
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    readonly logFile: string,
+    child: ChildProcess,
+  ) {
+    this.#child = child;
+    running.add(child);
+    this.#exited = new Promise((done) =>
+      child.once('exit', (code, signal) => {
+        this.#exitCode = code ?? signal ?? 'unknown';
+        running.delete(child);
+        done(this.#exitCode);
+      }),
+    );
+  }
+
+  /** Spawns `node dist/apps/<app>/src/main.js` with exactly `env` plus PORT; does not wait for readiness. */
+  static async spawn(app: AppName, name: string, env: Readonly<Record<string, string>>): Promise<AppProcess> {
+    const port = await freePort();
+    const logFile = join(logDir, `${name}.log`);
+    const log = openSync(logFile, 'a');
+    const child = spawn(process.execPath, [resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js')], {
+      cwd: repoRoot,
+      env: { ...env, PORT: String(port) },
+      stdio: ['ignore', log, log],
+    });
+    closeSync(log);
+    return new AppProcess(name, port, logFile, child);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? -1;
+  }
+
+  get alive(): boolean {
+    return this.#exitCode === undefined;
+  }
+
+  /** Polls GET /health/ready until 200; throws (with the log tail) on exit or after `timeoutMs`. */
+  async waitReady(timeoutMs = 90_000): Promise<number> {
+    const started = Date.now();
+    let last = 'no answer';
+    while (Date.now() - started < timeoutMs) {
+      if (!this.alive)
+        throw new Error(`${this.name} exited (${this.#exitCode}) before it was ready\n${this.logTail()}`);
+      try {
+        const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(3_000) });
+        if (response.status === 200) return Date.now() - started;
+        last = `${response.status} ${(await response.text()).slice(0, 300)}`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      await sleep(200);
+    }
+    throw new Error(`${this.name} not ready after ${timeoutMs} ms (last: ${last})\n${this.logTail()}`);
+  }
+
+  /** Resident set size in MB (VmRSS of /proc/<pid>/status); NaN when unavailable. */
+  rssMb(): number {
+    try {
+      const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+      return match ? Number(match[1]) / 1024 : Number.NaN;
+    } catch {
+      return Number.NaN;
+    }
+  }
+
+  /** SIGTERM, wait for the graceful exit, SIGKILL after `graceMs`. Returns the exit code or signal. */
+  async stop(graceMs = 15_000): Promise<number | string> {
+    if (this.alive) this.#child.kill('SIGTERM');
+    const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+    try {
+      return await this.#exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  logTail(lines = 30): string {
+    let text = '';
+    try {
+      text = readFileSync(this.logFile, 'utf8');
+    } catch {
+      // no log yet
+    }
+    const tail = text.trimEnd().split('\n').slice(-lines);
+    return `--- last ${tail.length} log lines of ${this.name} (${this.logFile}) ---\n${tail.join('\n')}`;
+  }
+}
