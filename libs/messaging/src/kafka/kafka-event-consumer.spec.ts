@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { NotFound, type RecordedEvent } from '@app/core';
+import { ApplicationError, NotFound, type RecordedEvent } from '@app/core';
 import { ConcurrencyError, EventTypeRegistry, type EventHandlerRegistry } from '@app/event-sourcing';
 import { encodeEvent } from './kafka-envelope.js';
 import { ConsumerStoppingError, KafkaEventConsumer, type ConsumedMessage } from './kafka-event-consumer.js';
@@ -94,6 +94,19 @@ describe('KafkaEventConsumer', () => {
     second.consumer.onApplicationBootstrap();
     await expect(second.consumer.consume(second.consumed())).resolves.toBe('handled');
     expect(racing).toHaveBeenCalledTimes(3);
+  });
+
+  it('waits out a store outage without spending attempts or dead-lettering', async () => {
+    let calls = 0;
+    const outage = jest.fn(async (): Promise<number> => {
+      if (++calls <= 6) throw new ApplicationError('READ_STORE_UNAVAILABLE', 'unavailable', 'connection refused');
+      return 1;
+    });
+    const { consumer, consumed, sent } = setup(outage);
+    consumer.onApplicationBootstrap();
+    await expect(consumer.consume(consumed())).resolves.toBe('handled');
+    expect(outage).toHaveBeenCalledTimes(7); // more than handlerAttempts (3)
+    expect(sent).toEqual([]);
   });
 
   it('throws (offset not committed) when the dead-letter topic does not acknowledge', async () => {

@@ -137,6 +137,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
 
     const attempts = Math.max(1, this.options.handlerAttempts);
     let lastError: unknown;
+    let outageWaits = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.throwIfStopping(consumed);
       try {
@@ -145,6 +146,19 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       } catch (error) {
         lastError = error;
         this.throwIfStopping(consumed); // a dependency closing under the handler is no reason to dead-letter
+        if (isDependencyOutage(error)) {
+          // The store is down, not the message: hold the partition (heartbeating) until it is back,
+          // without spending attempts. Dead-lettering here would lose the update and break every later
+          // event of the stream on a version gap.
+          const wait = Math.min(
+            OUTAGE_MAX_BACKOFF_MS,
+            this.options.retryBaseDelayMs * 2 ** Math.min(outageWaits++, 10),
+          );
+          this.logger.warn(`${event.type} ${event.streamId}@${event.version} waits for ${describeError(error)}`);
+          attempt--;
+          await this.backoff(wait, consumed);
+          continue;
+        }
         this.logger.warn(
           `${event.type} ${event.streamId}@${event.version} failed (attempt ${attempt}/${attempts}): ${describeError(error)}`,
         );
@@ -273,3 +287,11 @@ const isPermanent = (error: unknown): boolean =>
   (error.kind === 'not_found' ||
     error.kind === 'invalid' ||
     (error.kind === 'conflict' && error.code !== 'CONCURRENCY_CONFLICT'));
+
+/** Longest wait between two tries while a store is down. */
+const OUTAGE_MAX_BACKOFF_MS = 5_000;
+
+/** The event or read store cannot be reached: the message is fine, so wait instead of giving up on it. */
+const isDependencyOutage = (error: unknown): boolean =>
+  error instanceof ApplicationError &&
+  (error.code === 'READ_STORE_UNAVAILABLE' || error.code === 'EVENT_STORE_UNAVAILABLE');

@@ -53,6 +53,7 @@ export type KafkaConsumerState =
 export class KafkaConsumerMonitor {
   #state: KafkaConsumerState = 'starting';
   #lastError: string | undefined;
+  #onFatalCrash: ((error: string) => void) | undefined;
   readonly #removers: (() => void)[] = [];
 
   constructor(microservice: INestMicroservice) {
@@ -70,6 +71,7 @@ export class KafkaConsumerMonitor {
       consumer.on(events.CRASH, ({ payload }) => {
         this.#lastError = payload.error?.message;
         this.#state = payload.restart ? 'restarting' : 'crashed';
+        if (!payload.restart) this.#onFatalCrash?.(this.#lastError ?? 'unknown error');
       }),
       consumer.on(events.STOP, () => (this.#state = 'stopped')),
       consumer.on(events.DISCONNECT, () => {
@@ -84,6 +86,11 @@ export class KafkaConsumerMonitor {
 
   get ready(): boolean {
     return this.#state === 'joined';
+  }
+
+  /** Called when the consumer crashed and kafkajs will not restart it. */
+  onFatalCrash(callback: (error: string) => void): void {
+    this.#onFatalCrash = callback;
   }
 
   /** Message of the last crash, if any. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type INestApplication, type INestMicroservice } from '@nestjs/common';
+import { Inject, Injectable, Logger, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { TransportHealth } from '../messaging.options.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
 import { KafkaConsumerMonitor, kafkaMicroserviceOptions } from './kafka-microservice.js';
@@ -62,6 +62,26 @@ export const connectKafkaConsumer = async (
   const microservice = app.connectMicroservice(kafkaMicroserviceOptions(options));
   await app.init();
   await microservice.listen();
-  app.get(KafkaTransportHealth).attach(microservice);
+  const health = app.get(KafkaTransportHealth);
+  // kafkajs restarts its consumer after retriable crashes only. A non-retriable one during a broker
+  // outage ("Failed to find group coordinator") would stop consumption for good: start it again.
+  const watch = (): void => {
+    health.attach(microservice).onFatalCrash(async (error) => {
+      const logger = new Logger('KafkaConsumer');
+      logger.error(`Consumer stopped for good (${error}); starting it again in ${CONSUMER_RESTART_DELAY_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, CONSUMER_RESTART_DELAY_MS));
+      try {
+        await microservice.close();
+        await microservice.listen();
+        watch();
+        logger.log('Consumer started again');
+      } catch (restartError) {
+        logger.error(`Could not start the consumer again: ${(restartError as Error).message}; readiness stays down`);
+      }
+    });
+  };
+  watch();
   return microservice;
 };
+
+const CONSUMER_RESTART_DELAY_MS = 5_000;

@@ -1,0 +1,283 @@
+// Shared by the reliability specs: the orders and inventory services as OS processes on this run's own topic
+// prefix, direct reads of Kafka topics, Cosmos DB containers and MongoDB read models, and stopping one server
+// (Kafka or FerretDB) for a while. Each test file gets its own run id (jest isolates modules per file), so its
+// own topics, databases and consumer groups.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { CosmosClient } from '@azure/cosmos';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { MongoClient } from 'mongodb';
+import type { Response } from 'supertest';
+import { cosmosAgent, infraEnv, mongodbUrlFor, runId } from '../../infra/infra-env.js';
+import { EventStoreReader, type StoredEvent } from '../../services/support/event-store.js';
+import { SETTLE_MS, type Deployment, type Outcome, type TrackedOrder } from '../../services/support/flows.js';
+import { HttpApi } from '../../services/support/http.js';
+import { defineService, stopAll, type ServiceProcess } from '../../services/support/processes.js';
+import { serviceEnv, stackRun } from '../../services/support/stack.js';
+
+const repositoryRoot = resolve(import.meta.dirname, '..', '..', '..');
+export const PREFIX = `rel-${runId}.`;
+export const ORDERS_TOPIC = `${PREFIX}orders.order`;
+export const PRODUCT_TOPIC = `${PREFIX}inventory.product`;
+export const RESERVATION_TOPIC = `${PREFIX}inventory.reservation`;
+export const ALL_TOPICS = [ORDERS_TOPIC, PRODUCT_TOPIC, RESERVATION_TOPIC];
+const EXTRA_ENV = { KAFKA_TOPIC_PREFIX: PREFIX, RELAY_LEASE_TTL_MS: '2000', RELAY_POLL_INTERVAL_MS: '250' };
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+// ---- Kafka, read directly ---------------------------------------------------------------------------------
+
+const kafka = new Kafka({
+  clientId: `reliability-${runId}`,
+  brokers: infraEnv.kafkaBrokers,
+  logLevel: logLevel.NOTHING,
+  retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 1_000 },
+});
+
+export interface ReadMessage {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | undefined;
+  readonly headers: Record<string, string | undefined>;
+  readonly value: string | undefined;
+}
+
+let readers = 0;
+/** Every message of a topic up to its current high watermarks, by partition and offset. */
+export const readTopic = async (topic: string, timeoutMs = 30_000): Promise<ReadMessage[]> => {
+  const admin = kafka.admin();
+  await admin.connect();
+  let highs: Map<number, number>;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    highs = new Map(offsets.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+  const messages: ReadMessage[] = [];
+  if (highs.size === 0) return messages;
+  const pending = new Map(highs);
+  readers += 1;
+  const consumer = kafka.consumer({
+    groupId: `reliability-read-${runId}-${readers}`,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((done, fail) => {
+      const timer = setTimeout(
+        () => fail(new Error(`Reading ${topic}: partitions not read to the end: ${JSON.stringify([...pending])}`)),
+        timeoutMs,
+      );
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            const offset = Number(message.offset);
+            if (offset >= (highs.get(partition) ?? 0)) return;
+            const headers: Record<string, string | undefined> = {};
+            for (const [name, raw] of Object.entries(message.headers ?? {})) {
+              headers[name] = Array.isArray(raw) ? raw.at(-1)?.toString() : raw?.toString();
+            }
+            messages.push({
+              partition,
+              offset,
+              key: message.key?.toString(),
+              headers,
+              value: message.value?.toString(),
+            });
+            if (offset + 1 >= (pending.get(partition) ?? Infinity)) pending.delete(partition);
+            if (pending.size === 0) {
+              clearTimeout(timer);
+              done();
+            }
+          },
+        })
+        .catch(fail);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return messages.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+};
+
+/**
+ * A stream's messages on its topic are in order: the first time each version shows up, versions go 1, 2, 3, ...
+ * with nothing skipped; a version seen again (re-publish after a crash) carries the same event id.
+ */
+export const expectPublishedInOrder = (
+  messages: readonly ReadMessage[],
+  streamId: string,
+  stored: StoredEvent[],
+): void => {
+  const own = messages.filter((m) => m.key === streamId);
+  const firstSeen: number[] = [];
+  const eventIds = new Map<number, Set<string | undefined>>();
+  for (const { headers } of own) {
+    const version = Number(headers['stream-version']);
+    if (!eventIds.has(version)) firstSeen.push(version);
+    eventIds.set(version, (eventIds.get(version) ?? new Set()).add(headers['event-id']));
+  }
+  expect({ streamId, firstSeen }).toEqual({ streamId, firstSeen: stored.map((e) => e.version) });
+  for (const event of stored) {
+    expect({ streamId, version: event.version, eventIds: [...(eventIds.get(event.version) ?? [])] }).toEqual({
+      streamId,
+      version: event.version,
+      eventIds: [event.metadata.eventId],
+    });
+  }
+};
+
+// ---- Cosmos DB and MongoDB, read directly ------------------------------------------------------------------
+
+const cosmosAgentInstance = cosmosAgent();
+const cosmos = new CosmosClient({
+  endpoint: infraEnv.cosmosEndpoint,
+  key: infraEnv.cosmosKey,
+  agent: cosmosAgentInstance,
+  connectionPolicy: { enableEndpointDiscovery: false },
+});
+
+export const queryEvents = async (
+  container: string,
+  where = 'true',
+  parameters: { name: string; value: string }[] = [],
+) => {
+  const { resources } = await cosmos
+    .database(stackRun)
+    .container(container)
+    .items.query<Record<string, any>>({
+      query: `SELECT * FROM c WHERE c.kind = 'event' AND ${where}`,
+      parameters,
+    })
+    .fetchAll();
+  return resources;
+};
+
+/** `<streamId>@<version> <type>` of every event of a container, sorted. */
+export const eventKeys = async (container: string): Promise<string[]> =>
+  (await queryEvents(container)).map((e) => `${e.streamId}@${e.version} ${e.type}`).sort();
+
+/** Every document of every read-model collection of this run's database, as JSON. */
+export const readModelSnapshot = async (): Promise<Record<string, unknown[]>> => {
+  const client = new MongoClient(mongodbUrlFor(stackRun), { serverSelectionTimeoutMS: 10_000 });
+  await client.connect();
+  try {
+    const db = client.db(stackRun);
+    const snapshot: Record<string, unknown[]> = {};
+    for (const { name } of await db.listCollections().toArray()) {
+      const docs = await db.collection(name).find().sort({ _id: 1 }).toArray();
+      snapshot[name] = JSON.parse(JSON.stringify(docs));
+    }
+    return snapshot;
+  } finally {
+    await client.close();
+  }
+};
+
+// ---- the servers -------------------------------------------------------------------------------------------
+
+const infra = (action: 'up' | 'down', service: 'kafka' | 'mongodb'): void => {
+  execFileSync(process.execPath, ['infra/infra.mjs', action, service], {
+    cwd: repositoryRoot,
+    stdio: 'pipe',
+    timeout: 180_000,
+  });
+};
+
+/** Stopping a server under a running benchmark would spoil it: wait until none runs. */
+export const waitNoBenchmark = async (timeoutMs = 120_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (spawnSync('pgrep', ['-f', 'dist/bench']).status === 0) {
+    if (Date.now() > deadline) throw new Error(`A benchmark (dist/bench) still runs after ${timeoutMs} ms`);
+    await sleep(2_000);
+  }
+};
+
+/** Runs `during` with the server stopped; always starts it again. */
+export const withServerDown = async <T>(service: 'kafka' | 'mongodb', during: () => Promise<T>): Promise<T> => {
+  await waitNoBenchmark();
+  try {
+    infra('down', service);
+    return await during();
+  } finally {
+    infra('up', service);
+  }
+};
+
+export const statusOf = (r: Response | Error): number | string => ('status' in r ? r.status : r.message);
+
+/** Opens a kafkajs admin client for `work`. */
+export const withKafkaAdmin = async <T>(work: (admin: Admin) => Promise<T>): Promise<T> => {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+};
+
+/** Sends raw messages to a topic with a plain producer; returns where each landed. */
+export const produceRaw = async (
+  topic: string,
+  messages: readonly { key: string; value: string; headers: Record<string, string> }[],
+): Promise<{ partition: number; offset: string }[]> => {
+  const producer = kafka.producer();
+  await producer.connect();
+  const sent: { partition: number; offset: string }[] = [];
+  try {
+    for (const message of messages) {
+      const [meta] = await producer.send({ topic, acks: -1, messages: [message] });
+      sent.push({ partition: meta.partition, offset: meta.baseOffset! });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return sent;
+};
+
+export interface Stack {
+  readonly orders: ServiceProcess;
+  readonly inventory: ServiceProcess;
+  readonly d: Deployment;
+  /** Waits for each order to leave PENDING and returns what became of it. */
+  settle(sku: string, quantity: number, ids: readonly string[], timeoutMs?: number): Promise<TrackedOrder[]>;
+  close(): Promise<void>;
+}
+
+/** Orders and inventory on this run's topic prefix, Cosmos DB database and MongoDB database, both ready. */
+export const startStack = async (): Promise<Stack> => {
+  const orders = await defineService('orders', serviceEnv('orders', EXTRA_ENV));
+  const inventory = await defineService('inventory', serviceEnv('inventory', EXTRA_ENV));
+  await Promise.all([orders.start(), inventory.start()]);
+  console.log(`reliability (${stackRun}, topics ${PREFIX}*): logs in ${orders.logFile} and siblings`);
+  const d: Deployment = {
+    ordersApi: new HttpApi(orders.url),
+    inventoryApi: new HttpApi(inventory.url),
+    store: new EventStoreReader(stackRun),
+    ordersContainer: 'orders-events',
+    inventoryContainer: 'inventory-events',
+  };
+  return {
+    orders,
+    inventory,
+    d,
+    async settle(sku, quantity, ids, timeoutMs = SETTLE_MS) {
+      const settled: TrackedOrder[] = [];
+      for (const orderId of ids) {
+        const { status } = await d.ordersApi.settledOrder(orderId, timeoutMs);
+        settled.push({ orderId, sku, quantity, outcome: status as Outcome });
+      }
+      return settled;
+    },
+    async close() {
+      await stopAll();
+      d.store.close();
+      cosmos.dispose();
+      cosmosAgentInstance?.destroy();
+    },
+  };
+};
