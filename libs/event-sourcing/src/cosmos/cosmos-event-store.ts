@@ -75,6 +75,8 @@ export const outboxDocumentId = (fromVersion: number): `ob-${number}` => `ob-${f
 
 /** Batch statuses that mean "someone else wrote this stream first". */
 const CONFLICT_STATUSES = new Set([409, 412, 424]);
+/** Ranges up to this many events are fetched by point reads. */
+const POINT_READ_LIMIT = 20;
 /** How often an `any` append re-reads the tip and tries again after losing a race. */
 const ANY_ATTEMPTS = 5;
 
@@ -121,6 +123,24 @@ export class CosmosEventStore extends EventStore {
         }),
       );
     });
+  }
+
+  /**
+   * Point reads of the version-keyed event documents (one RU each on Cosmos DB, and no query), falling
+   * back to a stream read for long ranges.
+   */
+  override async readEvents(streamId: string, fromVersion: number, toVersion: number): Promise<RecordedEvent[]> {
+    if (toVersion - fromVersion >= POINT_READ_LIMIT) return super.readEvents(streamId, fromVersion, toVersion);
+    const versions = Array.from({ length: toVersion - fromVersion + 1 }, (_, i) => fromVersion + i);
+    return this.#call('readEvents', () =>
+      Promise.all(
+        versions.map(async (version) => {
+          const { resource } = await this.container.item(eventDocumentId(version), streamId).read<EventDocument>();
+          if (!resource) throw new Error(`${streamId}@${version} is missing although an outbox entry covers it`);
+          return toRecordedEvent(resource);
+        }),
+      ),
+    );
   }
 
   override async ping(): Promise<void> {

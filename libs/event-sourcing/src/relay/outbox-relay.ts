@@ -147,8 +147,7 @@ export class OutboxRelay {
   async #publishStream(entries: readonly OutboxEntry[]): Promise<void> {
     const { streamId, fromVersion } = entries[0]!;
     const toVersion = entries.at(-1)!.toVersion;
-    const { events } = await this.store.readStream(streamId, { fromVersion: fromVersion - 1 });
-    const batch = events.filter((e) => e.version <= toVersion);
+    const batch = await this.store.readEvents(streamId, fromVersion, toVersion);
     if (batch.length > 0) await this.publisher.publish(batch);
     await Promise.all(entries.map((entry) => this.store.completeOutbox(entry)));
   }

@@ -92,6 +92,16 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         expect((await store.readStream(streamId)).currentVersion).toBe(2);
       });
 
+      it('reads a range of versions, as an outbox entry covers it', async () => {
+        await store.appendToStream(streamId, [anEvent('C'), anEvent('D')], { expectedVersion: 2 });
+        const events = await store.readEvents(streamId, 2, 3);
+        expect(events.map((e) => [e.version, e.type])).toEqual([
+          [2, 'B'],
+          [3, 'C'],
+        ]);
+        expect(events[0]!.streamId).toBe(streamId);
+      });
+
       it('reads from a version onwards', async () => {
         await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
         const read = await store.readStream(streamId, { fromVersion: 1 });
