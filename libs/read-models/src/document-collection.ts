@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 /** A read-model document: one per entity, stamped with the stream version it reflects. */
 export interface ReadModelDocument {
   readonly id: string;
@@ -33,7 +34,29 @@ export interface CollectionDefinition<T extends ReadModelDocument> {
  * redelivery racing a rebuild) cannot overwrite each other: `replace` tells whether it won.
  */
 export abstract class DocumentCollection<T extends ReadModelDocument> {
+  readonly #changes = new EventEmitter().setMaxListeners(0);
+
   constructor(readonly definition: CollectionDefinition<T>) {}
+
+  /** Tells read-your-writes waiters of this process that a document was written. */
+  announce(id: string): void {
+    this.#changes.emit(id);
+  }
+
+  /** Settles at the next announced write of the document, or after `ms`; `cancel()` stops listening. */
+  nextChange(id: string, ms: number): Promise<void> & { cancel(): void } {
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), ms);
+      done = () => {
+        clearTimeout(timer);
+        this.#changes.off(id, done);
+        resolve();
+      };
+      this.#changes.once(id, done);
+    });
+    return Object.assign(promise, { cancel: () => done() });
+  }
 
   abstract get(id: string): Promise<T | undefined>;
 

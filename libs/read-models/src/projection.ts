@@ -35,7 +35,10 @@ export const applyToDocument = async <T extends ReadModelDocument>(
       throw new ProjectionGapError(collection.definition.name, event, storedVersion);
     }
     const next = { ...evolve(current), version: event.version } as T;
-    if (await collection.replace(next, storedVersion)) return 'applied';
+    if (await collection.replace(next, storedVersion)) {
+      collection.announce(id);
+      return 'applied';
+    }
     // Lost a race with another writer of this document: re-read and decide again.
   }
 };

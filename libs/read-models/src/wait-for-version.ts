@@ -1,3 +1,4 @@
+import type { DocumentCollection, ReadModelDocument } from './document-collection.js';
 import { ApplicationError } from '@app/core';
 
 /** The read model did not reach the version a client asked for within the wait (HTTP 503, retry). */
@@ -12,22 +13,36 @@ export class ReadModelBehindError extends ApplicationError {
   }
 }
 
+/** Longest wait between two reads: announcements make most waits far shorter. */
+const FALLBACK_POLL_MS = 250;
+
 /**
- * Read-your-writes: re-reads until the document reaches `minVersion` or `timeoutMs` passes.
- * Returns the document (undefined if it never appeared and no version was asked for).
+ * Read-your-writes: returns the document once it reaches `minVersion`, or throws ReadModelBehindError after
+ * `timeoutMs`. Instead of polling the store, it waits for the projection to announce a write of this
+ * document (projections run in the process that serves the queries) and re-reads then; a slow fallback
+ * poll covers writes announced elsewhere. Without `minVersion` it is a plain read.
  */
-export const readAtLeast = async <T extends { version: number }>(
+export const readAtLeast = async <T extends ReadModelDocument>(
   what: string,
-  read: () => Promise<T | undefined>,
+  collection: DocumentCollection<T>,
+  id: string,
   minVersion: number | undefined,
   timeoutMs: number,
 ): Promise<T | undefined> => {
   const started = Date.now();
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    const document = await read();
-    if (minVersion === undefined || (document && document.version >= minVersion)) return document;
+  for (;;) {
     const waited = Date.now() - started;
-    if (waited >= timeoutMs) throw new ReadModelBehindError(what, minVersion, document?.version, waited);
-    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, timeoutMs - waited)));
+    // Listen before reading, so a write between the read and the wait is not missed.
+    const changed = collection.nextChange(id, Math.min(FALLBACK_POLL_MS, Math.max(0, timeoutMs - waited)));
+    const document = await collection.get(id);
+    if (minVersion === undefined || (document && document.version >= minVersion)) {
+      changed.cancel();
+      return document;
+    }
+    if (waited >= timeoutMs) {
+      changed.cancel();
+      throw new ReadModelBehindError(what, minVersion, document?.version, waited);
+    }
+    await changed;
   }
 };

@@ -33,7 +33,8 @@ export class GetProductHandler implements IQueryHandler<GetProductQuery> {
   async execute({ sku, minVersion }: GetProductQuery): Promise<ProductStock> {
     const stock = await readAtLeast(
       `Product ${sku}`,
-      () => this.projection.collection.get(sku),
+      this.projection.collection,
+      sku,
       minVersion,
       this.options.readYourWritesTimeoutMs,
     );

@@ -25,7 +25,8 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
   async execute({ orderId, minVersion }: GetOrderQuery): Promise<OrderSummary> {
     const summary = await readAtLeast(
       `Order ${orderId}`,
-      () => this.projection.collection.get(orderId),
+      this.projection.collection,
+      orderId,
       minVersion,
       this.options.readYourWritesTimeoutMs,
     );
