@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import type { Clock } from '@app/core';
+import { NotFound, type Clock } from '@app/core';
 import { CLOCK, type CommandContext } from '@app/event-sourcing';
 import { consolidateLines, type Shortage } from '../../domain/reservation.js';
 import {
@@ -55,18 +55,23 @@ export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand>
     quantity: number,
     context: CommandContext,
   ): Promise<Shortage | undefined> {
-    const product = await this.products.find(sku);
-    if (!product) return { sku, requested: quantity, available: 0 };
     let available = 0;
     let reserved = false;
-    await this.products.update(
-      sku,
-      (p) => {
-        reserved = p.reserve(orderId, quantity, this.clock.now());
-        available = p.available;
-      },
-      context,
-    );
+    try {
+      await this.products.update(
+        sku,
+        (p) => {
+          reserved = p.reserve(orderId, quantity, this.clock.now());
+          available = p.available;
+        },
+        context,
+      );
+    } catch (error) {
+      // An unknown SKU is a shortage of everything, not a failure: the order is rejected for it.
+      if (error instanceof NotFound && error.code === 'PRODUCT_NOT_FOUND')
+        return { sku, requested: quantity, available: 0 };
+      throw error;
+    }
     return reserved ? undefined : { sku, requested: quantity, available };
   }
 }
