@@ -8,6 +8,11 @@ import { join, resolve } from 'node:path';
 
 export type AppName = 'orders' | 'inventory' | 'monolith';
 export type ProcessEnv = Readonly<Record<string, string>>;
+/**
+ * How a service is started: `built` runs `node dist/apps/<app>/src/main.js` of the global setup's snapshot;
+ * `nest-start` runs `npx nest start <app>` in the repository, exactly as README tells users (it builds first).
+ */
+export type Launcher = 'built' | 'nest-start';
 
 const repositoryRoot = resolve(import.meta.dirname, '..', '..', '..');
 /** Where `dist/` is: the snapshot of the global setup, or the repository when run without it. */
@@ -34,7 +39,7 @@ const running = new Set<ServiceProcess>();
 
 // Last resort if the test process dies without afterAll: no orphans.
 process.once('exit', () => {
-  for (const service of running) service.child?.kill('SIGKILL');
+  for (const service of running) service.signal('SIGKILL');
 });
 
 export class ServiceProcess {
@@ -51,6 +56,7 @@ export class ServiceProcess {
     readonly port: number,
     readonly env: ProcessEnv,
     readonly logFile: string,
+    readonly launcher: Launcher = 'built',
   ) {}
 
   get url(): string {
@@ -61,20 +67,38 @@ export class ServiceProcess {
     return this.child?.pid;
   }
 
+  /** Signals the process group (the app, and `npx`/`nest` around it when started that way). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.child?.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
   get alive(): boolean {
     return this.child !== undefined && this.#exitCode === undefined;
   }
 
-  /** Spawns `node dist/apps/<app>/src/main.js` with exactly `env` (plus PORT); does not wait for readiness. */
+  /**
+   * Spawns the app (see `Launcher`) with exactly `env` (plus PORT; no `.env` file is read) in a process group
+   * of its own, so that signals reach the app under `npx nest start` too; does not wait for readiness.
+   */
   spawn(): void {
     if (this.alive) throw new Error(`${this.name} is already running (pid ${this.pid})`);
     this.starts += 1;
     const log = openSync(this.logFile, 'a');
     writeSync(log, `--- start #${this.starts} of ${this.name} at ${new Date().toISOString()} ---\n`);
-    const child = spawn(process.execPath, [`dist/apps/${this.app}/src/main.js`], {
-      cwd: appRoot(),
-      env: { ...this.env, PORT: String(this.port) },
+    const [command, args, cwd] =
+      this.launcher === 'nest-start'
+        ? ['npx', ['nest', 'start', this.app], repositoryRoot]
+        : [process.execPath, [`dist/apps/${this.app}/src/main.js`], appRoot()];
+    const child = spawn(command, args, {
+      cwd,
+      env: { ENV_FILE: '', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', log, log],
+      detached: true,
     });
     closeSync(log);
     this.child = child;
@@ -116,8 +140,8 @@ export class ServiceProcess {
   /** SIGTERM, wait for the exit (graceful shutdown), SIGKILL after `graceMs`. Returns the exit code or signal. */
   async stop(graceMs = 15_000): Promise<number | string | undefined> {
     if (!this.alive) return this.#exitCode;
-    this.child!.kill('SIGTERM');
-    const timer = setTimeout(() => this.child?.kill('SIGKILL'), graceMs);
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), graceMs);
     try {
       return await this.#exited;
     } finally {
@@ -128,7 +152,7 @@ export class ServiceProcess {
   /** SIGKILL: a crash, nothing is drained. Waits until the process is gone. */
   async kill(): Promise<void> {
     if (!this.alive) return;
-    this.child!.kill('SIGKILL');
+    this.signal('SIGKILL');
     await this.#exited;
   }
 
@@ -167,8 +191,13 @@ export class ServiceProcess {
 }
 
 /** Creates (does not start) a service on a free port, logging to `<logDir>/<name>.log`. */
-export const defineService = async (app: AppName, env: ProcessEnv, name: string = app): Promise<ServiceProcess> =>
-  new ServiceProcess(app, name, await freePort(), env, join(logDir, `${name}.log`));
+export const defineService = async (
+  app: AppName,
+  env: ProcessEnv,
+  name: string = app,
+  launcher: Launcher = 'built',
+): Promise<ServiceProcess> =>
+  new ServiceProcess(app, name, await freePort(), env, join(logDir, `${name}.log`), launcher);
 
 /** Stops every service still running (graceful, then SIGKILL). For afterAll. */
 export const stopAll = async (): Promise<void> => {
