@@ -1,7 +1,11 @@
 // npm run start:services: builds once, then runs the orders (3001) and inventory (3002) services as two
-// processes on the environment of this shell (load your .env first: `set -a; . ./.env; set +a`).
+// processes; like the apps it reads `.env` (or ENV_FILE) beneath the environment of this shell, which wins.
 // Ctrl-C stops both gracefully. Each line of output is prefixed with the service name.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const envFile = process.env.ENV_FILE ?? '.env';
+if (envFile && existsSync(envFile)) process.loadEnvFile(envFile);
 
 const services = [
   { name: 'orders', port: process.env.ORDERS_PORT ?? '3001' },

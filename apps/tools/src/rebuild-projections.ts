@@ -1,11 +1,11 @@
 // Drops read models and replays them from the event store:
-//   npm run projections:rebuild -- <orders|inventory|monolith> [<projection>]
+//   npm run projections:rebuild -- <orders|inventory|monolith> [<projection>]   (or: npx nest start tools -- ...)
 // Uses the same environment as the service of that name (EVENT_STORE/COSMOS_*, READ_MODEL_STORE/
 // MONGODB_URL); its event store container defaults to `<service>-events` like the service's own.
 // Live services may keep running: projections are version-guarded, so overlap is harmless.
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from '@app/config';
+import { ConfigError, readAppConfig, type LoadedConfig } from '@app/config';
 import { ProjectionReplayer, type ReplayProgress } from '@app/event-sourcing';
 import { InventoryModule } from '@app/inventory';
 import { OrdersModule } from '@app/orders';
@@ -27,6 +27,10 @@ const bar = ({ projection, streams, events, totalStreams = 0 }: ReplayProgress):
 
 const main = async (): Promise<number> => {
   const [service, projection] = process.argv.slice(2);
+  if (service === '--help' || service === '-h') {
+    console.log(usage);
+    return 0;
+  }
   const contexts = SERVICES[service as keyof typeof SERVICES];
   if (!contexts) {
     console.error(usage);
@@ -40,26 +44,33 @@ const main = async (): Promise<number> => {
     contexts,
     tags: [],
   };
-  // Validated as a plain in-process app, then run in the query role: projections registered, no
-  // policies, no outbox relay, nothing consumed live.
-  const env = { ...process.env, APP_ROLE: 'all', EVENT_TRANSPORT: 'inprocess' };
-  let config;
+  // Validated as a plain in-process app (`.env` and the environment, like the service), then run in the
+  // query role: projections registered, no policies, no outbox relay, nothing consumed live.
+  let loaded: LoadedConfig;
   try {
-    config = loadConfig(env, { port: 0, service: definition.service });
+    loaded = await readAppConfig(
+      { port: 0, service: definition.service },
+      { APP_ROLE: 'all', EVENT_TRANSPORT: 'inprocess' },
+    );
   } catch (error) {
     if (error instanceof ConfigError) console.error(error.message);
     else throw error;
     return 2;
   }
+  const { config } = loaded;
   if (config.readModels.store.kind === 'memory') {
     console.error('READ_MODEL_STORE is memory: there is nothing persistent to rebuild (set MONGODB_URL).');
     return 2;
   }
   const app = await NestFactory.createApplicationContext(
-    applicationModule(definition, {
-      ...config,
-      eventSourcing: { ...config.eventSourcing, role: 'query', replayProjectionsOnStart: false },
-    }),
+    applicationModule(
+      definition,
+      {
+        ...config,
+        eventSourcing: { ...config.eventSourcing, role: 'query', replayProjectionsOnStart: false },
+      },
+      loaded.module,
+    ),
     { logger: ['error', 'warn'] },
   );
   try {

@@ -71,7 +71,8 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
     const key = env.COSMOS_KEY ?? '';
     if (!key) problems.push('COSMOS_KEY is required with the Cosmos event store');
-    const caFile = env.COSMOS_CA_FILE || undefined;
+    // A CA file only means something for TLS: ignored for http:// (the Docker emulator's default).
+    const caFile = endpoint.startsWith('https:') ? env.COSMOS_CA_FILE || undefined : undefined;
     if (caFile && !existsSync(caFile)) problems.push(`COSMOS_CA_FILE ${caFile} does not exist`);
     store = {
       kind: 'cosmos',

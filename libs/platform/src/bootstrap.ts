@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger, type DynamicModule, type LoggerService, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { ConfigError, loadConfig, type AppConfig } from '@app/config';
+import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
 import { EventSourcingModule, type AppRole } from '@app/event-sourcing';
 import { configureHttpApp, type HttpAppOptions } from '@app/http';
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
@@ -31,7 +31,11 @@ export interface AppDefinition {
 }
 
 /** The application root module for a set of contexts on the configured infrastructure. */
-export const applicationModule = (definition: AppDefinition, config: AppConfig): DynamicModule => {
+export const applicationModule = (
+  definition: AppDefinition,
+  config: AppConfig,
+  configModule?: DynamicModule,
+): DynamicModule => {
   class ApplicationModule {}
   Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
   const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
@@ -39,6 +43,7 @@ export const applicationModule = (definition: AppDefinition, config: AppConfig):
   return {
     module: ApplicationModule,
     imports: [
+      ...(configModule ? [configModule] : []),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
       ...(kafka
         ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
@@ -55,8 +60,12 @@ const createLogger = (service: string, { log }: AppConfig): LoggerService | LogL
   log.format === 'json' ? new JsonLogger(service, levelsUpTo(log.level)) : levelsUpTo(log.level);
 
 /** Builds the HTTP app without listening (e2e tests use this too). */
-export const createHttpApp = async (definition: AppDefinition, config: AppConfig): Promise<NestExpressApplication> => {
-  const app = await NestFactory.create<NestExpressApplication>(applicationModule(definition, config), {
+export const createHttpApp = async (
+  definition: AppDefinition,
+  config: AppConfig,
+  configModule?: DynamicModule,
+): Promise<NestExpressApplication> => {
+  const app = await NestFactory.create<NestExpressApplication>(applicationModule(definition, config, configModule), {
     bodyParser: false,
     logger: createLogger(definition.service, config),
   });
@@ -71,18 +80,19 @@ export const createHttpApp = async (definition: AppDefinition, config: AppConfig
   return app;
 };
 
-/** `main.ts` of every app: validate configuration, build, listen; a bad configuration exits with its problems. */
+/** `main.ts` of every app: read `.env` and the environment, validate, build, listen; a bad configuration exits with its problems. */
 export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
   const logger = new Logger(definition.name);
-  let config: AppConfig;
+  let loaded: LoadedConfig;
   try {
-    config = loadConfig(process.env, { port: definition.defaultPort, service: definition.service });
+    loaded = await readAppConfig({ port: definition.defaultPort, service: definition.service });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     logger.error(error.message);
     process.exit(1);
   }
-  const app = await createHttpApp(definition, config);
+  const { config } = loaded;
+  const app = await createHttpApp(definition, config, loaded.module);
   await app.listen(config.port);
   const { store } = config.eventSourcing;
   const embedded = store.kind === 'memory' && config.readModels.store.kind === 'memory';
