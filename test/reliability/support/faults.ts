@@ -21,7 +21,14 @@ export const ORDERS_TOPIC = `${PREFIX}orders.order`;
 export const PRODUCT_TOPIC = `${PREFIX}inventory.product`;
 export const RESERVATION_TOPIC = `${PREFIX}inventory.reservation`;
 export const ALL_TOPICS = [ORDERS_TOPIC, PRODUCT_TOPIC, RESERVATION_TOPIC];
-const EXTRA_ENV = { KAFKA_TOPIC_PREFIX: PREFIX, RELAY_LEASE_TTL_MS: '2000', RELAY_POLL_INTERVAL_MS: '250' };
+export const RELAY_LEASE_TTL_MS = 2_000;
+const EXTRA_ENV = {
+  KAFKA_TOPIC_PREFIX: PREFIX,
+  RELAY_LEASE_TTL_MS: String(RELAY_LEASE_TTL_MS),
+  RELAY_POLL_INTERVAL_MS: '250',
+};
+/** Environment of a service process of this run (topic prefix, short lease), e.g. for extra instances. */
+export const reliabilityEnv = (service: string) => serviceEnv(service, EXTRA_ENV);
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -250,8 +257,8 @@ export interface Stack {
 
 /** Orders and inventory on this run's topic prefix, Cosmos DB database and MongoDB database, both ready. */
 export const startStack = async (): Promise<Stack> => {
-  const orders = await defineService('orders', serviceEnv('orders', EXTRA_ENV));
-  const inventory = await defineService('inventory', serviceEnv('inventory', EXTRA_ENV));
+  const orders = await defineService('orders', reliabilityEnv('orders'));
+  const inventory = await defineService('inventory', reliabilityEnv('inventory'));
   await Promise.all([orders.start(), inventory.start()]);
   console.log(`reliability (${stackRun}, topics ${PREFIX}*): logs in ${orders.logFile} and siblings`);
   const d: Deployment = {
