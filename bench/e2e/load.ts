@@ -1,6 +1,7 @@
 // Open-loop load and the per-order measurement of the end-to-end benchmark: POST /orders at a fixed rate
-// (timer-driven, never waiting for earlier answers), then wait until the inventory's query shows the order's
-// reservation, either with the server-side wait (?minVersion=) or by polling from the client.
+// (timer-driven, never waiting for earlier answers), then wait until the orders service reads the order as
+// CONFIRMED (version 2: inventory reserved the stock and its answer came back), either with the server-side wait
+// (GET /orders/{id}?minVersion=2) or by polling from the client. The whole loop: orders -> inventory -> orders.
 import { performance } from 'node:perf_hooks';
 import { forEachConcurrent, percentile, round, sleep } from '../lib/stats.js';
 
@@ -35,7 +36,7 @@ export interface RunResult {
   readonly maxScheduleLagMs: number;
   /** POST /orders: send -> 201. */
   readonly acceptMs: Distribution;
-  /** 201 received -> GET /products/{sku} on the query side shows the reservation. */
+  /** 201 received -> GET /orders/{id} reads the order CONFIRMED. */
   readonly visibleMs: Distribution;
   readonly failures: {
     /** POST /orders not answered 201 (or a network error). */
@@ -75,6 +76,9 @@ export interface RunOptions {
 }
 
 const json = { 'content-type': 'application/json' };
+
+/** An order's stream version once inventory's answer confirmed it (OrderPlaced 1, OrderConfirmed 2). */
+const CONFIRMED_VERSION = 2;
 
 /** Fires `total` calls of `fire` at `rate` per second from now, open loop; resolves when all have settled. */
 const openLoop = async (
@@ -118,52 +122,57 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<RunR
     firstError ??= what;
   };
 
-  const readProduct = async (sku: string, minVersion?: number): Promise<{ status: number; version?: number }> => {
+  const readOrder = async (
+    orderId: string,
+    minVersion?: number,
+  ): Promise<{ status: number; version?: number; state?: string }> => {
     const query = minVersion === undefined ? '' : `?minVersion=${minVersion}`;
-    const response = await fetch(`${target.inventoryUrl}/products/${sku}${query}`, {
+    const response = await fetch(`${target.ordersUrl}/orders/${orderId}${query}`, {
       signal: AbortSignal.timeout(options.visibilityTimeoutMs),
     });
     if (response.status !== 200) {
       await response.arrayBuffer();
       return { status: response.status };
     }
-    const body = (await response.json()) as { version: number };
-    return { status: 200, version: body.version };
+    const body = (await response.json()) as { version: number; status: string };
+    return { status: 200, version: body.version, state: body.status };
   };
 
-  /** ms from `t0` until the product reaches `expected`; undefined on timeout/error. */
-  const waitVisible = async (
-    sku: string,
-    expected: number,
-    t0: number,
-    orderId: string,
-  ): Promise<number | undefined> => {
+  /** ms from `t0` until the order reads CONFIRMED; undefined on timeout/error. */
+  const waitVisible = async (sku: string, t0: number, orderId: string): Promise<number | undefined> => {
     const deadline = t0 + options.visibilityTimeoutMs;
+    const confirmed = (r: { status: number; version?: number; state?: string }): boolean =>
+      r.status === 200 && r.version !== undefined && r.version >= CONFIRMED_VERSION;
     while (performance.now() < deadline) {
       try {
         if (options.mode === 'server-wait') {
-          const { status, version } = await readProduct(sku, expected);
-          if (status === 200 && version !== undefined && version >= expected) return performance.now() - t0;
-          if (status === 503) serverWaitRetries++;
+          const read = await readOrder(orderId, CONFIRMED_VERSION);
+          if (confirmed(read)) {
+            if (read.state === 'CONFIRMED') return performance.now() - t0;
+            queryErrors++;
+            fail(`order ${orderId} on ${sku}: ${read.state} instead of CONFIRMED`);
+            return undefined;
+          }
+          if (read.status === 503) serverWaitRetries++;
           else {
             queryErrors++;
-            fail(`GET /products/${sku}?minVersion=${expected}: ${status} version ${version}`);
+            fail(`GET /orders/${orderId}?minVersion=${CONFIRMED_VERSION}: ${read.status} version ${read.version}`);
             return undefined;
           }
         } else {
           pollRequests++;
-          const { status, version } = await readProduct(sku);
-          if (status === 200 && version !== undefined && version >= expected) return performance.now() - t0;
-          if (status !== 200) {
+          const read = await readOrder(orderId);
+          if (confirmed(read)) return performance.now() - t0;
+          if (read.status !== 200 && read.status !== 404) {
             queryErrors++;
-            fail(`GET /products/${sku}: ${status}`);
+            fail(`GET /orders/${orderId}: ${read.status}`);
           }
           await sleep(options.pollMs);
         }
       } catch (error) {
         if (performance.now() >= deadline) break;
         queryErrors++;
-        fail(`GET /products/${sku}: ${(error as Error).message}`);
+        fail(`GET /orders/${orderId}: ${(error as Error).message}`);
         await sleep(options.pollMs);
       }
     }
@@ -175,7 +184,7 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<RunR
       const product = await fetch(`${target.inventoryUrl}/products/${sku}`)
         .then((r) => r.text())
         .catch((error: unknown) => String(error));
-      fail(`SKU ${sku} not at version ${expected} after ${options.visibilityTimeoutMs} ms: ${order} ${product}`);
+      fail(`order ${orderId} (SKU ${sku}) not CONFIRMED after ${options.visibilityTimeoutMs} ms: ${order} ${product}`);
     }
     return undefined;
   };
@@ -207,7 +216,7 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<RunR
     accept.push(t0 - sent);
     const expected = (target.versions.get(sku) ?? 1) + 1;
     target.versions.set(sku, expected);
-    const ms = await waitVisible(sku, expected, t0, orderId);
+    const ms = await waitVisible(sku, t0, orderId);
     if (ms !== undefined) visible.push(ms);
   };
 

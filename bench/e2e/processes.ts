@@ -6,9 +6,30 @@ import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../lib/env.js';
 
 export type AppName = 'orders' | 'inventory' | 'monolith';
+
+export interface OpCounts {
+  readonly cosmos: Record<string, number>;
+  readonly mongo: Record<string, number>;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux x86_64 and arm64). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a process used so far; NaN when it is gone or /proc is unavailable. */
+export const cpuSecondsOf = (pid: number): number => {
+  try {
+    // Fields after the command name, which sits in parentheses and may hold spaces: utime and stime are 14 and 15.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+};
 
 /** Folder of this run's process logs (stdout + stderr of each child). */
 export const logDir = mkdtempSync(join(tmpdir(), 'bench-e2e-'));
@@ -47,6 +68,7 @@ export class AppProcess {
     readonly name: string,
     readonly port: number,
     readonly logFile: string,
+    readonly opsFile: string,
     child: ChildProcess,
   ) {
     this.#child = child;
@@ -60,18 +82,41 @@ export class AppProcess {
     );
   }
 
-  /** Spawns `node dist/apps/<app>/src/main.js` with exactly `env` plus PORT; does not wait for readiness. */
+  /**
+   * Spawns `node dist/apps/<app>/src/main.js` with exactly `env` plus PORT (no `.env` file); does not wait for
+   * readiness. The process counts its Cosmos requests and MongoDB commands (bench/lib/op-counter.mjs).
+   */
   static async spawn(app: AppName, name: string, env: Readonly<Record<string, string>>): Promise<AppProcess> {
     const port = await freePort();
     const logFile = join(logDir, `${name}.log`);
+    const opsFile = join(logDir, `${name}.ops.json`);
     const log = openSync(logFile, 'a');
-    const child = spawn(process.execPath, [resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js')], {
-      cwd: repoRoot,
-      env: { ...env, PORT: String(port) },
-      stdio: ['ignore', log, log],
-    });
+    const counter = pathToFileURL(resolve(repoRoot, 'bench', 'lib', 'op-counter.mjs')).href;
+    const child = spawn(
+      process.execPath,
+      ['--import', counter, resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js')],
+      {
+        cwd: repoRoot,
+        env: { ENV_FILE: '', ...env, PORT: String(port), BENCH_OPS_FILE: opsFile },
+        stdio: ['ignore', log, log],
+      },
+    );
     closeSync(log);
-    return new AppProcess(name, port, logFile, child);
+    return new AppProcess(name, port, logFile, opsFile, child);
+  }
+
+  /** Requests to Cosmos DB by kind and MongoDB commands by name, counted by the process since it started. */
+  ops(): OpCounts {
+    try {
+      return JSON.parse(readFileSync(this.opsFile, 'utf8')) as OpCounts;
+    } catch {
+      return { cosmos: {}, mongo: {} };
+    }
+  }
+
+  /** CPU seconds (user + system) the process used since it started, from /proc/<pid>/stat; NaN if gone. */
+  cpuSeconds(): number {
+    return cpuSecondsOf(this.pid);
   }
 
   get url(): string {

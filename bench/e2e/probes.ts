@@ -1,0 +1,124 @@
+// What one measured window of the end-to-end benchmark cost: CPU of every process (our services and the local
+// servers of `npm run infra:up`), the requests our services sent to Cosmos DB (by kind) and MongoDB (by command),
+// and the Kafka messages produced to and consumed from this run's topics. Taken before and after a window; the
+// difference divided by the orders confirmed in it is the operation budget per order.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Admin } from 'kafkajs';
+import { repoRoot } from '../lib/env.js';
+import { round } from '../lib/stats.js';
+import { cpuSecondsOf, type AppProcess } from './processes.js';
+
+export interface Probe {
+  readonly at: number;
+  readonly cpuSeconds: Record<string, number>;
+  readonly ops: Record<string, { cosmos: Record<string, number>; mongo: Record<string, number> }>;
+  readonly kafka?: { readonly produced: number; readonly consumed: Record<string, number> };
+}
+
+export interface WindowCost {
+  /** CPU per process over the window, % of one core. */
+  readonly cpuPercent: Record<string, number>;
+  /** Per confirmed order: Cosmos requests by kind and MongoDB commands by name, per service. */
+  readonly perOrder: Record<string, { cosmos: Record<string, number>; mongo: Record<string, number> }>;
+  /** Per confirmed order: messages written to this run's topics, and consumed by each service's group. */
+  readonly kafkaPerOrder?: { readonly produced: number; readonly consumed: Record<string, number> };
+}
+
+/** The local servers' pids, from the records `infra/infra.mjs up` keeps in .infra/run/. */
+const infraPids = (): Record<string, number> => {
+  const dir = join(repoRoot, '.infra', 'run');
+  if (!existsSync(dir)) return {};
+  const pids: Record<string, number> = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { pid?: number };
+      if (pid) pids[file.replace(/\.json$/, '')] = pid;
+    } catch {
+      // a record being rewritten: skip it this time
+    }
+  }
+  return pids;
+};
+
+export interface KafkaScope {
+  readonly admin: Admin;
+  readonly topicPrefix: string;
+  /** Consumer group of each service. */
+  readonly groups: Record<string, string>;
+}
+
+const kafkaTotals = async (scope: KafkaScope): Promise<Probe['kafka']> => {
+  const topics = (await scope.admin.listTopics()).filter((t) => t.startsWith(scope.topicPrefix));
+  let produced = 0;
+  for (const topic of topics) {
+    for (const { high, low } of await scope.admin.fetchTopicOffsets(topic)) produced += Number(high) - Number(low);
+  }
+  const consumed: Record<string, number> = {};
+  for (const [service, groupId] of Object.entries(scope.groups)) {
+    let sum = 0;
+    for (const { partitions } of await scope.admin.fetchOffsets({ groupId, topics })) {
+      for (const { offset } of partitions) sum += Math.max(0, Number(offset));
+    }
+    consumed[service] = sum;
+  }
+  return { produced, consumed };
+};
+
+export const probe = async (services: Record<string, AppProcess>, kafka?: KafkaScope): Promise<Probe> => {
+  const cpuSeconds: Record<string, number> = {};
+  for (const [name, process] of Object.entries(services)) cpuSeconds[name] = process.cpuSeconds();
+  for (const [name, pid] of Object.entries(infraPids())) cpuSeconds[name] = cpuSecondsOf(pid);
+  const ops = Object.fromEntries(Object.entries(services).map(([name, process]) => [name, process.ops()]));
+  return { at: Date.now(), cpuSeconds, ops, ...(kafka ? { kafka: await kafkaTotals(kafka) } : {}) };
+};
+
+const perUnit = (after: Record<string, number>, before: Record<string, number>, units: number) =>
+  Object.fromEntries(
+    Object.keys(after)
+      .map((key) => [key, round((after[key]! - (before[key] ?? 0)) / units, 2)] as const)
+      .filter(([, value]) => value > 0),
+  );
+
+export const windowCost = (before: Probe, after: Probe, confirmed: number): WindowCost => {
+  const seconds = (after.at - before.at) / 1000;
+  const cpuPercent = Object.fromEntries(
+    Object.keys(after.cpuSeconds).map((name) => [
+      name,
+      round(((after.cpuSeconds[name]! - (before.cpuSeconds[name] ?? Number.NaN)) / seconds) * 100, 1),
+    ]),
+  );
+  const orders = Math.max(confirmed, 1);
+  const perOrder = Object.fromEntries(
+    Object.keys(after.ops).map((name) => [
+      name,
+      {
+        cosmos: perUnit(after.ops[name]!.cosmos, before.ops[name]?.cosmos ?? {}, orders),
+        mongo: perUnit(after.ops[name]!.mongo, before.ops[name]?.mongo ?? {}, orders),
+      },
+    ]),
+  );
+  const kafkaPerOrder =
+    after.kafka && before.kafka
+      ? {
+          produced: round((after.kafka.produced - before.kafka.produced) / orders, 2),
+          consumed: perUnit(after.kafka.consumed, before.kafka.consumed, orders),
+        }
+      : undefined;
+  return { cpuPercent, perOrder, ...(kafkaPerOrder ? { kafkaPerOrder } : {}) };
+};
+
+/**
+ * The design minimum per placed-and-confirmed order (DESIGN: "one point read (or a few) to load, one
+ * transactional batch to append, one publish from memory, one batch to complete the outbox"):
+ *   appends: OrderPlaced, the reservation, the product's stock, OrderConfirmed = 4 batches, 4 outbox completions;
+ *   loads: the product and the order (the reservation and a new order are new streams) = 2 tips (+ their events);
+ *   Kafka: the 4 events, once each; MongoDB: the order summary twice, the product stock once, one query read.
+ */
+export const DESIGN_MINIMUM = {
+  cosmosBatches: 4,
+  cosmosOutboxCompletions: 4,
+  cosmosQueries: 0,
+  kafkaProduced: 4,
+  mongoWrites: 3,
+} as const;

@@ -1,0 +1,68 @@
+// Preloaded into a service process by the end-to-end benchmark only (`node --import <this file>`, see
+// bench/e2e/processes.ts); nothing of it is in the apps. Counts what the process asks of the servers:
+//   - Cosmos DB: every HTTP request, by kind (point read, query, batch, create, replace, delete, ...), seen on
+//     Node's `http.client.request.start` diagnostics channel (@azure/cosmos sends through node:https);
+//   - MongoDB: every wire command (find, update, insert, delete, aggregate, getMore, ...), through the driver's
+//     command monitoring, switched on for every MongoClient before it connects (TypeORM's included).
+// The totals go to $BENCH_OPS_FILE (JSON) every 250 ms and at exit; the benchmark reads them before and
+// after a measured window. Written by hand: no kept library counts requests of both drivers per kind.
+import { subscribe } from 'node:diagnostics_channel';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const file = process.env.BENCH_OPS_FILE;
+const cosmosHost = process.env.COSMOS_ENDPOINT ? new URL(process.env.COSMOS_ENDPOINT).host : undefined;
+const counts = { cosmos: {}, mongo: {} };
+const add = (group, kind) => {
+  counts[group][kind] = (counts[group][kind] ?? 0) + 1;
+};
+
+const cosmosKind = (request) => {
+  const method = request.method;
+  const path = request.path.split('?')[0];
+  const header = (name) => request.getHeader(name);
+  const onDocs = /\/docs(\/|$)/.test(path);
+  const onDoc = /\/docs\/[^/]+$/.test(path);
+  if (!onDocs) return `metadata ${method}`;
+  if (method === 'POST' && header('x-ms-cosmos-is-batch-request')) return 'batch';
+  if (method === 'POST' && header('x-ms-documentdb-isquery')) {
+    return header('x-ms-documentdb-query-enablecrosspartition') && !header('x-ms-documentdb-partitionkey')
+      ? 'query (cross-partition)'
+      : 'query';
+  }
+  if (method === 'POST' && header('x-ms-cosmos-is-bulk-request')) return 'bulk';
+  if (method === 'POST' && String(header('x-ms-documentdb-is-upsert')) === 'true') return 'upsert';
+  if (method === 'GET') return onDoc ? 'point read' : 'read feed';
+  return { POST: 'create', PUT: 'replace', PATCH: 'patch', DELETE: 'delete' }[method] ?? method;
+};
+
+subscribe('http.client.request.start', ({ request }) => {
+  if (cosmosHost && String(request.getHeader('host')) === cosmosHost) add('cosmos', cosmosKind(request));
+});
+
+try {
+  const require = createRequire(join(process.cwd(), 'package.json'));
+  const { MongoClient } = require('mongodb');
+  const connect = MongoClient.prototype.connect;
+  MongoClient.prototype.connect = function countedConnect(...args) {
+    if (!this.monitorCommands) {
+      this.monitorCommands = true;
+      this.on('commandStarted', (event) => {
+        if (!['hello', 'isMaster', 'ismaster', 'ping', 'endSessions'].includes(event.commandName))
+          add('mongo', event.commandName);
+      });
+    }
+    return connect.apply(this, args);
+  };
+} catch (error) {
+  process.emitWarning(`op-counter: MongoDB commands not counted: ${error.message}`);
+}
+
+const flush = () => {
+  if (file) writeFileSync(file, JSON.stringify(counts));
+};
+if (file) {
+  setInterval(flush, 250).unref();
+  process.on('exit', flush);
+}
