@@ -7,6 +7,8 @@
 // The totals go to $BENCH_OPS_FILE (JSON) every 250 ms and at exit; the benchmark reads them before and
 // after a measured window. Written by hand: no kept library counts requests of both drivers per kind.
 import { subscribe } from 'node:diagnostics_channel';
+import process from 'node:process';
+import { setInterval } from 'node:timers';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
