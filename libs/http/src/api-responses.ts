@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
 import { PROBLEM_JSON, ProblemDetails, problemTitle, problemType } from './problem-details.js';
 
-export type ProblemStatus = 400 | 404 | 409 | 413 | 415 | 503;
+export type ProblemStatus = 400 | 404 | 409 | 413 | 415 | 431 | 503;
 
 /** The stable codes each problem status of one operation can carry. */
 export type ProblemCodes = Partial<Record<ProblemStatus, readonly string[]>>;
@@ -13,6 +13,7 @@ const STATUS_DESCRIPTIONS: Record<ProblemStatus, string> = {
   409: 'A business rule refused the command, or a concurrent modification persisted after the bounded retries',
   413: 'Request body larger than the limit, or an append larger than the event store takes',
   415: 'The request has a body that is not `application/json` (or `+json`) in UTF-8',
+  431: 'The request line (URL with its query) and headers exceed the server limit (16 kB)',
   503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time (see `Retry-After`)',
 };
 
@@ -30,6 +31,10 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
   UNSUPPORTED_MEDIA_TYPE: {
     title: 'Unsupported media type',
     detail: 'The request body must be application/json (UTF-8), not text/plain',
+  },
+  HEADERS_TOO_LARGE: {
+    title: 'Request Header Fields Too Large',
+    detail: 'The request line and headers exceed the server limit',
   },
   CURSOR_INVALID: { title: problemTitle('CURSOR_INVALID'), detail: 'The cursor is not one this API returned' },
   CONCURRENCY_CONFLICT: {
@@ -106,6 +111,7 @@ export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
         409: ['CONCURRENCY_CONFLICT'],
         413: ['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE'],
         415: ['UNSUPPORTED_MEDIA_TYPE'],
+        431: ['HEADERS_TOO_LARGE'],
         503: ['EVENT_STORE_UNAVAILABLE'],
       },
       extra,
@@ -114,6 +120,8 @@ export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
 
 /** What every query (a GET on a read model) can answer, plus `extra`. */
 export const ApiQueryProblems = (extra: ProblemCodes = {}) =>
-  ApiProblems(merge({ 400: ['VALIDATION_FAILED'], 503: ['READ_STORE_UNAVAILABLE'] }, extra));
+  ApiProblems(
+    merge({ 400: ['VALIDATION_FAILED'], 431: ['HEADERS_TOO_LARGE'], 503: ['READ_STORE_UNAVAILABLE'] }, extra),
+  );
 
 export { ProblemDetails };

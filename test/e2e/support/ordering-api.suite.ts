@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Api, expectProblem, uniqueCustomer, uniqueSku, type OrderView } from './api.js';
 import { startMonolith, type RunningApp, type StoreVariant } from './app.js';
 import { eventually } from './eventually.js';
+import { contractOf, request } from './openapi-contract.js';
+import { SchemaSampler, seededRandom } from './openapi-samples.js';
 
 /**
  * The behaviour of the monolith's HTTP API, independent of the event store underneath: the same
@@ -934,6 +936,49 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         const id = await api.placedOrder(hostileCustomer, [line]);
         expect((await api.settledOrder(id)).status).toBe('CONFIRMED');
         expect((await api.ordersOf(hostileCustomer)).items.map((o) => o.id)).toEqual([id]);
+      });
+    });
+
+    describe('requests generated from the OpenAPI document', () => {
+      let quick: RunningApp;
+
+      beforeAll(async () => {
+        // minVersion up to MAX_SAFE_INTEGER on fresh ids: answered after a short wait, not the default 2 s.
+        quick = await startMonolith(variant.env({ READ_YOUR_WRITES_TIMEOUT_MS: '50' }));
+      });
+
+      afterAll(async () => {
+        await quick?.close();
+      });
+
+      it('are accepted when valid by schema: 2xx or a documented business answer, never 400 or 5xx', async () => {
+        const contract = await contractOf(quick.server);
+        const sampler = new SchemaSampler(contract, seededRandom(7));
+        const requests = sampler.validRequests({ skip: (t) => t.startsWith('/health'), opaque: ['cursor'] });
+        expect(requests.length).toBeGreaterThan(60);
+
+        const refused: string[] = [];
+        const statuses = new Map<number, number>();
+        for (const r of requests) {
+          const operation = contract.document.paths[r.template]![r.method]!;
+          const bodySchema = operation.requestBody?.content['application/json']?.schema;
+          if (bodySchema && r.body !== undefined)
+            expect([r.label, contract.validate(bodySchema, r.body)]).toEqual([r.label, []]);
+
+          let call = request(quick.server)[r.method as 'get' | 'post'](r.path);
+          if (r.query) call = call.query(r.query);
+          const response = await (r.body === undefined ? call : call.send(r.body as object));
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          const code = response.status >= 400 ? (response.body as { code?: string }).code : undefined;
+          const business = [404, 409].includes(response.status) || code === 'READ_MODEL_BEHIND';
+          if (response.status >= 400 && !business)
+            refused.push(`${r.label} -> ${response.status} ${response.text.slice(0, 200)}`);
+        }
+        expect(refused).toEqual([]);
+        // Most generated commands and queries succeed; the rest name ids that do not exist.
+        expect(
+          [...statuses.entries()].filter(([status]) => status < 300).reduce((n, [, c]) => n + c, 0),
+        ).toBeGreaterThan(requests.length / 2);
       });
     });
 
