@@ -47,6 +47,10 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
   },
 };
 
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', example: 1 } },
+};
+
 const exampleOf = (status: ProblemStatus, code: string) => ({
   summary: code,
   value: {
@@ -72,6 +76,7 @@ export const ApiProblems = (codes: ProblemCodes) =>
         // Replaces a schema another decorator gave this status (terminus documents its own 503 body).
         schema: undefined,
         description: `${STATUS_DESCRIPTIONS[status]}. Codes: ${list!.map((c) => `\`${c}\``).join(', ')}`,
+        ...(status === 503 ? { headers: RETRY_AFTER } : {}),
         content: {
           [PROBLEM_JSON]: {
             schema: {

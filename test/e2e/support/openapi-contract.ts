@@ -41,7 +41,14 @@ export interface Operation {
   summary?: string;
   parameters?: Parameter[];
   requestBody?: { required?: boolean; content: Record<string, { schema: Schema }> };
-  responses: Record<string, { description: string; content?: Record<string, { schema: Schema; examples?: object }> }>;
+  responses: Record<
+    string,
+    {
+      description: string;
+      headers?: Record<string, { schema: Schema }>;
+      content?: Record<string, { schema: Schema; examples?: object }>;
+    }
+  >;
 }
 
 export interface OpenApiDocument {
@@ -120,6 +127,10 @@ export class OpenApiContract {
       ];
     }
     if (!documented.description?.trim()) return [`status ${response.status} has no description`];
+    const missingHeaders = Object.keys(documented.headers ?? {})
+      .filter((name) => response.headers[name.toLowerCase()] === undefined)
+      .map((name) => `documented header ${name} is missing`);
+    if (missingHeaders.length > 0) return missingHeaders;
     if (!documented.content || verb === 'head') return [];
     const mediaType = String(response.headers['content-type'] ?? '')
       .split(';')[0]!
