@@ -881,6 +881,13 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
           'reason',
         ],
         [
+          'a null cancel reason',
+          () => postJson(`/orders/${randomUUID()}/cancel`, { reason: null }),
+          400,
+          'VALIDATION_FAILED',
+          'reason',
+        ],
+        [
           'a cancel reason over 500 characters',
           () => postJson(`/orders/${randomUUID()}/cancel`, { reason: 'x'.repeat(501) }),
           400,

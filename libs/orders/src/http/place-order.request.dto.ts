@@ -9,13 +9,13 @@ import {
   IsInt,
   IsNumber,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
@@ -71,7 +71,8 @@ export class PlaceOrderRequestDto {
 
 export class CancelOrderRequestDto {
   @ApiProperty({ required: false, example: 'Changed my mind', maxLength: 500 })
-  @IsOptional()
+  // Absent is fine, `null` is not: the schema says string (IsOptional would let null through).
+  @ValidateIf((_, value) => value !== undefined)
   @IsString()
   @MaxLength(500)
   reason?: string;
