@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createHttpServer } from '@vercel/cosmosdb-server';
-import request from 'supertest';
+import { request } from './support/openapi-contract.js';
 import { cosmosStore, inMemoryStore, startMonolith, type RunningApp } from './support/app.js';
 
 const { COSMOS_ENDPOINT: endpoint, COSMOS_KEY: key } = process.env;

@@ -1,4 +1,4 @@
-import request from 'supertest';
+import { request } from './support/openapi-contract.js';
 import { cosmosStore, startMonolith } from './support/app.js';
 import { uniqueCustomer, uniqueSku } from './support/api.js';
 import { eventually } from './support/eventually.js';

@@ -7,5 +7,9 @@ export const inventoryService: AppDefinition = {
   service: 'inventory',
   defaultPort: 3002,
   contexts: [InventoryModule],
-  tags: [{ name: 'inventory', description: 'Inventory context: products, stock, reservations' }],
+  tags: [
+    { name: 'inventory: commands', description: 'Register products and add stock' },
+    { name: 'inventory: queries', description: 'Read product stock, projected from the inventory events' },
+    { name: 'health', description: 'Liveness and readiness probes for orchestrators' },
+  ],
 };

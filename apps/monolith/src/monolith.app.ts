@@ -10,7 +10,10 @@ export const monolith: AppDefinition = {
   defaultPort: 3000,
   contexts: [OrdersModule, InventoryModule],
   tags: [
-    { name: 'orders', description: 'Orders context: place and cancel orders, read order summaries' },
-    { name: 'inventory', description: 'Inventory context: products, stock, reservations' },
+    { name: 'orders: commands', description: 'Place and cancel orders (they append to the order streams)' },
+    { name: 'orders: queries', description: 'Read order summaries, projected from the order events' },
+    { name: 'inventory: commands', description: 'Register products and add stock' },
+    { name: 'inventory: queries', description: 'Read product stock, projected from the inventory events' },
+    { name: 'health', description: 'Liveness and readiness probes for orchestrators' },
   ],
 };

@@ -7,5 +7,9 @@ export const ordersService: AppDefinition = {
   service: 'orders',
   defaultPort: 3001,
   contexts: [OrdersModule],
-  tags: [{ name: 'orders', description: 'Orders context: place and cancel orders, read order summaries' }],
+  tags: [
+    { name: 'orders: commands', description: 'Place and cancel orders (they append to the order streams)' },
+    { name: 'orders: queries', description: 'Read order summaries, projected from the order events' },
+    { name: 'health', description: 'Liveness and readiness probes for orchestrators' },
+  ],
 };

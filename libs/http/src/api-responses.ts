@@ -1,29 +1,132 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { PROBLEM_JSON, ProblemDetails } from './problem-details.js';
+import { PROBLEM_JSON, ProblemDetails, problemTitle, problemType } from './problem-details.js';
 
-const problem = (status: number, description: string) =>
-  ApiResponse({
+export type ProblemStatus = 400 | 404 | 409 | 413 | 415 | 431 | 503;
+
+/** The stable codes each problem status of one operation can carry. */
+export type ProblemCodes = Partial<Record<ProblemStatus, readonly string[]>>;
+
+const STATUS_DESCRIPTIONS: Record<ProblemStatus, string> = {
+  400: 'Invalid input: malformed JSON, a body that is not a JSON object, unknown or wrongly typed fields (see `errors`), or a broken business input rule',
+  404: 'No such aggregate',
+  409: 'A business rule refused the command, or a concurrent modification persisted after the bounded retries',
+  413: 'Request body larger than the limit, or an append larger than the event store takes',
+  415: 'The request has a body that is not `application/json` (or `+json`) in UTF-8',
+  431: 'The request line (URL with its query) and headers exceed the server limit (16 kB)',
+  503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time (see `Retry-After`)',
+};
+
+/** What the HTTP edge itself answers, worded as it answers it (domain codes get a generic example). */
+const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: ProblemDetails['errors'] }> = {
+  VALIDATION_FAILED: {
+    title: 'Request validation failed',
+    detail: 'lines.0.quantity: quantity must be an integer number',
+    errors: [{ field: 'lines.0.quantity', message: 'quantity must be an integer number' }],
+  },
+  MALFORMED_JSON: { title: 'Malformed JSON body', detail: 'Malformed JSON body: Unexpected end of JSON input' },
+  BAD_REQUEST_BODY: { title: 'Unreadable request body', detail: 'request size did not match content length' },
+  MALFORMED_URL: { title: 'Malformed URL', detail: "Malformed URL: Failed to decode param '%E0%A4%A'" },
+  PAYLOAD_TOO_LARGE: { title: 'Request body too large', detail: 'Request body too large: request entity too large' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    title: 'Unsupported media type',
+    detail: 'The request body must be application/json (UTF-8), not text/plain',
+  },
+  HEADERS_TOO_LARGE: {
+    title: 'Request Header Fields Too Large',
+    detail: 'The request line and headers exceed the server limit',
+  },
+  CURSOR_INVALID: { title: problemTitle('CURSOR_INVALID'), detail: 'The cursor is not one this API returned' },
+  CONCURRENCY_CONFLICT: {
+    title: problemTitle('CONCURRENCY_CONFLICT'),
+    detail: 'Stream was modified concurrently (expected version 3, actual 4)',
+  },
+  READ_MODEL_BEHIND: {
+    title: problemTitle('READ_MODEL_BEHIND'),
+    detail: 'The view has not reached version 4 after 2000 ms (it is at 3); retry shortly',
+  },
+};
+
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', example: 1 } },
+};
+
+const exampleOf = (status: ProblemStatus, code: string) => ({
+  summary: code,
+  value: {
+    type: problemType(code),
     status,
-    description,
-    content: { [PROBLEM_JSON]: { schema: { $ref: '#/components/schemas/ProblemDetails' } } },
-  });
+    code,
+    ...(EDGE_EXAMPLES[code] ?? { title: problemTitle(code), detail: STATUS_DESCRIPTIONS[status] }),
+    correlationId: '5b0e0c52-54a3-4c49-9b4b-3bb1f5a7d2d1',
+  },
+});
 
-/** Documents the problem+json answers an endpoint can give. */
-export const ApiProblems = (...statuses: (400 | 404 | 409 | 413 | 503)[]) =>
+/**
+ * Documents the problem+json answers an operation can give: per status its description, one example
+ * per code, and a schema that pins `status` and the `code`s (so a client, and the e2e suites, can tell
+ * an undocumented answer from a documented one).
+ */
+export const ApiProblems = (codes: ProblemCodes) =>
   applyDecorators(
-    ...statuses.map((status) =>
-      problem(
+    ...Object.entries(codes).map(([key, list]) => {
+      const status = Number(key) as ProblemStatus;
+      return ApiResponse({
         status,
-        {
-          400: 'Invalid input: malformed JSON, unknown or wrongly typed fields (see `errors`), or a broken business input rule',
-          404: 'No such aggregate',
-          409: 'Business rule refused the command, or concurrent modification persisted after retries',
-          413: 'Request body larger than the limit',
-          503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time',
-        }[status],
-      ),
+        // Replaces a schema another decorator gave this status (terminus documents its own 503 body).
+        schema: undefined,
+        description: `${STATUS_DESCRIPTIONS[status]}. Codes: ${list!.map((c) => `\`${c}\``).join(', ')}`,
+        ...(status === 503 ? { headers: RETRY_AFTER } : {}),
+        content: {
+          [PROBLEM_JSON]: {
+            schema: {
+              allOf: [
+                { $ref: '#/components/schemas/ProblemDetails' },
+                {
+                  type: 'object',
+                  properties: {
+                    status: { type: 'integer', enum: [status] },
+                    code: { type: 'string', enum: [...list!] },
+                  },
+                },
+              ],
+            },
+            examples: Object.fromEntries(list!.map((code) => [code, exampleOf(status, code)])),
+          },
+        },
+      });
+    }),
+  );
+
+const merge = (base: ProblemCodes, extra: ProblemCodes): ProblemCodes => {
+  const merged: ProblemCodes = { ...base };
+  for (const [key, list] of Object.entries(extra)) {
+    const status = Number(key) as ProblemStatus;
+    merged[status] = [...new Set([...(merged[status] ?? []), ...list!])];
+  }
+  return merged;
+};
+
+/** What every command (a POST with an optional JSON body, appending to the event store) can answer, plus `extra`. */
+export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
+  ApiProblems(
+    merge(
+      {
+        400: ['VALIDATION_FAILED', 'MALFORMED_JSON', 'BAD_REQUEST_BODY'],
+        409: ['CONCURRENCY_CONFLICT'],
+        413: ['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE'],
+        415: ['UNSUPPORTED_MEDIA_TYPE'],
+        431: ['HEADERS_TOO_LARGE'],
+        503: ['EVENT_STORE_UNAVAILABLE'],
+      },
+      extra,
     ),
+  );
+
+/** What every query (a GET on a read model) can answer, plus `extra`. */
+export const ApiQueryProblems = (extra: ProblemCodes = {}) =>
+  ApiProblems(
+    merge({ 400: ['VALIDATION_FAILED'], 431: ['HEADERS_TOO_LARGE'], 503: ['READ_STORE_UNAVAILABLE'] }, extra),
   );
 
 export { ProblemDetails };

@@ -3,10 +3,10 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createParamDecorator, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { externalCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
-import { PROBLEM_JSON, problemType, ProblemDetails } from './problem-details.js';
+import { PROBLEM_JSON, problemTitle, problemType, ProblemDetails, type FieldError } from './problem-details.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
 
@@ -55,11 +55,14 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOptions): void => {
   app.use(correlationIdMiddleware);
+  app.use(methodNotAllowedMiddleware(app));
+  app.use(unsupportedMediaTypeMiddleware);
   app.use(
     json({
       limit: options.bodyLimit,
-      strict: true,
-      type: ['application/json', 'application/*+json'],
+      // Any JSON value parses; bodyMustBeObject then answers what is wrong with `null` or `"x"`.
+      strict: false,
+      type: JSON_TYPES,
       verify: (_req: unknown, _res: unknown, body: Buffer) => assertJsonDepth(body),
       reviver: (key: string, value: unknown) => {
         if (FORBIDDEN_KEYS.has(key)) throw new ForbiddenKeyError(`Property name "${key}" is not allowed`);
@@ -67,12 +70,101 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
       },
     }),
   );
+  app.use(bodyMustBeObject);
   app.use(bodyErrorMiddleware);
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   (app.getHttpServer() as Server).on('clientError', answerClientError);
   setUpSwagger(app, options);
+};
+
+const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** Sends a problem+json answer from a middleware (before Nest's exception filter can see the request). */
+const sendProblem = (
+  req: Request,
+  res: Response,
+  problem: { status: number; code: string; title?: string; detail: string; errors?: FieldError[] },
+): void => {
+  const body: ProblemDetails = {
+    ...problem,
+    type: problemType(problem.code),
+    title: problem.title ?? problemTitle(problem.code),
+    instance: req.originalUrl.split('?')[0],
+  };
+  const correlationId = res.getHeader('x-correlation-id');
+  if (typeof correlationId === 'string') body.correlationId = correlationId;
+  res.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(body));
+};
+
+interface RouteLayer {
+  route?: { methods: Record<string, boolean> };
+  match(path: string): boolean;
+}
+
+/** The methods routed for a path (HEAD with GET, as Express serves it); empty when no route matches. */
+const allowedMethods = (router: { stack: RouteLayer[] }, path: string): string[] => {
+  const methods = new Set<string>();
+  for (const layer of router.stack) {
+    if (!layer.route || !layer.match(path)) continue;
+    for (const [method, on] of Object.entries(layer.route.methods)) if (on) methods.add(method.toUpperCase());
+  }
+  if (methods.has('_ALL')) return [];
+  if (methods.has('GET')) methods.add('HEAD');
+  return [...methods].sort();
+};
+
+/**
+ * A known path asked with a method it does not serve is answered 405 with `Allow` (RFC 9110 15.5.6),
+ * not 404: the resource exists. Unknown paths still get Nest's 404.
+ */
+const methodNotAllowedMiddleware = (app: NestExpressApplication) => {
+  const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const allowed = allowedMethods(express.router, req.path);
+    if (allowed.length === 0 || allowed.includes(req.method)) return next();
+    res.setHeader('Allow', allowed.join(', '));
+    sendProblem(req, res, {
+      status: 405,
+      code: 'METHOD_NOT_ALLOWED',
+      detail: `${req.method} is not served on ${req.path}; allowed: ${allowed.join(', ')}`,
+    });
+  };
+};
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * A body in anything but JSON is refused with 415 instead of being ignored (which would answer it with
+ * "field missing" messages about fields the client did send). An empty body is no body: commands that
+ * take none (a cancel) need no content type.
+ */
+const unsupportedMediaTypeMiddleware = (req: Request, res: Response, next: NextFunction): void => {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length']) > 0;
+  if (!BODY_METHODS.has(req.method) || !hasBody || req.is(JSON_TYPES)) return next();
+  const sent = req.headers['content-type'] ? req.headers['content-type'].split(';')[0]!.trim() : 'no content type';
+  sendProblem(req, res, {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    title: 'Unsupported media type',
+    detail: `The request body must be application/json (UTF-8), not ${sent.slice(0, 100)}`,
+  });
+};
+
+/** Every body of this API is a JSON object; `null`, strings, numbers and arrays are refused as such. */
+const bodyMustBeObject = (req: Request, res: Response, next: NextFunction): void => {
+  const body: unknown = req.body;
+  if (body === undefined || (typeof body === 'object' && body !== null && !Array.isArray(body))) return next();
+  const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+  const message = `the request body must be a JSON object, not ${kind}`;
+  sendProblem(req, res, {
+    status: 400,
+    code: 'VALIDATION_FAILED',
+    title: 'Request validation failed',
+    detail: `(body): ${message}`,
+    errors: [{ field: '(body)', message }],
+  });
 };
 
 /**
@@ -101,11 +193,60 @@ const answerClientError = (error: Error & { code?: string }, socket: Duplex): vo
   );
 };
 
+const API_CONVENTIONS = [
+  'Errors are RFC 9457 `application/problem+json` with a stable `code`; each operation lists the codes of each status.',
+  'Request bodies are JSON objects (`application/json`, UTF-8; anything else: 415 `UNSUPPORTED_MEDIA_TYPE`) and',
+  'may carry no property the schema does not list. A method a path does not list answers 405',
+  '`METHOD_NOT_ALLOWED` with an `Allow` header; an unknown path answers 404 `NOT_FOUND`.',
+].join(' ');
+
 const setUpSwagger = (app: INestApplication, options: HttpAppOptions): void => {
-  const builder = new DocumentBuilder().setTitle(options.title).setDescription(options.description).setVersion('1.0');
-  for (const tag of options.tags) builder.addTag(tag.name, tag.description);
+  const builder = new DocumentBuilder()
+    .setTitle(options.title)
+    .setDescription(`${options.description}\n\n${API_CONVENTIONS}`)
+    .setVersion('1.0');
   const document = SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDetails] });
+  closeRequestSchemas(document);
+  // Only the tags this app's role serves (a command-only process lists no query tag), in declared order.
+  const used = new Set(Object.values(document.paths).flatMap((item) => Object.values(item).flatMap(tagsOf)));
+  document.tags = options.tags.filter((tag) => used.has(tag.name)).map((tag) => ({ ...tag }));
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+};
+
+const tagsOf = (operation: unknown): string[] => (operation as { tags?: string[] } | undefined)?.tags ?? [];
+
+interface SchemaNode {
+  $ref?: string;
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  allOf?: SchemaNode[];
+  additionalProperties?: boolean | SchemaNode;
+}
+
+/**
+ * The validation pipe refuses unknown properties (forbidNonWhitelisted), so every object schema a
+ * request body reaches says so: `additionalProperties: false`.
+ */
+const closeRequestSchemas = (document: OpenAPIObject): void => {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaNode>;
+  const seen = new Set<SchemaNode>();
+  const close = (node: SchemaNode | undefined): void => {
+    if (!node || seen.has(node)) return;
+    seen.add(node);
+    if (node.$ref) return close(schemas[node.$ref.split('/').pop()!]);
+    if (node.type === 'object' || node.properties) node.additionalProperties = false;
+    Object.values(node.properties ?? {}).forEach(close);
+    close(node.items);
+    node.allOf?.forEach(close);
+  };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of Object.values(item) as {
+      requestBody?: { content?: Record<string, { schema?: SchemaNode }> };
+    }[]) {
+      for (const media of Object.values(operation?.requestBody?.content ?? {})) close(media.schema);
+    }
+  }
 };
 
 const correlationIdMiddleware = (req: Request, res: Response, next: NextFunction): void => {
@@ -115,37 +256,29 @@ const correlationIdMiddleware = (req: Request, res: Response, next: NextFunction
   runWithCorrelation(correlationId, next);
 };
 
-/** Body parser failures (malformed JSON, too large, forbidden keys) answered as problem+json. */
+/**
+ * Body parser failures (malformed JSON, too large, forbidden keys, unsupported charset) and paths that
+ * cannot be decoded, answered as problem+json.
+ */
 const bodyErrorMiddleware = (error: unknown, req: Request, res: Response, next: NextFunction): void => {
   if (!error || typeof error !== 'object') return next(error);
   const classified = classifyBodyError(error);
   if (!classified) return next(error);
-  const [code, statusCode, title] = classified;
-  res
-    .status(statusCode)
-    .type(PROBLEM_JSON)
-    .send(
-      JSON.stringify({
-        type: problemType(code),
-        title,
-        status: statusCode,
-        code,
-        detail:
-          error instanceof ForbiddenKeyError || error instanceof TooDeepError
-            ? error.message
-            : `${title}: ${(error as Error).message}`,
-        instance: req.originalUrl.split('?')[0],
-        correlationId: res.getHeader('x-correlation-id'),
-      }),
-    );
+  const [code, status, title] = classified;
+  const own = error instanceof ForbiddenKeyError || error instanceof TooDeepError;
+  sendProblem(req, res, { status, code, title, detail: own ? error.message : `${title}: ${(error as Error).message}` });
 };
 
 const classifyBodyError = (error: object): [code: string, status: number, title: string] | undefined => {
   const { status, type: kind } = error as { status?: number; type?: string };
   if (error instanceof ForbiddenKeyError || error instanceof TooDeepError || kind === 'entity.parse.failed')
     return ['MALFORMED_JSON', 400, 'Malformed JSON body'];
+  // Express could not percent-decode a path parameter: the URL is at fault, not a field of the body.
+  if (error instanceof URIError) return ['MALFORMED_URL', 400, 'Malformed URL'];
   if (kind === 'entity.too.large') return ['PAYLOAD_TOO_LARGE', 413, 'Request body too large'];
-  if (status && status >= 400 && status < 500) return ['BAD_REQUEST_BODY', status, 'Unreadable request body'];
+  if (kind === 'charset.unsupported' || kind === 'encoding.unsupported')
+    return ['UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type'];
+  if (status && status >= 400 && status < 500) return ['BAD_REQUEST_BODY', 400, 'Unreadable request body'];
   return undefined;
 };
 

@@ -4,3 +4,4 @@ export * from './problem-details.filter.js';
 export * from './problem-details.js';
 export * from './validation.js';
 export * from './query.dto.js';
+export * from './decimal-places.js';

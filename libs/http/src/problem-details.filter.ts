@@ -1,7 +1,7 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApplicationError, type ErrorKind } from '@app/core';
-import { PROBLEM_JSON, problemType, type FieldError, type ProblemDetails } from './problem-details.js';
+import { PROBLEM_JSON, problemTitle, problemType, type FieldError, type ProblemDetails } from './problem-details.js';
 
 const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
@@ -36,11 +36,13 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const correlationId = response.getHeader('x-correlation-id');
     if (typeof correlationId === 'string') problem.correlationId = correlationId;
 
-    if (problem.status >= 500) {
-      this.logger.error(
-        `${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}: ${(exception as Error)?.message}`,
-        (exception as Error)?.stack,
-      );
+    const summary = `${request.method} ${request.originalUrl} -> ${problem.status} ${problem.code}`;
+    if (problem.code === 'INTERNAL_ERROR') {
+      // A bug: nothing mapped it. The stack is for the developer; the client only gets the code.
+      this.logger.error(`${summary}: ${(exception as Error)?.message}`, (exception as Error)?.stack);
+    } else if (problem.status >= 500) {
+      // An expected answer (a dependency down, a view behind): worth a line for operators, not a stack.
+      this.logger.warn(`${summary}: ${(exception as Error).message}`);
     }
     if (problem.status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
     if (response.headersSent) return;
@@ -60,14 +62,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // Details are extension members; the standard members always win over a same-named detail.
       return {
         ...(exception.details ?? {}),
-        ...base(exception.code, titleOf(exception.code), status),
+        ...base(exception.code, problemTitle(exception.code), status),
         detail: exception.message,
       };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const code = HttpStatus[status] ?? 'HTTP_ERROR';
-      return { ...base(code, titleOf(code), status), detail: exception.message };
+      return { ...base(code, problemTitle(code), status), detail: exception.message };
     }
     return base('INTERNAL_ERROR', 'Internal server error', 500);
   }
@@ -79,8 +81,3 @@ const base = (code: string, title: string, status: number): ProblemDetails => ({
   status,
   code,
 });
-
-const titleOf = (code: string): string => {
-  const words = code.toLowerCase().replaceAll('_', ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1);
-};

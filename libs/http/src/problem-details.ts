@@ -13,13 +13,23 @@ export class ProblemDetails {
   @ApiProperty({ example: 'urn:problem:validation-failed', description: 'Identifies the problem type' })
   type!: string;
   @ApiProperty({ example: 'Request validation failed' }) title!: string;
-  @ApiProperty({ example: 400 }) status!: number;
+  @ApiProperty({ type: 'integer', example: 400, description: 'The HTTP status, repeated' }) status!: number;
   @ApiPropertyOptional({ example: 'lines.0.quantity must be an integer number' }) detail?: string;
   @ApiPropertyOptional({ example: '/orders' }) instance?: string;
   @ApiProperty({ example: 'VALIDATION_FAILED', description: 'Stable machine-readable code' }) code!: string;
   @ApiPropertyOptional({ type: [FieldError] }) errors?: FieldError[];
-  @ApiPropertyOptional({ example: '5b0e0c52-54a3-4c49-9b4b-3bb1f5a7d2d1' }) correlationId?: string;
+  @ApiPropertyOptional({
+    example: '5b0e0c52-54a3-4c49-9b4b-3bb1f5a7d2d1',
+    description: 'The x-correlation-id of the request, for the logs',
+  })
+  correlationId?: string;
   [extension: string]: unknown;
 }
 
 export const problemType = (code: string): string => `urn:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+
+/** The title of a code: `ORDER_NOT_FOUND` -> `Order not found`. */
+export const problemTitle = (code: string): string => {
+  const words = code.toLowerCase().replaceAll('_', ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};

@@ -1,10 +1,15 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
 /** `?minVersion=`: read your own write (the query waits, bounded, for the read model to reach it). */
 export class MinVersionQueryDto {
-  @ApiPropertyOptional({ minimum: 1, description: 'Wait (bounded) until the view reflects at least this version' })
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: 'Wait (bounded) until the view reflects at least this version',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -15,7 +20,7 @@ export class MinVersionQueryDto {
 
 /** `?limit=&cursor=`: cursor pagination of a listing; extend it with the listing's filters. */
 export class PageQueryDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 100, default: 20 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -23,8 +28,13 @@ export class PageQueryDto {
   @Max(100)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'nextCursor of the previous page', maxLength: 512 })
+  @ApiPropertyOptional({
+    description: 'nextCursor of the previous page; absent or empty: the first page',
+    maxLength: 512,
+  })
   @IsOptional()
+  // `cursor=` is what a client sends with an empty "previous nextCursor": the first page, not an error.
+  @Transform(({ value }: { value: unknown }) => (value === '' ? undefined : value))
   @IsString()
   @MaxLength(512)
   cursor?: string;

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApplicationError } from '@app/core';
+import { ApiProblems } from '@app/http';
 import { EventStore } from '@app/event-sourcing';
 import { TransportHealth } from '@app/messaging';
 import { ReadModelStore } from '@app/read-models';
@@ -31,6 +32,8 @@ export class HealthController {
   }
 
   @Get('ready')
+  // Terminus documents its own 503 body; this API answers problem+json (with terminus' report inside).
+  @ApiProblems({ 503: ['NOT_READY'] })
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: event store, read-model store and event transport answer' })
   async ready() {

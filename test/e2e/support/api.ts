@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import request, { type Response } from 'supertest';
+import type { Response } from 'supertest';
 import { eventually } from './eventually.js';
+import { request, type CheckedAgent } from './openapi-contract.js';
 
 export const PROBLEM_JSON = /^application\/problem\+json/;
 
@@ -54,11 +55,11 @@ export const expectProblem = (response: Response, status: number, code?: string)
   return problem;
 };
 
-/** Thin client over supertest for the monolith's HTTP API. */
+/** Thin client over supertest for the monolith's HTTP API; every response is checked against /docs-json. */
 export class Api {
   constructor(readonly server: Server) {}
 
-  http() {
+  http(): CheckedAgent {
     return request(this.server);
   }
 

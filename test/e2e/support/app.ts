@@ -1,9 +1,9 @@
 import type { Server } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import request from 'supertest';
 import { loadConfig } from '@app/config';
 import { createHttpApp } from '@app/platform';
 import { monolith } from '../../../apps/monolith/src/monolith.app.js';
+import { request } from './openapi-contract.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -14,10 +14,14 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** The monolith as `main.ts` builds it, on the given environment, initialised but not listening. */
+/**
+ * The monolith as `main.ts` builds it, on the given environment, initialised but not listening. It logs
+ * errors only (LOG_LEVEL=error unless `env` says otherwise): the warnings the suites provoke on purpose
+ * (503s, embedded mode) stay out of the test output, a 500's stack trace does not.
+ */
 export const startMonolith = async (env: Env): Promise<RunningApp> => {
-  const app = await createHttpApp(monolith, loadConfig(env, { port: 0, service: monolith.service }));
-  app.useLogger(['error', 'warn']);
+  const config = loadConfig({ LOG_LEVEL: 'error', ...env }, { port: 0, service: monolith.service });
+  const app = await createHttpApp(monolith, config);
   await app.init();
   const server = app.getHttpServer() as Server;
   await untilReady(server);

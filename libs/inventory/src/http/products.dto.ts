@@ -15,7 +15,7 @@ export class RegisterProductRequestDto {
   @MaxLength(200)
   name!: string;
 
-  @ApiProperty({ example: 100, minimum: 0, maximum: MAX_STOCK })
+  @ApiProperty({ type: 'integer', example: 100, minimum: 0, maximum: MAX_STOCK })
   @IsInt()
   @Min(0)
   @Max(MAX_STOCK)
@@ -23,7 +23,7 @@ export class RegisterProductRequestDto {
 }
 
 export class RestockRequestDto {
-  @ApiProperty({ example: 25, minimum: 1, maximum: MAX_STOCK })
+  @ApiProperty({ type: 'integer', example: 25, minimum: 1, maximum: MAX_STOCK })
   @IsInt()
   @Min(1)
   @Max(MAX_STOCK)
@@ -32,20 +32,27 @@ export class RestockRequestDto {
 
 export class ProductAcceptedDto {
   @ApiProperty({ example: 'APPLE-RED' }) sku!: string;
-  @ApiProperty({ example: 1, description: 'Stream version after the command; pass as minVersion to read your write' })
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    example: 1,
+    description: 'Stream version after the command; pass as minVersion to read your write',
+  })
   version!: number;
 }
 
 export class ProductView {
-  @ApiProperty() sku!: string;
-  @ApiProperty() name!: string;
-  @ApiProperty({ description: 'Units that can still be reserved' }) available!: number;
-  @ApiProperty({ description: 'Units held for orders' }) reserved!: number;
-  @ApiProperty() updatedAt!: string;
-  @ApiProperty({ description: 'Product stream version this view reflects' }) version!: number;
+  @ApiProperty({ example: 'APPLE-RED' }) sku!: string;
+  @ApiProperty({ example: 'Red apple' }) name!: string;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Units that can still be reserved' }) available!: number;
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Units held for orders' }) reserved!: number;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Product stream version this view reflects' })
+  version!: number;
 }
 
 export class ProductPageView {
   @ApiProperty({ type: [ProductView] }) items!: ProductView[];
-  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as cursor for the next page; null on the last' })
+  nextCursor!: string | null;
 }

@@ -3,7 +3,14 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { SKU_PATTERN, SKU_RULE } from '@app/contracts';
 import type { CommandContext } from '@app/event-sourcing';
-import { ApiProblems, MinVersionQueryDto, PageQueryDto, RequestContext, RequestValidationError } from '@app/http';
+import {
+  ApiCommandProblems,
+  ApiQueryProblems,
+  MinVersionQueryDto,
+  PageQueryDto,
+  RequestContext,
+  RequestValidationError,
+} from '@app/http';
 import { RegisterProductCommand } from '../application/register-product/register-product.command.js';
 import { RestockProductCommand } from '../application/restock-product/restock-product.command.js';
 import { GetProductQuery, ListProductsQuery } from '../application/product-stock/product-stock.queries.js';
@@ -28,19 +35,19 @@ class SkuPipe implements PipeTransform<string, string> {
 const skuParam = ApiParam({
   name: 'sku',
   example: 'APPLE-RED',
-  schema: { type: 'string', pattern: SKU_PATTERN.source },
+  schema: { type: 'string', pattern: SKU_PATTERN.source, maxLength: 64 },
 });
 
 /** Commands: the write side (APP_ROLE command or all). */
-@ApiTags('inventory')
+@ApiTags('inventory: commands')
 @Controller('products')
 export class ProductsCommandsController {
   constructor(private readonly commands: CommandBus) {}
 
   @Post()
   @ApiOperation({ summary: 'Register a product with its initial stock' })
-  @ApiCreatedResponse({ type: ProductAcceptedDto })
-  @ApiProblems(400, 409, 413, 503)
+  @ApiCreatedResponse({ type: ProductAcceptedDto, description: 'Product registered: its SKU and stream version' })
+  @ApiCommandProblems({ 400: ['STOCK_QUANTITY_INVALID'], 409: ['PRODUCT_ALREADY_REGISTERED'] })
   async register(@Body() body: RegisterProductRequestDto, @RequestContext() context: CommandContext) {
     const { version } = await this.commands.execute(
       new RegisterProductCommand(body.sku, body.name, body.initialStock, context),
@@ -52,8 +59,8 @@ export class ProductsCommandsController {
   @HttpCode(200)
   @skuParam
   @ApiOperation({ summary: 'Add stock to a product' })
-  @ApiOkResponse({ type: ProductAcceptedDto })
-  @ApiProblems(400, 404, 409, 413, 503)
+  @ApiOkResponse({ type: ProductAcceptedDto, description: 'Stock added: the SKU and its new stream version' })
+  @ApiCommandProblems({ 400: ['MALFORMED_URL', 'STOCK_QUANTITY_INVALID'], 404: ['PRODUCT_NOT_FOUND'] })
   async restock(
     @Param('sku', SkuPipe) sku: string,
     @Body() body: RestockRequestDto,
@@ -65,7 +72,7 @@ export class ProductsCommandsController {
 }
 
 /** Queries: the read side (APP_ROLE query or all). */
-@ApiTags('inventory')
+@ApiTags('inventory: queries')
 @Controller('products')
 export class ProductsQueriesController {
   constructor(private readonly queries: QueryBus) {}
@@ -73,8 +80,8 @@ export class ProductsQueriesController {
   @Get(':sku')
   @skuParam
   @ApiOperation({ summary: 'Stock of one product, as projected from its events' })
-  @ApiOkResponse({ type: ProductView })
-  @ApiProblems(400, 404, 503)
+  @ApiOkResponse({ type: ProductView, description: 'The stock view (at least at `minVersion` when given)' })
+  @ApiQueryProblems({ 400: ['MALFORMED_URL'], 404: ['PRODUCT_NOT_FOUND'], 503: ['READ_MODEL_BEHIND'] })
   async get(@Param('sku', SkuPipe) sku: string, @Query() query: MinVersionQueryDto) {
     const { id: _id, ...view } = await this.queries.execute(new GetProductQuery(sku, query.minVersion));
     return view;
@@ -82,8 +89,8 @@ export class ProductsQueriesController {
 
   @Get()
   @ApiOperation({ summary: 'Products by SKU, paginated by cursor' })
-  @ApiOkResponse({ type: ProductPageView })
-  @ApiProblems(400, 503)
+  @ApiOkResponse({ type: ProductPageView, description: 'One page of stock views, by SKU' })
+  @ApiQueryProblems({ 400: ['CURSOR_INVALID'] })
   async list(@Query() query: PageQueryDto) {
     const page = await this.queries.execute(new ListProductsQuery(query.limit ?? 20, query.cursor));
     return { items: page.items.map(({ id: _id, ...view }) => view), nextCursor: page.nextCursor };

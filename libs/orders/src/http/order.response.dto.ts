@@ -3,36 +3,50 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
 export class CommandAcceptedDto {
-  @ApiProperty({ example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' }) id!: string;
-  @ApiProperty({ example: 1, description: 'Stream version after the command; pass as minVersion to read your write' })
+  @ApiProperty({ format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' }) id!: string;
+  @ApiProperty({
+    type: 'integer',
+    minimum: 1,
+    example: 1,
+    description: 'Stream version after the command; pass as minVersion to read your write',
+  })
   version!: number;
 }
 
 export class OrderLineView {
-  @ApiProperty() sku!: string;
-  @ApiProperty() quantity!: number;
-  @ApiProperty() unitPrice!: number;
+  @ApiProperty({ example: 'APPLE-RED' }) sku!: string;
+  @ApiProperty({ type: 'integer', minimum: 1, example: 2 }) quantity!: number;
+  @ApiProperty({ type: 'number', minimum: 0, multipleOf: 0.01, example: 1.25 }) unitPrice!: number;
 }
 
 export const ORDER_STATUSES = ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] as const;
 
 export class OrderView {
-  @ApiProperty() id!: string;
-  @ApiProperty() customerId!: string;
+  @ApiProperty({ format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' }) id!: string;
+  @ApiProperty({ example: 'customer-42' }) customerId!: string;
   @ApiProperty({ enum: ORDER_STATUSES }) status!: string;
   @ApiProperty({ type: [OrderLineView] }) lines!: OrderLineView[];
-  @ApiProperty({ example: 12.5 }) total!: number;
+  @ApiProperty({
+    type: 'number',
+    minimum: 0,
+    multipleOf: 0.01,
+    example: 12.5,
+    description: 'Sum of the lines, to the cent',
+  })
+  total!: number;
   @ApiProperty({ example: 'EUR' }) currency!: string;
-  @ApiProperty() placedAt!: string;
-  @ApiProperty() updatedAt!: string;
+  @ApiProperty({ format: 'date-time' }) placedAt!: string;
+  @ApiProperty({ format: 'date-time' }) updatedAt!: string;
   @ApiProperty({ nullable: true, type: String, description: 'Rejection or cancellation reason' }) statusReason!:
     string | null;
-  @ApiProperty({ description: 'Order stream version this view reflects' }) version!: number;
+  @ApiProperty({ type: 'integer', minimum: 1, description: 'Order stream version this view reflects' })
+  version!: number;
 }
 
 export class OrderPageView {
   @ApiProperty({ type: [OrderView] }) items!: OrderView[];
-  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Pass as cursor for the next page; null on the last' })
+  nextCursor!: string | null;
 }
 
 export class ListOrdersQueryDto extends PageQueryDto {

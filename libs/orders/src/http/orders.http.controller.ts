@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { CommandContext } from '@app/event-sourcing';
-import { ApiProblems, MinVersionQueryDto, RequestContext } from '@app/http';
+import {
+  ApiCommandProblems,
+  ApiQueryProblems,
+  MinVersionQueryDto,
+  RequestContext,
+  RequestValidationError,
+} from '@app/http';
 import { CancelOrderCommand } from '../application/cancel-order/cancel-order.command.js';
 import { PlaceOrderCommand } from '../application/place-order/place-order.command.js';
 import { GetOrderQuery } from '../application/order-summary/get-order.query.js';
@@ -11,18 +17,28 @@ import { ListOrdersQuery } from '../application/order-summary/list-orders.query.
 import { CancelOrderRequestDto, PlaceOrderRequestDto } from './place-order.request.dto.js';
 import { CommandAcceptedDto, ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
 
-const orderIdPipe = new ParseUUIDPipe({ version: '4' });
+/** Order ids are the UUIDs `POST /orders` hands out; anything else is a field error, like a body's. */
+const orderIdPipe = new ParseUUIDPipe({
+  version: '4',
+  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID (version 4)' }]),
+});
+
+const orderIdParam = ApiParam({
+  name: 'id',
+  description: 'The order id `POST /orders` answered',
+  schema: { type: 'string', format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' },
+});
 
 /** Commands: the write side (APP_ROLE command or all). */
-@ApiTags('orders')
+@ApiTags('orders: commands')
 @Controller('orders')
 export class OrdersCommandsController {
   constructor(private readonly commands: CommandBus) {}
 
   @Post()
   @ApiOperation({ summary: 'Place an order (PENDING until inventory reserves its stock)' })
-  @ApiCreatedResponse({ type: CommandAcceptedDto })
-  @ApiProblems(400, 409, 413, 503)
+  @ApiCreatedResponse({ type: CommandAcceptedDto, description: 'Order placed: its new id and stream version' })
+  @ApiCommandProblems({ 400: ['ORDER_INVALID'] })
   placeOrder(@Body() body: PlaceOrderRequestDto, @RequestContext() context: CommandContext) {
     const order = { orderId: randomUUID(), customerId: body.customerId, currency: body.currency, lines: body.lines };
     return this.commands.execute(new PlaceOrderCommand(order, context));
@@ -30,10 +46,11 @@ export class OrdersCommandsController {
 
   @Post(':id/cancel')
   @HttpCode(200)
+  @orderIdParam
   @ApiOperation({ summary: 'Cancel a pending or confirmed order (releases its stock)' })
   @ApiBody({ type: CancelOrderRequestDto, required: false })
-  @ApiOkResponse({ type: CommandAcceptedDto })
-  @ApiProblems(400, 404, 409, 413, 503)
+  @ApiOkResponse({ type: CommandAcceptedDto, description: 'Order cancelled: its id and new stream version' })
+  @ApiCommandProblems({ 400: ['MALFORMED_URL'], 404: ['ORDER_NOT_FOUND'], 409: ['ORDER_NOT_CANCELLABLE'] })
   cancelOrder(
     @Param('id', orderIdPipe) id: string,
     @Body() body: CancelOrderRequestDto,
@@ -44,23 +61,24 @@ export class OrdersCommandsController {
 }
 
 /** Queries: the read side (APP_ROLE query or all). */
-@ApiTags('orders')
+@ApiTags('orders: queries')
 @Controller('orders')
 export class OrdersQueriesController {
   constructor(private readonly queries: QueryBus) {}
 
   @Get(':id')
+  @orderIdParam
   @ApiOperation({ summary: 'One order, as projected from its events' })
-  @ApiOkResponse({ type: OrderView })
-  @ApiProblems(400, 404, 503)
+  @ApiOkResponse({ type: OrderView, description: 'The order summary (at least at `minVersion` when given)' })
+  @ApiQueryProblems({ 400: ['MALFORMED_URL'], 404: ['ORDER_NOT_FOUND'], 503: ['READ_MODEL_BEHIND'] })
   getOrder(@Param('id', orderIdPipe) id: string, @Query() query: MinVersionQueryDto) {
     return this.queries.execute(new GetOrderQuery(id, query.minVersion));
   }
 
   @Get()
   @ApiOperation({ summary: 'Orders, newest first, filtered by status and customer, paginated by cursor' })
-  @ApiOkResponse({ type: OrderPageView })
-  @ApiProblems(400, 503)
+  @ApiOkResponse({ type: OrderPageView, description: 'One page of order summaries, newest first' })
+  @ApiQueryProblems({ 400: ['CURSOR_INVALID'] })
   listOrders(@Query() query: ListOrdersQueryDto) {
     return this.queries.execute(
       new ListOrdersQuery({ status: query.status, customerId: query.customerId }, query.limit ?? 20, query.cursor),

@@ -1,4 +1,5 @@
 import { SKU_PATTERN, SKU_RULE } from '@app/contracts';
+import { MaxDecimalPlaces } from '@app/http';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -8,13 +9,13 @@ import {
   IsInt,
   IsNumber,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Max,
   MaxLength,
   Min,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
@@ -24,14 +25,23 @@ export class OrderLineDto {
   @Matches(SKU_PATTERN, { message: SKU_RULE })
   sku!: string;
 
-  @ApiProperty({ example: 2, minimum: 1, maximum: 1_000_000 })
+  @ApiProperty({ type: 'integer', example: 2, minimum: 1, maximum: 1_000_000 })
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   quantity!: number;
 
-  @ApiProperty({ example: 1.25, minimum: 0, maximum: 1_000_000, description: 'Price per unit, at most 2 decimals' })
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @ApiProperty({
+    type: 'number',
+    example: 1.25,
+    minimum: 0,
+    maximum: 1_000_000,
+    multipleOf: 0.01,
+    description:
+      'Price per unit, at most 2 decimals as written in the JSON (19.99 and 1.1 are, 12.345, 1e-7 and 0.30000000000000004 are not)',
+  })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @MaxDecimalPlaces(2)
   @Min(0)
   @Max(1_000_000)
   unitPrice!: number;
@@ -61,7 +71,8 @@ export class PlaceOrderRequestDto {
 
 export class CancelOrderRequestDto {
   @ApiProperty({ required: false, example: 'Changed my mind', maxLength: 500 })
-  @IsOptional()
+  // Absent is fine, `null` is not: the schema says string (IsOptional would let null through).
+  @ValidateIf((_, value) => value !== undefined)
   @IsString()
   @MaxLength(500)
   reason?: string;
