@@ -32,6 +32,25 @@ export default tseslint.config(
     },
   },
   {
+    // e2e specs reach the API through test/e2e/support, which checks every answer against /docs-json.
+    files: ['test/e2e/**/*.ts', 'test/services/**/*.ts'],
+    ignores: ['test/e2e/support/api.ts', 'test/e2e/support/openapi-contract.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'supertest',
+              message:
+                'Use the clients of test/e2e/support: they validate every response against the OpenAPI document.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
       globals: {
