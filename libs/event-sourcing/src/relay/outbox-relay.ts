@@ -82,6 +82,8 @@ export class OutboxRelay {
   #stopped = false;
   #leaseValidUntil = 0;
   readonly #lanes = new Map<string, Lane>();
+  /** Streams with appends queued by the fast path: what a pass looks at. */
+  readonly #queuedStreams = new Set<string>();
   #queued = 0;
   /** Whether a recovery scan completed since the lease was taken: until then the fast path only queues. */
   #recovered = false;
@@ -147,6 +149,7 @@ export class OutboxRelay {
     const at = lane.queue.findIndex((p) => p.entry.fromVersion > entry.fromVersion);
     lane.queue.splice(at < 0 ? lane.queue.length : at, 0, { entry, events });
     this.#queued++;
+    this.#queuedStreams.add(entry.streamId);
     this.#kick();
   }
 
@@ -210,6 +213,7 @@ export class OutboxRelay {
   /** Drops everything held in memory: the outbox has it all, for whoever holds the lease next. */
   #forget(): void {
     this.#lanes.clear();
+    this.#queuedStreams.clear();
     this.#queued = 0;
     this.#recovered = false;
   }
@@ -268,8 +272,12 @@ export class OutboxRelay {
     if (!this.#recovered) return false;
     const candidates: { streamId: string; lane: Lane }[] = [];
     const stale: OutboxEntry[] = [];
-    for (const [streamId, lane] of this.#lanes) {
-      if (lane.blocked || lane.queue.length === 0) continue;
+    for (const streamId of this.#queuedStreams) {
+      const lane = this.#lanes.get(streamId);
+      if (!lane || lane.blocked || lane.queue.length === 0) {
+        this.#queuedStreams.delete(streamId);
+        continue;
+      }
       // Queued appends the recovery scan published already: only their removal may be missing.
       while (lane.queue.length > 0 && lane.queue[0]!.entry.toVersion <= (lane.publishedTo ?? 0)) {
         stale.push(this.#dequeue(lane)!.entry);
@@ -339,7 +347,7 @@ export class OutboxRelay {
           failed.add(runs[0]!.streamId);
         } else {
           const ok: Run[] = [];
-          for (const run of runs) {
+          await this.#concurrently(runs, async (run) => {
             try {
               await this.publisher.publish(run.events);
               ok.push(run);
@@ -347,7 +355,7 @@ export class OutboxRelay {
               this.#failed(run, streamError);
               failed.add(run.streamId);
             }
-          }
+          });
           published = ok;
         }
       }
