@@ -29,13 +29,16 @@ class RecordingPublisher extends EventPublisher {
 class CountingSource extends OutboxSource {
   readonly counts = { pending: 0, readEvents: 0, complete: 0, isPending: 0 };
   failCompletions = 0;
+  /** While set, a scan's page waits for it (a slow query). */
+  holdPending: Promise<void> | undefined;
 
   constructor(private readonly inner: OutboxSource) {
     super();
   }
 
-  override pending(page: { limit: number; continuation?: string }): Promise<OutboxPage> {
+  override async pending(page: { limit: number; continuation?: string }): Promise<OutboxPage> {
     this.counts.pending++;
+    await this.holdPending;
     return this.inner.pending(page);
   }
 
@@ -147,6 +150,18 @@ describe('OutboxRelay', () => {
       const second = publisher.calls[1]!.map((e) => `${e.streamId}@${e.version}`);
       expect(second.sort()).toEqual(['S-1@1', 'S-1@2', 'S-1@3', 'S-2@1', 'S-2@2', 'S-3@1', 'S-3@2', 'S-4@1', 'S-4@2']);
       expect(versionsOf('S-1').map(([version]) => version)).toEqual([1, 2, 3]);
+      expect(await pending()).toEqual([]);
+    });
+
+    it('keeps publishing from memory while a recovery scan waits for a slow query', async () => {
+      let release!: () => void;
+      source.holdPending = new Promise((resolve) => (release = resolve));
+      const scan = relay.drain(); // a scan now hangs on its query
+      await append('S-1', 'A');
+      for (let i = 0; i < 50 && publisher.published.length === 0; i++) await sleep(10);
+      expect(versionsOf('S-1')).toEqual([[1, 'A']]);
+      release();
+      await scan;
       expect(await pending()).toEqual([]);
     });
 

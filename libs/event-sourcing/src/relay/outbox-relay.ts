@@ -65,7 +65,8 @@ interface Run {
  * just wrote; a pass publishes every stream handed over since the last pass in ONE publisher call, then
  * completes each stream's entries with one request. Recovery path: a paged scan of the outbox source at
  * start-up, on lease takeover, every `recoveryIntervalMs`, and when a stream's publish failed (with
- * exponential backoff). One pass runs at a time.
+ * exponential backoff). Fast passes run one at a time; the scan runs beside them (its query may be slow:
+ * it must not hold up the commands' events), and a stream one of them is publishing is left to the other.
  *
  * Order per stream: the fast path publishes an append only when the relay knows every older version was
  * published: it published them itself, or the stream is new, or the source says the previous append is
@@ -77,6 +78,12 @@ export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
   readonly #source: OutboxSource;
   #running: Promise<void> | undefined;
+  /** The recovery scan in flight: it runs beside the fast path, which it must never hold up. */
+  #scanning: Promise<void> | undefined;
+  /** Streams being published right now by the fast path or the scan: the other one leaves them alone. */
+  readonly #busy = new Set<string>();
+  /** Bumped whenever the lease is taken anew or lost: a scan of an older epoch does not open the gate. */
+  #epoch = 0;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
@@ -111,7 +118,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await this.#running;
+    await this.#settled();
     if (this.#leaseValidUntil > 0) {
       const { name, owner } = this.options.lease;
       await this.store.releaseLease(name, owner).catch(() => undefined); // it expires anyway
@@ -157,12 +164,16 @@ export class OutboxRelay {
   async drain(): Promise<void> {
     this.#recoveryRequested = true;
     this.#kick();
-    while (this.#running) await this.#running;
+    await this.#settled();
   }
 
-  /** Waits until the passes in flight (and those they led to) are done, without asking for a scan. */
+  /** Waits until the passes and scan in flight (and those they led to) are done, without asking for a scan. */
   async idle(): Promise<void> {
-    while (this.#running) await this.#running;
+    await this.#settled();
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#running || this.#scanning) await Promise.all([this.#running, this.#scanning]);
   }
 
   #kick(): void {
@@ -176,18 +187,15 @@ export class OutboxRelay {
       this.#again = false;
       try {
         if (!(await this.#holdLease())) return; // another instance publishes
-        if (this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt) {
-          await this.#recover();
-          this.#again = true; // then what the fast path queued meanwhile
-        } else if (await this.#fastPass()) {
-          this.#again = true; // more may have arrived during the pass
+        if (!this.#scanning && (this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt)) {
+          this.#scanning = this.#scan().finally(() => {
+            this.#scanning = undefined;
+            this.#kick(); // what the fast path queued meanwhile, or the next scan asked for
+          });
         }
-        this.#storeFailures = 0;
+        if (await this.#fastPass()) this.#again = true; // more may have arrived during the pass
       } catch (error) {
-        // The store failed (a scan, a read): retry the scan with backoff; the queued appends stay queued.
-        this.#storeFailures++;
-        this.#recoveryRequested = false;
-        this.#nextRecoveryAt = Date.now() + this.#backoff(this.#storeFailures);
+        // A point read or a removal failed: the queued appends stay queued for the next pass.
         this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
       }
     }
@@ -212,15 +220,34 @@ export class OutboxRelay {
 
   /** Drops everything held in memory: the outbox has it all, for whoever holds the lease next. */
   #forget(): void {
+    this.#epoch++;
     this.#lanes.clear();
     this.#queuedStreams.clear();
     this.#queued = 0;
     this.#recovered = false;
   }
 
-  /** The recovery path: a paged scan of the outbox, each page published in one call, oldest first per stream. */
+  /** Runs a recovery scan; when the store fails, the next one comes after a backoff. */
+  async #scan(): Promise<void> {
+    try {
+      await this.#recover();
+      this.#storeFailures = 0;
+    } catch (error) {
+      this.#storeFailures++;
+      this.#nextRecoveryAt = Date.now() + this.#backoff(this.#storeFailures);
+      this.logger.warn(`Outbox relay scan failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * The recovery path: a paged scan of the outbox, each page published in one call, oldest first per
+   * stream. It runs beside the fast path; a stream the fast path is publishing is left to it (the fast
+   * path publishes a stream only when everything older is out).
+   */
   async #recover(): Promise<void> {
     this.#recoveryRequested = false;
+    const epoch = this.#epoch;
+    const current = () => epoch === this.#epoch && this.isLeader && !this.#stopped;
     const started = Date.now();
     /** Streams not to publish for the rest of this scan: a failed or backed-off stream holds its newer entries. */
     const skipped = new Set<string>();
@@ -237,7 +264,7 @@ export class OutboxRelay {
       const alreadyPublished: OutboxEntry[] = [];
       for (const [streamId, entries] of byStream) {
         const lane = this.#lanes.get(streamId);
-        if (skipped.has(streamId) || (lane?.failure && lane.failure.retryAt > started)) {
+        if (this.#busy.has(streamId) || skipped.has(streamId) || (lane?.failure && lane.failure.retryAt > started)) {
           skipped.add(streamId);
           continue;
         }
@@ -246,15 +273,23 @@ export class OutboxRelay {
         const rest = entries.filter((e) => e.toVersion > publishedTo);
         if (rest.length > 0) toPublish.push({ streamId, entries: rest });
       }
-      const runs = await this.#concurrently(toPublish, async ({ streamId, entries }) => ({
-        streamId,
-        entries,
-        events: this.#fromMemory(streamId, entries) ?? (await this.#source.readEvents(entries)),
-      }));
-      const failed = await this.#publishAndComplete(runs, alreadyPublished);
-      for (const streamId of failed) skipped.add(streamId);
+      const claimed = toPublish.map(({ streamId }) => streamId);
+      for (const streamId of claimed) this.#busy.add(streamId);
+      try {
+        const runs = await this.#concurrently(toPublish, async ({ streamId, entries }) => ({
+          streamId,
+          entries,
+          events: this.#fromMemory(streamId, entries) ?? (await this.#source.readEvents(entries)),
+        }));
+        if (!current()) return; // the lease moved on: the next holder scans
+        const failed = await this.#publishAndComplete(runs, alreadyPublished);
+        for (const streamId of failed) skipped.add(streamId);
+      } finally {
+        for (const streamId of claimed) this.#busy.delete(streamId);
+      }
       continuation = page.continuation;
-    } while (continuation && !this.#stopped);
+    } while (continuation && current());
+    if (!current()) return;
 
     // Every entry that was pending when the scan started has been seen: streams blocked behind one that
     // is not failing may take the fast path again.
@@ -278,6 +313,7 @@ export class OutboxRelay {
         this.#queuedStreams.delete(streamId);
         continue;
       }
+      if (this.#busy.has(streamId)) continue; // the scan is publishing it: next pass
       // Queued appends the recovery scan published already: only their removal may be missing.
       while (lane.queue.length > 0 && lane.queue[0]!.entry.toVersion <= (lane.publishedTo ?? 0)) {
         stale.push(this.#dequeue(lane)!.entry);
@@ -305,7 +341,7 @@ export class OutboxRelay {
     const runs: Run[] = [];
     let budget = this.options.batchSize;
     for (const { streamId, lane } of candidates) {
-      if (lane.blocked || budget <= 0) continue;
+      if (lane.blocked || budget <= 0 || this.#busy.has(streamId)) continue;
       if (lane.publishedTo === undefined) lane.publishedTo = lane.queue[0]!.entry.fromVersion - 1; // a new stream
       const taken: Pending[] = [];
       let next = lane.publishedTo + 1;
@@ -323,8 +359,13 @@ export class OutboxRelay {
         });
       }
     }
-    if (runs.length === 0 && stale.length === 0) return this.#recoveryRequested;
-    await this.#publishAndComplete(runs, stale);
+    if (runs.length === 0 && stale.length === 0) return this.#recoveryRequested && !this.#scanning;
+    for (const { streamId } of runs) this.#busy.add(streamId);
+    try {
+      await this.#publishAndComplete(runs, stale);
+    } finally {
+      for (const { streamId } of runs) this.#busy.delete(streamId);
+    }
     return true;
   }
 
