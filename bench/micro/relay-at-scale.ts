@@ -178,7 +178,10 @@ export const relayAtScale = async ({
         const done = publisher.published(streamId);
         const result = await store.appendToStream(streamId, orderEvents(orderId, 1), { expectedVersion: NO_STREAM });
         relay.appended(result);
-        await done;
+        await Promise.race([
+          done,
+          new Promise((_, reject) => setTimeout(() => reject(new Error('not relayed within 15 s')), 15_000).unref()),
+        ]);
       };
 
     const rawCommand = async (): Promise<void> => {

@@ -233,8 +233,11 @@ export class OutboxRelay {
       await this.#recover();
       this.#storeFailures = 0;
     } catch (error) {
+      // From a second up to the recovery interval: a scan that failed because the store was too busy to
+      // answer it in time must not come back at once and keep it busy.
       this.#storeFailures++;
-      this.#nextRecoveryAt = Date.now() + this.#backoff(this.#storeFailures);
+      const delay = Math.min(this.options.recoveryIntervalMs, 1_000 * 2 ** (this.#storeFailures - 1));
+      this.#nextRecoveryAt = Date.now() + delay;
       this.logger.warn(`Outbox relay scan failed: ${(error as Error).message}`);
     }
   }
