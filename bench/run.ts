@@ -9,6 +9,7 @@ import { commandAppend } from './micro/command-append.js';
 import { projection } from './micro/projection.js';
 import { rebuild } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
+import { relayAtScale } from './micro/relay-at-scale.js';
 
 const only = process.env.BENCH_ONLY;
 const results: BenchResult[] = [];
@@ -18,6 +19,7 @@ if (only !== 'e2e') {
   for (const [name, run] of [
     ['command append', commandAppend],
     ['relay', relay],
+    ['relay at scale', relayAtScale],
     ['projection', projection],
     ['rebuild', rebuild],
   ] as const) {

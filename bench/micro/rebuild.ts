@@ -93,8 +93,11 @@ export const rebuild = async ({
         });
       },
     );
-    for (let entries: OutboxEntry[]; (entries = await store.pendingOutbox(500)).length > 0;) {
-      await forEachConcurrent(entries, 8, (entry) => store.completeOutbox(entry));
+    for (
+      let entries: readonly OutboxEntry[];
+      (entries = (await store.outbox.pending({ limit: 500 })).entries).length > 0;
+    ) {
+      await forEachConcurrent(entries, 8, (entry) => store.outbox.complete([entry]));
     }
 
     // The raw side's collection: the same indexes, created through the store.

@@ -131,6 +131,7 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       store,
       relay: {
         pollIntervalMs: int('RELAY_POLL_INTERVAL_MS', 1_000, 50, 600_000),
+        recoveryIntervalMs: int('RELAY_RECOVERY_INTERVAL_MS', 30_000, 100, 3_600_000),
         batchSize: int('RELAY_BATCH_SIZE', 100, 1, 1_000),
         concurrency: int('RELAY_CONCURRENCY', 8, 1, 64),
         maxBackoffMs: int('RELAY_MAX_BACKOFF_MS', 30_000, 100, 3_600_000),

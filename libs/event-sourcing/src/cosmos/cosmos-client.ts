@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { CosmosClient, type ConnectionPolicy } from '@azure/cosmos';
+import { CosmosClient, type ConnectionPolicy, type CosmosClientOptions, type PluginConfig } from '@azure/cosmos';
 
 export interface CosmosClientSettings {
   readonly endpoint: string;
@@ -16,6 +16,11 @@ export interface CosmosClientSettings {
    * are not reachable as given (cosmosdb-server advertises `https://` even when it serves HTTP).
    */
   readonly endpointDiscovery?: boolean;
+  /**
+   * SDK plugins, e.g. one that counts the requests (round-trip tests and benchmarks). @azure/cosmos 4.x
+   * reads `plugins` from the client options although its typings hide it.
+   */
+  readonly plugins?: PluginConfig[];
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1', 'host.docker.internal']);
@@ -35,6 +40,7 @@ export const createCosmosClient = ({
   key,
   caFile,
   endpointDiscovery,
+  plugins,
 }: CosmosClientSettings): CosmosClient => {
   const url = new URL(endpoint);
   const discover = endpointDiscovery ?? !isLocalCosmosEndpoint(endpoint, caFile);
@@ -48,10 +54,12 @@ export const createCosmosClient = ({
     if (url.protocol !== 'https:') throw new Error(`caFile given for a non-HTTPS Cosmos endpoint ${url.origin}`);
     agent = new Agent({ ca: readFileSync(caFile), keepAlive: true });
   }
-  return new CosmosClient({
+  const options: CosmosClientOptions & { plugins?: PluginConfig[] } = {
     endpoint,
     key,
     connectionPolicy,
     ...(agent ? { agent } : {}),
-  });
+    ...(plugins ? { plugins } : {}),
+  };
+  return new CosmosClient(options);
 };

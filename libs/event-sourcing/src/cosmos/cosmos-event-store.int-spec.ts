@@ -120,7 +120,7 @@ describe('CosmosEventStore on Cosmos DB', () => {
     });
 
     const docs = await documentsOf(streamId);
-    expect(docs.map((d) => d.id)).toEqual(['ev-1', 'ev-2', 'ev-3', 'ob-1', 'ob-3', 'tip']);
+    expect(docs.map((d) => d.id)).toEqual(['ev-1', 'ev-2', 'ev-3', 'ob-2', 'ob-3', 'tip']);
     expect(docs.every((d) => d.streamId === streamId)).toBe(true);
     expect(docs[0]).toMatchObject({
       id: 'ev-1',
@@ -132,7 +132,7 @@ describe('CosmosEventStore on Cosmos DB', () => {
       metadata: first[0]!.metadata,
     });
     expect(docs[3]).toMatchObject({
-      id: 'ob-1',
+      id: 'ob-2',
       kind: 'outbox',
       fromVersion: 1,
       toVersion: 2,
@@ -217,12 +217,12 @@ describe('CosmosEventStore on Cosmos DB', () => {
       expect(outcomes.every((o) => o.status === 'fulfilled' || o.reason instanceof ConcurrencyError)).toBe(true);
       const read = await ignoring.readStream(streamId);
       expect(read.events.map((e) => e.version)).toEqual([1, 2]);
-      const outbox = (await ignoring.pendingOutbox(10_000)).filter((e) => e.streamId === streamId);
+      const outbox = (await ignoring.outbox.pending({ limit: 1_000 })).entries.filter((e) => e.streamId === streamId);
       expect(outbox.map((e) => e.fromVersion)).toEqual([1, 2]);
     });
   });
 
-  it('lists pending outbox entries oldest first, each stream in version order, up to the limit', async () => {
+  it('pages pending outbox entries oldest first, each stream in version order', async () => {
     const own = new CosmosEventStore(newContainer());
     await own.init();
     const [s1, s2] = [newStream(), newStream()];
@@ -237,17 +237,23 @@ describe('CosmosEventStore on Cosmos DB', () => {
     });
     await own.appendToStream(s1, [anEvent('D')], { expectedVersion: 3 });
 
-    expect((await own.pendingOutbox(10)).map((e) => [e.streamId, e.fromVersion, e.toVersion])).toEqual([
+    const all = await own.outbox.pending({ limit: 10 });
+    expect(all.continuation).toBeUndefined();
+    expect(all.entries.map((e) => [e.streamId, e.fromVersion, e.toVersion])).toEqual([
       [s1, 1, 1],
       [s2, 1, 1],
       [s1, 2, 3],
       [s1, 4, 4],
     ]);
-    expect((await own.pendingOutbox(2)).map((e) => [e.streamId, e.fromVersion])).toEqual([
+    const first = await own.outbox.pending({ limit: 3 });
+    expect(first.entries.map((e) => [e.streamId, e.fromVersion])).toEqual([
       [s1, 1],
       [s2, 1],
+      [s1, 2],
     ]);
-    expect(await own.pendingOutbox(0)).toEqual([]);
+    const second = await own.outbox.pending({ limit: 3, continuation: first.continuation! });
+    expect(second.entries.map((e) => [e.streamId, e.fromVersion])).toEqual([[s1, 4]]);
+    expect(second.continuation).toBeUndefined();
   });
 
   describe('when the batch request itself throws (the SDK then hides the status code)', () => {

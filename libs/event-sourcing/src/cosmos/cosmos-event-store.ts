@@ -17,9 +17,12 @@ import {
   type AppendResult,
   type EventToAppend,
   type ExpectedVersion,
-  type OutboxEntry,
   type ReadStreamResult,
 } from '../store/event-store.js';
+import type { OutboxEntry } from '../relay/outbox-source.js';
+import { CosmosOutboxSource, outboxDocumentId, type OutboxDocument } from './cosmos-outbox-source.js';
+
+export { CosmosOutboxSource, outboxDocumentId, type OutboxDocument } from './cosmos-outbox-source.js';
 
 /** Partition key path of the event store container: every document of a stream lives in its partition. */
 export const COSMOS_EVENT_STORE_PARTITION_KEY = '/streamId';
@@ -46,16 +49,6 @@ export interface EventDocument {
   readonly metadata: RecordedEvent['metadata'];
 }
 
-/** One pending append for the relay, written in the same batch as its events. */
-export interface OutboxDocument {
-  readonly id: `ob-${number}`;
-  readonly streamId: string;
-  readonly kind: 'outbox';
-  readonly fromVersion: number;
-  readonly toVersion: number;
-  readonly createdAt: string;
-}
-
 type Stored<T> = T & { readonly _etag?: string };
 
 /** A lease lives in a partition of its own, `$lease-<name>`, which no stream id can take (`$`). */
@@ -71,7 +64,6 @@ const leasePartition = (name: string): string => `$lease-${name}`;
 
 export const tipDocumentId = 'tip' as const;
 export const eventDocumentId = (version: number): `ev-${number}` => `ev-${version}`;
-export const outboxDocumentId = (fromVersion: number): `ob-${number}` => `ob-${fromVersion}`;
 
 /** Batch statuses that mean "someone else wrote this stream first". */
 const CONFLICT_STATUSES = new Set([409, 412, 424]);
@@ -79,6 +71,8 @@ const CONFLICT_STATUSES = new Set([409, 412, 424]);
 const POINT_READ_LIMIT = 20;
 /** How often an `any` append re-reads the tip and tries again after losing a race. */
 const ANY_ATTEMPTS = 5;
+/** Tips remembered from loads and appends, so that an append after a load needs no read of its own. */
+const TIP_CACHE_SIZE = 10_000;
 
 const statusOf = (error: unknown): number | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
@@ -90,13 +84,25 @@ const statusOf = (error: unknown): number | undefined => {
  *
  * One container partitioned by `/streamId`. Per stream: a tip document (`id: 'tip'`) holding the
  * current version, one document per event (`id: 'ev-<version>'`) and one outbox document per append
- * (`id: 'ob-<fromVersion>'`). An append is one transactional batch in the stream's partition: tip
+ * (`id: 'ob-<toVersion>'`). An append is one transactional batch in the stream's partition: tip
  * create/replace (`ifMatch` on the tip's ETag) first, then the event creates, then the outbox create.
  * The version-derived event ids keep concurrency safe even on servers that ignore `ifMatch` in batches.
+ *
+ * Round trips: an append right after a load uses the tip (and ETag) the load read, so a command costs
+ * one tip read (+ the events) to load and one batch to append; the batch's answer carries the new ETag.
+ * A stale remembered tip only means a 412, i.e. the ConcurrencyError the command retry reloads on.
  */
 export class CosmosEventStore extends EventStore {
+  override readonly outbox: CosmosOutboxSource;
+  /** Last tip seen per stream (least recently used first), with its ETag. */
+  readonly #tips = new Map<string, Stored<TipDocument>>();
+
   constructor(readonly container: Container) {
     super();
+    this.outbox = new CosmosOutboxSource(container, {
+      call: (what, fn) => this.#call(what, fn),
+      readEvents: (streamId, from, to) => this.readEvents(streamId, from, to),
+    });
   }
 
   static fromClient(client: CosmosClient, databaseId: string, containerId: string): CosmosEventStore {
@@ -126,11 +132,14 @@ export class CosmosEventStore extends EventStore {
   }
 
   /**
-   * Point reads of the version-keyed event documents (one RU each on Cosmos DB, and no query), falling
-   * back to a stream read for long ranges.
+   * Events `fromVersion`..`toVersion` of a stream (what an outbox entry covers): point reads of the
+   * version-keyed event documents (one RU each on Cosmos DB, and no query), a stream read for long ranges.
    */
-  override async readEvents(streamId: string, fromVersion: number, toVersion: number): Promise<RecordedEvent[]> {
-    if (toVersion - fromVersion >= POINT_READ_LIMIT) return super.readEvents(streamId, fromVersion, toVersion);
+  async readEvents(streamId: string, fromVersion: number, toVersion: number): Promise<RecordedEvent[]> {
+    if (toVersion - fromVersion >= POINT_READ_LIMIT) {
+      const { events } = await this.readStream(streamId, { fromVersion: fromVersion - 1 });
+      return events.filter((e) => e.version <= toVersion);
+    }
     return this.#pointReads(streamId, fromVersion, toVersion);
   }
 
@@ -203,36 +212,6 @@ export class CosmosEventStore extends EventStore {
     }
   }
 
-  override async pendingOutbox(limit: number, excludeStreamIds: readonly string[] = []): Promise<OutboxEntry[]> {
-    const top = Math.floor(limit);
-    if (!(top > 0)) return [];
-    const documents = await this.#call('pendingOutbox', async () => {
-      // Cross-partition. createdAt is strictly increasing within a stream (see #appendOnce), so ordering
-      // by it alone yields each stream's entries in fromVersion order; no composite index needed.
-      const { resources } = await this.container.items
-        .query<OutboxDocument>({
-          query:
-            `SELECT TOP ${top} * FROM c WHERE c.kind = 'outbox'` +
-            (excludeStreamIds.length ? ' AND NOT ARRAY_CONTAINS(@excluded, c.streamId)' : '') +
-            ' ORDER BY c.createdAt',
-          parameters: [{ name: '@excluded', value: [...excludeStreamIds] }],
-        })
-        .fetchAll();
-      return resources;
-    });
-    return inStreamOrder(documents.map(toOutboxEntry));
-  }
-
-  override async completeOutbox(entry: OutboxEntry): Promise<void> {
-    await this.#call('completeOutbox', async () => {
-      try {
-        await this.container.item(outboxDocumentId(entry.fromVersion), entry.streamId).delete();
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-    });
-  }
-
   override async *streamIds(category: string): AsyncIterable<string> {
     const iterator = this.container.items.query<{ streamId: string }>(
       {
@@ -266,8 +245,7 @@ export class CosmosEventStore extends EventStore {
     events: readonly EventToAppend[],
     expectedVersion: ExpectedVersion,
   ): Promise<AppendResult> {
-    // "No stream" needs no read: the tip create conflicts if the stream exists.
-    const tip = expectedVersion === NO_STREAM || expectedVersion === 0 ? undefined : await this.#readTip(streamId);
+    const tip = await this.#tipToAppendTo(streamId, expectedVersion);
     const current = tip?.version ?? 0;
     assertExpectedVersion(streamId, expectedVersion, current);
 
@@ -291,7 +269,7 @@ export class CosmosEventStore extends EventStore {
       updatedAt: createdAt,
     };
     const outbox: OutboxDocument = {
-      id: outboxDocumentId(fromVersion),
+      id: outboxDocumentId(toVersion),
       streamId,
       kind: 'outbox',
       fromVersion,
@@ -325,15 +303,18 @@ export class CosmosEventStore extends EventStore {
     } catch (error) {
       // @azure/cosmos 4.x rethrows any batch request failure as a plain Error without the status code;
       // the tip tells whether we lost a race, or whether the write landed despite the error.
+      this.#tips.delete(streamId);
       await this.#settleFailedBatch(streamId, expectedVersion, tip, recorded, error);
-      return { nextExpectedVersion: toVersion, events: recorded };
+      return { nextExpectedVersion: toVersion, events: recorded, entry: toOutboxEntry(outbox) };
     }
 
     const results = response.result ?? [];
     const failures = results.filter((r) => r.statusCode >= 400);
     if (failures.length === 0 && results.length === operations.length && (response.code ?? 200) < 400) {
-      return { nextExpectedVersion: toVersion, events: recorded };
+      this.#remember(results[0]?.eTag === undefined ? undefined : { ...newTip, _etag: results[0].eTag });
+      return { nextExpectedVersion: toVersion, events: recorded, entry: toOutboxEntry(outbox) };
     }
+    this.#tips.delete(streamId);
     // A failed atomic batch: the failing operation's status, 424 (failed dependency) for the others.
     const cause = failures.find((r) => r.statusCode !== 424) ?? failures[0];
     const status = cause?.statusCode ?? response.code;
@@ -372,10 +353,30 @@ export class CosmosEventStore extends EventStore {
     throw new EventStoreUnavailableError(`Cosmos DB append to ${streamId} failed: ${messageOf(cause)}`, { cause });
   }
 
+  /**
+   * The tip an append replaces: none for a new stream (the tip create conflicts if it exists), else the
+   * one the command's load just read when it is at the expected version, else a fresh read.
+   */
+  async #tipToAppendTo(streamId: string, expectedVersion: ExpectedVersion): Promise<Stored<TipDocument> | undefined> {
+    if (expectedVersion === NO_STREAM || expectedVersion === 0) return undefined;
+    const known = this.#tips.get(streamId);
+    if (known && (expectedVersion === ANY || known.version === expectedVersion)) return known;
+    return this.#readTip(streamId);
+  }
+
+  #remember(tip: Stored<TipDocument> | undefined): void {
+    if (!tip?._etag) return;
+    this.#tips.delete(tip.streamId);
+    this.#tips.set(tip.streamId, tip);
+    if (this.#tips.size > TIP_CACHE_SIZE) this.#tips.delete(this.#tips.keys().next().value!);
+  }
+
   async #readTip(streamId: string): Promise<Stored<TipDocument> | undefined> {
     return this.#call('readTip', async () => {
       try {
         const { resource } = await this.container.item(tipDocumentId, streamId).read<Stored<TipDocument>>();
+        if (resource) this.#remember(resource);
+        else this.#tips.delete(streamId);
         return resource;
       } catch (error) {
         if (statusOf(error) === 404) return undefined;
@@ -478,11 +479,3 @@ const toOutboxEntry = (document: OutboxDocument): OutboxEntry => ({
   toVersion: document.toVersion,
   createdAt: document.createdAt,
 });
-
-/** Reorders entries so that each stream's come in fromVersion order, in the slots the stream already had. */
-const inStreamOrder = (entries: OutboxEntry[]): OutboxEntry[] => {
-  const byStream = new Map<string, OutboxEntry[]>();
-  for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
-  for (const list of byStream.values()) list.sort((a, b) => a.fromVersion - b.fromVersion);
-  return entries.map((entry) => byStream.get(entry.streamId)!.shift()!);
-};

@@ -25,7 +25,7 @@ export class AggregateRepositories {
       this.store,
       this.eventTypes,
       type,
-      () => this.relay.kick(),
+      (result) => this.relay.appended(result),
       this.options.commandRetry,
     );
   }

@@ -17,6 +17,7 @@ import { ProjectionReplayer } from '../handlers/projection-replayer.js';
 import { EventPublisher } from '../relay/event-publisher.js';
 import { InProcessEventPublisher } from '../relay/in-process-event-publisher.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
+import { OutboxSource } from '../relay/outbox-source.js';
 import { EventStore } from '../store/event-store.js';
 import { killAfterAppendOf } from '../store/fault-injection.js';
 import { EventTypeRegistry } from '../store/event-types.js';
@@ -79,11 +80,14 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         EventTypeRegistry,
         EventHandlerRegistry,
         ...(inProcess ? [{ provide: EventPublisher, useClass: InProcessEventPublisher }] : []),
+        // The relay's recovery source: the store's outbox documents. Override this provider to use
+        // another source (e.g. the Cosmos DB change feed on Azure, see OutboxSource).
+        { provide: OutboxSource, inject: [EventStore], useFactory: (store: EventStore) => store.outbox },
         {
           provide: OutboxRelay,
-          inject: [EventStore, EventPublisher],
-          useFactory: (store: EventStore, publisher: EventPublisher) =>
-            new OutboxRelay(store, publisher, options.relay),
+          inject: [EventStore, EventPublisher, OutboxSource],
+          useFactory: (store: EventStore, publisher: EventPublisher, source: OutboxSource) =>
+            new OutboxRelay(store, publisher, options.relay, source),
         },
         AggregateRepositories,
         ProjectionReplayer,
@@ -94,6 +98,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         EventTypeRegistry,
         EventHandlerRegistry,
         ...(inProcess ? [EventPublisher] : []),
+        OutboxSource,
         OutboxRelay,
         AggregateRepositories,
         ProjectionReplayer,

@@ -6,8 +6,9 @@ import { EventTypeRegistry } from '../store/event-types.js';
 import { EventPublisher } from './event-publisher.js';
 
 /**
- * The monolith's transport: calls this process's handlers directly. The relay removes an outbox entry
- * only after this resolves, so a handler failure means redelivery, never a lost event.
+ * The monolith's transport: calls this process's handlers directly, one event after another in the given
+ * order. The relay removes an outbox entry only after this resolves, so a handler failure means
+ * redelivery, never a lost event.
  */
 @Injectable()
 export class InProcessEventPublisher extends EventPublisher {

@@ -1,19 +1,68 @@
-import { jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { RecordedEvent } from '@app/core';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
-import { ANY, type EventToAppend } from '../store/event-store.js';
+import { ANY, type AppendResult, type EventToAppend } from '../store/event-store.js';
 import { EventPublisher } from './event-publisher.js';
-import { OutboxRelay } from './outbox-relay.js';
+import { OutboxRelay, type OutboxRelayOptions } from './outbox-relay.js';
+import { OutboxSource, type OutboxEntry, type OutboxPage } from './outbox-source.js';
 
 class RecordingPublisher extends EventPublisher {
-  readonly published: RecordedEvent[] = [];
+  /** Every publish call, with the events it carried. */
+  readonly calls: RecordedEvent[][] = [];
   failFor = new Set<string>();
+  /** Resolved by the test to let a held publish finish. */
+  hold: Promise<void> | undefined;
+
+  get published(): RecordedEvent[] {
+    return this.calls.flat();
+  }
 
   override async publish(events: readonly RecordedEvent[]): Promise<void> {
+    await this.hold;
     const failing = events.find((e) => this.failFor.has(e.streamId));
     if (failing) throw new Error(`broker down for ${failing.streamId}`);
-    this.published.push(...events);
+    this.calls.push([...events]);
+  }
+}
+
+/** The in-memory store's own outbox, counting what the relay asks of it (and failing `complete` on demand). */
+class CountingSource extends OutboxSource {
+  readonly counts = { pending: 0, readEvents: 0, complete: 0, isPending: 0 };
+  failCompletions = 0;
+  /** While set, a scan's page waits for it (a slow query). */
+  holdPending: Promise<void> | undefined;
+
+  constructor(private readonly inner: OutboxSource) {
+    super();
+  }
+
+  override async pending(page: { limit: number; continuation?: string }): Promise<OutboxPage> {
+    this.counts.pending++;
+    await this.holdPending;
+    return this.inner.pending(page);
+  }
+
+  override readEvents(entries: readonly OutboxEntry[]): Promise<RecordedEvent[]> {
+    this.counts.readEvents++;
+    return this.inner.readEvents(entries);
+  }
+
+  override async complete(entries: readonly OutboxEntry[]): Promise<void> {
+    this.counts.complete++;
+    if (this.failCompletions > 0) {
+      this.failCompletions--;
+      throw new Error('store down');
+    }
+    return this.inner.complete(entries);
+  }
+
+  override isPending(streamId: string, toVersion: number): Promise<boolean> {
+    this.counts.isPending++;
+    return this.inner.isPending(streamId, toVersion);
+  }
+
+  reset(): void {
+    for (const key of Object.keys(this.counts) as (keyof typeof this.counts)[]) this.counts[key] = 0;
   }
 }
 
@@ -27,102 +76,199 @@ const event = (type: string): EventToAppend => {
   };
 };
 
+const options = (owner: string): OutboxRelayOptions => ({
+  pollIntervalMs: 60_000,
+  recoveryIntervalMs: 600_000,
+  batchSize: 2,
+  concurrency: 4,
+  maxBackoffMs: 1_000,
+  lease: { name: 'outbox-relay', owner, ttlMs: 10_000 },
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('OutboxRelay', () => {
   let store: InMemoryEventStore;
+  let source: CountingSource;
   let publisher: RecordingPublisher;
   let relay: OutboxRelay;
 
+  /** An append as the repository does it: write, then hand the result to the relay. */
+  const append = async (streamId: string, ...types: string[]): Promise<AppendResult> => {
+    const result = await store.appendToStream(streamId, types.map(event), { expectedVersion: ANY });
+    relay.appended(result);
+    return result;
+  };
+  const pending = async () => (await store.outbox.pending({ limit: 1_000 })).entries;
+  const versionsOf = (streamId: string) =>
+    publisher.published.filter((e) => e.streamId === streamId).map((e) => [e.version, e.type]);
+
   beforeEach(() => {
     store = new InMemoryEventStore();
+    source = new CountingSource(store.outbox);
     publisher = new RecordingPublisher();
-    relay = new OutboxRelay(store, publisher, {
-      pollIntervalMs: 60_000,
-      batchSize: 2,
-      concurrency: 4,
-      maxBackoffMs: 1_000,
-      lease: { name: 'outbox-relay', owner: 'relay-1', ttlMs: 10_000 },
-    });
+    relay = new OutboxRelay(store, publisher, options('relay-1'), source);
   });
 
   afterEach(() => relay.stop());
 
-  it('publishes every append in stream order and empties the outbox', async () => {
-    await store.appendToStream('S-1', [event('A'), event('B')], { expectedVersion: ANY });
-    await store.appendToStream('S-2', [event('X')], { expectedVersion: ANY });
-    await store.appendToStream('S-1', [event('C')], { expectedVersion: ANY });
+  describe('on the fast path', () => {
+    beforeEach(async () => {
+      await relay.drain(); // takes the lease and scans the (empty) outbox once
+      source.reset();
+    });
 
-    await relay.drain();
+    it('publishes the appended events from memory and completes the entry, asking the store for nothing', async () => {
+      await append('S-1', 'A', 'B');
+      await relay.idle();
+      await append('S-1', 'C');
+      await relay.idle();
 
-    const ofS1 = publisher.published.filter((e) => e.streamId === 'S-1').map((e) => [e.version, e.type]);
-    expect(ofS1).toEqual([
-      [1, 'A'],
-      [2, 'B'],
-      [3, 'C'],
-    ]);
-    expect(publisher.published).toHaveLength(4);
-    await expect(store.pendingOutbox(100)).resolves.toEqual([]);
+      expect(versionsOf('S-1')).toEqual([
+        [1, 'A'],
+        [2, 'B'],
+        [3, 'C'],
+      ]);
+      expect(await pending()).toEqual([]);
+      expect(source.counts).toEqual({ pending: 0, readEvents: 0, complete: 2, isPending: 0 });
+    });
+
+    it('hands every stream relayed together to the transport in one publish, each in order', async () => {
+      await relay.stop();
+      relay = new OutboxRelay(store, publisher, { ...options('relay-1'), batchSize: 100 }, source);
+      await relay.drain();
+      let release!: () => void;
+      publisher.hold = new Promise((resolve) => (release = resolve));
+      await append('S-0', 'A'); // its pass waits in the publisher...
+      await sleep(5);
+      for (let i = 1; i <= 4; i++) await append(`S-${i}`, 'A', 'B'); // ...while these arrive
+      await append('S-1', 'C');
+      release();
+      await relay.idle();
+
+      expect(publisher.calls).toHaveLength(2);
+      const second = publisher.calls[1]!.map((e) => `${e.streamId}@${e.version}`);
+      expect(second.sort()).toEqual(['S-1@1', 'S-1@2', 'S-1@3', 'S-2@1', 'S-2@2', 'S-3@1', 'S-3@2', 'S-4@1', 'S-4@2']);
+      expect(versionsOf('S-1').map(([version]) => version)).toEqual([1, 2, 3]);
+      expect(await pending()).toEqual([]);
+    });
+
+    it('keeps publishing from memory while a recovery scan waits for a slow query', async () => {
+      let release!: () => void;
+      source.holdPending = new Promise((resolve) => (release = resolve));
+      const scan = relay.drain(); // a scan now hangs on its query
+      await append('S-1', 'A');
+      for (let i = 0; i < 50 && publisher.published.length === 0; i++) await sleep(10);
+      expect(versionsOf('S-1')).toEqual([[1, 'A']]);
+      release();
+      await scan;
+      expect(await pending()).toEqual([]);
+    });
+
+    it('checks with one point read that nothing older is pending before publishing a stream it does not know', async () => {
+      const other = await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY });
+      await store.outbox.complete([other.entry]); // published and removed by someone else
+      await append('S-1', 'B');
+      await relay.idle();
+
+      expect(versionsOf('S-1')).toEqual([[2, 'B']]);
+      expect(source.counts).toMatchObject({ pending: 0, isPending: 1 });
+    });
+
+    it('never publishes an append before an older one another instance left in the outbox', async () => {
+      await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY }); // a standby wrote it
+      await append('S-1', 'B');
+      await append('S-1', 'C');
+      await relay.idle(); // the fast path left S-1 to a recovery scan, which ran at once
+
+      expect(versionsOf('S-1')).toEqual([
+        [1, 'A'],
+        [2, 'B'],
+        [3, 'C'],
+      ]);
+      expect(await pending()).toEqual([]);
+    });
   });
 
-  it('keeps entries whose publish failed, holds back their stream, and lets other streams through', async () => {
-    publisher.failFor.add('S-1');
-    await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY });
-    await store.appendToStream('S-1', [event('B')], { expectedVersion: ANY });
-    await store.appendToStream('S-2', [event('X')], { expectedVersion: ANY });
+  describe('on the recovery path', () => {
+    it('publishes at start-up what was appended but never relayed (a crash), page by page, in stream order', async () => {
+      await store.appendToStream('S-1', [event('A'), event('B')], { expectedVersion: ANY });
+      await store.appendToStream('S-2', [event('X')], { expectedVersion: ANY });
+      await store.appendToStream('S-1', [event('C')], { expectedVersion: ANY });
+      await store.appendToStream('S-3', [event('Y')], { expectedVersion: ANY });
 
-    await relay.drain();
+      await relay.drain();
 
-    expect(publisher.published.map((e) => e.streamId)).toEqual(['S-2']);
-    expect((await store.pendingOutbox(100)).map((e) => [e.streamId, e.fromVersion])).toEqual([
-      ['S-1', 1],
-      ['S-1', 2],
-    ]);
-    expect(relay.pendingFailures).toBe(1);
+      expect(versionsOf('S-1')).toEqual([
+        [1, 'A'],
+        [2, 'B'],
+        [3, 'C'],
+      ]);
+      expect(publisher.published).toHaveLength(5);
+      expect(publisher.calls).toHaveLength(2); // batch size 2: one publish per page
+      expect(source.counts.pending).toBe(2);
+      expect(await pending()).toEqual([]);
+    });
+
+    it('holds back a stream whose publish failed, lets the others through, and keeps its newer appends behind', async () => {
+      await relay.drain();
+      publisher.failFor.add('S-1');
+      await append('S-1', 'A');
+      await append('S-2', 'X');
+      await relay.idle();
+      publisher.failFor.clear();
+      await append('S-1', 'B'); // must not overtake A
+      await relay.idle();
+
+      expect(publisher.published.map((e) => `${e.streamId}@${e.version}`)).toEqual(['S-2@1']);
+      expect((await pending()).map((e) => [e.streamId, e.fromVersion])).toEqual([
+        ['S-1', 1],
+        ['S-1', 2],
+      ]);
+      expect(relay.pendingFailures).toBe(1);
+
+      await sleep(150); // past the first backoff
+      await relay.drain();
+      expect(versionsOf('S-1')).toEqual([
+        [1, 'A'],
+        [2, 'B'],
+      ]);
+      expect(await pending()).toEqual([]);
+      expect(relay.pendingFailures).toBe(0);
+    });
+
+    it('removes later, never loses, what was published when the removal failed', async () => {
+      await relay.drain();
+      source.failCompletions = 1;
+      await append('S-1', 'A');
+      await relay.idle();
+      expect(await pending()).toHaveLength(1);
+
+      await relay.drain();
+      expect(versionsOf('S-1')).toEqual([[1, 'A']]); // published at least once
+      expect(await pending()).toEqual([]);
+    });
   });
 
-  it('publishes what was left behind once the transport is back (recovery path)', async () => {
-    publisher.failFor.add('S-1');
-    await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY });
-    await relay.drain();
-    expect(publisher.published).toEqual([]);
+  describe('with a lease', () => {
+    it('publishes nothing while another instance holds it, and takes over what was left when it is released', async () => {
+      await store.tryAcquireLease('outbox-relay', 'relay-2', 60_000);
+      await relay.drain();
+      await append('S-1', 'A');
+      await relay.idle();
+      expect(publisher.published).toEqual([]);
+      expect(relay.isLeader).toBe(false);
 
-    publisher.failFor.clear();
-    await new Promise((resolve) => setTimeout(resolve, 150)); // past the first backoff
-    await relay.drain();
+      await store.releaseLease('outbox-relay', 'relay-2');
+      await relay.drain();
+      expect(versionsOf('S-1')).toEqual([[1, 'A']]);
+      expect(relay.isLeader).toBe(true);
+    });
 
-    expect(publisher.published.map((e) => e.type)).toEqual(['A']);
-    await expect(store.pendingOutbox(100)).resolves.toEqual([]);
-  });
-
-  it('re-publishes rather than loses when removal fails after publishing', async () => {
-    await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY });
-    const complete = jest.spyOn(store, 'completeOutbox').mockRejectedValueOnce(new Error('store down'));
-
-    await relay.drain();
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    await relay.drain();
-
-    expect(complete).toHaveBeenCalledTimes(2);
-    expect(publisher.published.map((e) => e.type)).toEqual(['A', 'A']); // at least once, never zero
-    await expect(store.pendingOutbox(100)).resolves.toEqual([]);
-  });
-
-  it('publishes nothing while another instance holds the lease, and takes over when it is released', async () => {
-    await store.tryAcquireLease('outbox-relay', 'relay-2', 60_000);
-    await store.appendToStream('S-1', [event('A')], { expectedVersion: ANY });
-
-    await relay.drain();
-    expect(publisher.published).toEqual([]);
-    expect(relay.isLeader).toBe(false);
-
-    await store.releaseLease('outbox-relay', 'relay-2');
-    await relay.drain();
-    expect(publisher.published.map((e) => e.type)).toEqual(['A']);
-    expect(relay.isLeader).toBe(true);
-  });
-
-  it('gives the lease up on stop so a successor need not wait for it to expire', async () => {
-    await relay.drain();
-    await relay.stop();
-    await expect(store.tryAcquireLease('outbox-relay', 'relay-2', 60_000)).resolves.toBe(true);
+    it('gives the lease up on stop so a successor need not wait for it to expire', async () => {
+      await relay.drain();
+      await relay.stop();
+      await expect(store.tryAcquireLease('outbox-relay', 'relay-2', 60_000)).resolves.toBe(true);
+    });
   });
 });

@@ -1,13 +1,20 @@
 import { Logger } from '@nestjs/common';
-import { EventStore, type OutboxEntry } from '../store/event-store.js';
+import type { RecordedEvent } from '@app/core';
+import type { AppendResult, EventStore } from '../store/event-store.js';
 import type { EventPublisher } from './event-publisher.js';
+import type { OutboxEntry, OutboxSource } from './outbox-source.js';
 
 export interface OutboxRelayOptions {
-  /** Recovery path: how often to look for entries left behind (crash, failed publish). */
+  /**
+   * How often the relay looks at its lease: a standby tries to take it (so a successor takes over within
+   * the lease TTL plus this), the holder renews it, and a recovery pass that fell due runs.
+   */
   readonly pollIntervalMs: number;
-  /** Entries fetched per pass. */
+  /** Recovery path: how often the holder scans the outbox for entries left behind (crash, another instance). */
+  readonly recoveryIntervalMs: number;
+  /** Entries per page of a recovery scan, and most appends relayed in one pass. */
   readonly batchSize: number;
-  /** Streams relayed at the same time within a pass (each stream stays in order). */
+  /** Streams read or completed at the same time within a pass (each stream stays in order). */
   readonly concurrency: number;
   /** Backoff cap for a stream whose publish keeps failing. */
   readonly maxBackoffMs: number;
@@ -18,47 +25,106 @@ export interface OutboxRelayOptions {
   readonly lease: { readonly name: string; readonly owner: string; readonly ttlMs: number };
 }
 
+/** Appends held in memory before the relay stops taking more and leaves them to the recovery scan. */
+const MAX_QUEUED_APPENDS = 10_000;
+/** Streams whose publish position the relay remembers (least recently used are forgotten first). */
+const MAX_LANES = 10_000;
+
+/** One append to publish: its outbox entry and, when known, its events. */
+interface Pending {
+  readonly entry: OutboxEntry;
+  readonly events?: readonly RecordedEvent[];
+}
+
+/** What the relay knows about one stream. */
+interface Lane {
+  /** Every version up to this one was published; undefined: not known. */
+  publishedTo?: number;
+  /** Appends handed over by the fast path, not published yet, in version order. */
+  queue: Pending[];
+  /**
+   * The outbox may hold an older entry of this stream that is not in `queue` (a failed publish, another
+   * instance's append): new appends are left to the recovery scan, which publishes them in order.
+   */
+  blocked: boolean;
+  failure?: { attempts: number; retryAt: number };
+}
+
+interface Run {
+  readonly streamId: string;
+  readonly entries: readonly OutboxEntry[];
+  readonly events: readonly RecordedEvent[];
+}
+
 /**
  * Moves events from the event store's outbox to the event transport, in stream order, and removes each
  * entry only after its events were published. A crash between publish and removal re-publishes (the
  * consumers are idempotent); nothing is removed unpublished, so nothing is lost.
  *
- * Fast path: `kick()` right after an append. Recovery path: a poll every `pollIntervalMs`. One pass runs
- * at a time; a kick during a pass schedules another. A stream whose publish fails is skipped, with
- * exponential backoff, so it cannot block the others, and its later entries wait behind it (order).
+ * Fast path (no query, no read): `appended(result)` right after an append hands the relay the events it
+ * just wrote; a pass publishes every stream handed over since the last pass in ONE publisher call, then
+ * completes each stream's entries with one request. Recovery path: a paged scan of the outbox source at
+ * start-up, on lease takeover, every `recoveryIntervalMs`, and when a stream's publish failed (with
+ * exponential backoff). Fast passes run one at a time; the scan runs beside them (its query may be slow:
+ * it must not hold up the commands' events), and a stream one of them is publishing is left to the other.
+ *
+ * Order per stream: the fast path publishes an append only when the relay knows every older version was
+ * published: it published them itself, or the stream is new, or the source says the previous append is
+ * no longer pending (one point read, for streams the relay has no record of). Otherwise the stream is
+ * left to the recovery scan, which reads the outbox oldest first per stream. Only the lease holder
+ * publishes; another instance's appends stay in the outbox for the holder's recovery scan.
  */
 export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
+  readonly #source: OutboxSource;
   #running: Promise<void> | undefined;
+  /** The recovery scan in flight: it runs beside the fast path, which it must never hold up. */
+  #scanning: Promise<void> | undefined;
+  /** Streams being published right now by the fast path or the scan: the other one leaves them alone. */
+  readonly #busy = new Set<string>();
+  /** Bumped whenever the lease is taken anew or lost: a scan of an older epoch does not open the gate. */
+  #epoch = 0;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
-  readonly #failures = new Map<string, { attempts: number; retryAt: number }>();
   #leaseValidUntil = 0;
+  readonly #lanes = new Map<string, Lane>();
+  /** Streams with appends queued by the fast path: what a pass looks at. */
+  readonly #queuedStreams = new Set<string>();
+  #queued = 0;
+  /** Whether a recovery scan completed since the lease was taken: until then the fast path only queues. */
+  #recovered = false;
+  #recoveryRequested = true;
+  #nextRecoveryAt = 0;
+  #storeFailures = 0;
 
   constructor(
     private readonly store: EventStore,
     private readonly publisher: EventPublisher,
     private readonly options: OutboxRelayOptions,
-  ) {}
+    source?: OutboxSource,
+  ) {
+    this.#source = source ?? store.outbox;
+  }
 
   start(): void {
     this.#stopped = false;
-    this.kick();
-    this.#timer = setInterval(() => this.kick(), this.options.pollIntervalMs);
+    this.#kick();
+    this.#timer = setInterval(() => this.#kick(), this.options.pollIntervalMs);
     this.#timer.unref();
   }
 
-  /** Stops polling and waits for the pass in flight, so shutdown never cuts a publish in half. */
+  /** Stops and waits for the pass in flight, so shutdown never cuts a publish in half. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await this.#running;
+    await this.#settled();
     if (this.#leaseValidUntil > 0) {
       const { name, owner } = this.options.lease;
       await this.store.releaseLease(name, owner).catch(() => undefined); // it expires anyway
       this.#leaseValidUntil = 0;
     }
+    this.#forget();
   }
 
   /** Whether this instance currently holds the relay lease. */
@@ -66,20 +132,54 @@ export class OutboxRelay {
     return this.#leaseValidUntil > Date.now();
   }
 
-  kick(): void {
+  /** Streams whose publish failed and is being retried with backoff. */
+  get pendingFailures(): number {
+    let failing = 0;
+    for (const lane of this.#lanes.values()) if (lane.failure) failing++;
+    return failing;
+  }
+
+  /**
+   * The fast path: publish what an append just wrote, from memory. Returns at once; the entry stays in
+   * the outbox until published, so a failure (or a crash before the pass) leaves it to recovery.
+   */
+  appended(result: AppendResult): void {
+    if (this.#stopped || !this.isLeader) return; // the holder's recovery scan will find it
+    const { entry, events } = result;
+    const lane = this.#lane(entry.streamId);
+    if (lane.blocked) return;
+    if (this.#queued >= MAX_QUEUED_APPENDS) {
+      this.#block(lane);
+      this.#recoveryRequested = true;
+      return;
+    }
+    const at = lane.queue.findIndex((p) => p.entry.fromVersion > entry.fromVersion);
+    lane.queue.splice(at < 0 ? lane.queue.length : at, 0, { entry, events });
+    this.#queued++;
+    this.#queuedStreams.add(entry.streamId);
+    this.#kick();
+  }
+
+  /** Runs a recovery scan and publishes until nothing is left but backed-off streams; for tests and tools. */
+  async drain(): Promise<void> {
+    this.#recoveryRequested = true;
+    this.#kick();
+    await this.#settled();
+  }
+
+  /** Waits until the passes and scan in flight (and those they led to) are done, without asking for a scan. */
+  async idle(): Promise<void> {
+    await this.#settled();
+  }
+
+  async #settled(): Promise<void> {
+    while (this.#running || this.#scanning) await Promise.all([this.#running, this.#scanning]);
+  }
+
+  #kick(): void {
     if (this.#stopped) return;
     this.#again = true;
     this.#running ??= this.#loop().finally(() => (this.#running = undefined));
-  }
-
-  /** Publishes until the outbox is empty or only backed-off streams are left; for tests and tools. */
-  async drain(): Promise<void> {
-    this.kick();
-    while (this.#running) await this.#running;
-  }
-
-  get pendingFailures(): number {
-    return this.#failures.size;
   }
 
   async #loop(): Promise<void> {
@@ -87,12 +187,15 @@ export class OutboxRelay {
       this.#again = false;
       try {
         if (!(await this.#holdLease())) return; // another instance publishes
-        // Another pass while this one made progress: entries moved (more may wait behind a full batch,
-        // or handlers appended meanwhile) or a stream newly backed off (the next pass skips it and
-        // reaches the streams behind it). A pass that did neither leaves the rest to the poll.
-        if ((await this.#pass()) > 0) this.#again = true;
+        if (!this.#scanning && (this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt)) {
+          this.#scanning = this.#scan().finally(() => {
+            this.#scanning = undefined;
+            this.#kick(); // what the fast path queued meanwhile, or the next scan asked for
+          });
+        }
+        if (await this.#fastPass()) this.#again = true; // more may have arrived during the pass
       } catch (error) {
-        // Reading the outbox failed (store down): the poll retries.
+        // A point read or a removal failed: the queued appends stay queued for the next pass.
         this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
       }
     }
@@ -104,62 +207,300 @@ export class OutboxRelay {
     const now = Date.now();
     if (this.#leaseValidUntil - now > (ttlMs * 2) / 3) return true;
     const held = await this.store.tryAcquireLease(name, owner, ttlMs);
-    if (held && this.#leaseValidUntil === 0) this.logger.log(`Outbox relay ${owner} holds the lease ${name}`);
+    if (held && this.#leaseValidUntil <= now) {
+      // Newly held (start-up or takeover): what the previous holder left is only known after a scan.
+      this.logger.log(`Outbox relay ${owner} holds the lease ${name}`);
+      this.#forget();
+      this.#recoveryRequested = true;
+    }
+    if (!held && this.#leaseValidUntil > 0) this.#forget();
     this.#leaseValidUntil = held ? now + ttlMs : 0;
     return held;
   }
 
-  /**
-   * One pass over a page of the outbox. Streams are relayed concurrently (up to `concurrency`); within a
-   * stream, all its pending entries go out as one ordered publish, then are removed.
-   * @returns entries published plus streams newly backed off
-   */
-  async #pass(): Promise<number> {
-    const now = Date.now();
-    const backingOff = [...this.#failures].filter(([, f]) => f.retryAt > now).map(([streamId]) => streamId);
-    const entries = await this.store.pendingOutbox(this.options.batchSize, backingOff);
-    const byStream = new Map<string, OutboxEntry[]>();
-    for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
+  /** Drops everything held in memory: the outbox has it all, for whoever holds the lease next. */
+  #forget(): void {
+    this.#epoch++;
+    this.#lanes.clear();
+    this.#queuedStreams.clear();
+    this.#queued = 0;
+    this.#recovered = false;
+  }
 
-    let progress = 0;
-    const queue = [...byStream.values()];
-    const worker = async (): Promise<void> => {
-      for (let next = queue.shift(); next && !this.#stopped; next = queue.shift()) {
-        const streamEntries = next.sort((a, b) => a.fromVersion - b.fromVersion);
-        try {
-          await this.#publishStream(streamEntries);
-          this.#failures.delete(streamEntries[0]!.streamId);
-          progress += streamEntries.length;
-        } catch (error) {
-          this.#backOff(streamEntries, error);
-          progress++;
+  /** Runs a recovery scan; when the store fails, the next one comes after a backoff. */
+  async #scan(): Promise<void> {
+    try {
+      await this.#recover();
+      this.#storeFailures = 0;
+    } catch (error) {
+      // From a second up to the recovery interval: a scan that failed because the store was too busy to
+      // answer it in time must not come back at once and keep it busy.
+      this.#storeFailures++;
+      const delay = Math.min(this.options.recoveryIntervalMs, 1_000 * 2 ** (this.#storeFailures - 1));
+      this.#nextRecoveryAt = Date.now() + delay;
+      this.logger.warn(`Outbox relay scan failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * The recovery path: a paged scan of the outbox, each page published in one call, oldest first per
+   * stream. It runs beside the fast path; a stream the fast path is publishing is left to it (the fast
+   * path publishes a stream only when everything older is out).
+   */
+  async #recover(): Promise<void> {
+    this.#recoveryRequested = false;
+    const epoch = this.#epoch;
+    const current = () => epoch === this.#epoch && this.isLeader && !this.#stopped;
+    const started = Date.now();
+    /** Streams not to publish for the rest of this scan: a failed or backed-off stream holds its newer entries. */
+    const skipped = new Set<string>();
+    let continuation: string | undefined;
+    do {
+      const page = await this.#source.pending({
+        limit: this.options.batchSize,
+        ...(continuation ? { continuation } : {}),
+      });
+      const byStream = new Map<string, OutboxEntry[]>();
+      for (const entry of page.entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
+
+      const toPublish: { streamId: string; entries: OutboxEntry[] }[] = [];
+      const alreadyPublished: OutboxEntry[] = [];
+      for (const [streamId, entries] of byStream) {
+        const lane = this.#lanes.get(streamId);
+        if (this.#busy.has(streamId) || skipped.has(streamId) || (lane?.failure && lane.failure.retryAt > started)) {
+          skipped.add(streamId);
+          continue;
+        }
+        const publishedTo = lane?.publishedTo ?? 0;
+        alreadyPublished.push(...entries.filter((e) => e.toVersion <= publishedTo));
+        const rest = entries.filter((e) => e.toVersion > publishedTo);
+        if (rest.length > 0) toPublish.push({ streamId, entries: rest });
+      }
+      const claimed = toPublish.map(({ streamId }) => streamId);
+      for (const streamId of claimed) this.#busy.add(streamId);
+      try {
+        const runs = await this.#concurrently(toPublish, async ({ streamId, entries }) => ({
+          streamId,
+          entries,
+          events: this.#fromMemory(streamId, entries) ?? (await this.#source.readEvents(entries)),
+        }));
+        if (!current()) return; // the lease moved on: the next holder scans
+        const failed = await this.#publishAndComplete(runs, alreadyPublished);
+        for (const streamId of failed) skipped.add(streamId);
+      } finally {
+        for (const streamId of claimed) this.#busy.delete(streamId);
+      }
+      continuation = page.continuation;
+    } while (continuation && current());
+    if (!current()) return;
+
+    // Every entry that was pending when the scan started has been seen: streams blocked behind one that
+    // is not failing may take the fast path again.
+    let next = started + this.options.recoveryIntervalMs;
+    for (const [streamId, lane] of this.#lanes) {
+      if (lane.failure) next = Math.min(next, lane.failure.retryAt);
+      else if (!skipped.has(streamId)) lane.blocked = false;
+    }
+    this.#nextRecoveryAt = next;
+    this.#recovered = true;
+  }
+
+  /** The fast path: what `appended` queued, for every stream whose older versions are known to be out. */
+  async #fastPass(): Promise<boolean> {
+    if (!this.#recovered) return false;
+    const candidates: { streamId: string; lane: Lane }[] = [];
+    const stale: OutboxEntry[] = [];
+    for (const streamId of this.#queuedStreams) {
+      const lane = this.#lanes.get(streamId);
+      if (!lane || lane.blocked || lane.queue.length === 0) {
+        this.#queuedStreams.delete(streamId);
+        continue;
+      }
+      if (this.#busy.has(streamId)) continue; // the scan is publishing it: next pass
+      // Queued appends the recovery scan published already: only their removal may be missing.
+      while (lane.queue.length > 0 && lane.queue[0]!.entry.toVersion <= (lane.publishedTo ?? 0)) {
+        stale.push(this.#dequeue(lane)!.entry);
+      }
+      if (lane.queue.length > 0) candidates.push({ streamId, lane });
+    }
+
+    // A stream the relay has no record of (or one with a gap before its first queued append): publish
+    // only if the append before it is no longer pending (one point read; it is removed only once it
+    // and everything before it was published). Else something older waits in the outbox for the scan.
+    const unknown = candidates.filter(({ lane }) => {
+      const before = lane.queue[0]!.entry.fromVersion - 1;
+      return lane.publishedTo === undefined ? before > 0 : lane.publishedTo < before;
+    });
+    await this.#concurrently(unknown, async ({ lane, streamId }) => {
+      const before = lane.queue[0]!.entry.fromVersion - 1;
+      if (await this.#source.isPending(streamId, before)) {
+        this.#block(lane);
+        this.#recoveryRequested = true;
+      } else {
+        lane.publishedTo = before;
+      }
+    });
+
+    const runs: Run[] = [];
+    let budget = this.options.batchSize;
+    for (const { streamId, lane } of candidates) {
+      if (lane.blocked || budget <= 0 || this.#busy.has(streamId)) continue;
+      if (lane.publishedTo === undefined) lane.publishedTo = lane.queue[0]!.entry.fromVersion - 1; // a new stream
+      const taken: Pending[] = [];
+      let next = lane.publishedTo + 1;
+      while (budget > 0 && lane.queue[0]?.entry.fromVersion === next) {
+        const pending = this.#dequeue(lane)!;
+        taken.push(pending);
+        next = pending.entry.toVersion + 1;
+        budget--;
+      }
+      if (taken.length > 0) {
+        runs.push({
+          streamId,
+          entries: taken.map((p) => p.entry),
+          events: taken.flatMap((p) => p.events ?? []),
+        });
+      }
+    }
+    if (runs.length === 0 && stale.length === 0) return this.#recoveryRequested && !this.#scanning;
+    for (const { streamId } of runs) this.#busy.add(streamId);
+    try {
+      await this.#publishAndComplete(runs, stale);
+    } finally {
+      for (const { streamId } of runs) this.#busy.delete(streamId);
+    }
+    return true;
+  }
+
+  /**
+   * Publishes the runs in one call, falling back to one call per stream when it fails (so that one bad
+   * stream cannot hold back the others), then completes each published stream's entries with one
+   * request. Removal comes only after the transport has the events: a crash in between re-publishes.
+   * @returns the streams whose publish failed (backed off, left in the outbox)
+   */
+  async #publishAndComplete(runs: readonly Run[], alsoComplete: readonly OutboxEntry[]): Promise<Set<string>> {
+    const failed = new Set<string>();
+    let published: readonly Run[] = [];
+    if (runs.length > 0) {
+      try {
+        await this.publisher.publish(runs.flatMap((r) => r.events));
+        published = runs;
+      } catch (error) {
+        if (runs.length === 1) {
+          this.#failed(runs[0]!, error);
+          failed.add(runs[0]!.streamId);
+        } else {
+          const ok: Run[] = [];
+          await this.#concurrently(runs, async (run) => {
+            try {
+              await this.publisher.publish(run.events);
+              ok.push(run);
+            } catch (streamError) {
+              this.#failed(run, streamError);
+              failed.add(run.streamId);
+            }
+          });
+          published = ok;
         }
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, queue.length) }, worker));
-    return progress;
+    }
+    for (const run of published) {
+      const lane = this.#lane(run.streamId);
+      lane.publishedTo = Math.max(lane.publishedTo ?? 0, run.entries.at(-1)!.toVersion);
+      lane.failure = undefined;
+      // The scan may have published appends the fast path queued too: they are done with this run.
+      const done = new Set(run.entries.map((e) => e.toVersion));
+      const left = lane.queue.filter((p) => !done.has(p.entry.toVersion));
+      this.#queued -= lane.queue.length - left.length;
+      lane.queue = left;
+    }
+
+    const byStream = new Map<string, OutboxEntry[]>();
+    for (const entry of [...alsoComplete, ...published.flatMap((r) => r.entries)]) {
+      byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
+    }
+    await this.#concurrently([...byStream.values()], async (entries) => {
+      try {
+        await this.#source.complete(entries);
+      } catch (error) {
+        // Published but still in the outbox: the next scan removes it (or, if this relay forgot the
+        // stream meanwhile, publishes it once more).
+        this.#nextRecoveryAt = Math.min(this.#nextRecoveryAt, Date.now() + this.options.maxBackoffMs);
+        this.logger.warn(`Completing ${entries[0]!.streamId} in the outbox failed: ${(error as Error).message}`);
+      }
+    });
+    return failed;
   }
 
-  /**
-   * Publishes the events of a stream's pending entries in one ordered batch, then removes the entries.
-   * Removal comes only after the transport has them: a crash in between re-publishes, never loses.
-   */
-  async #publishStream(entries: readonly OutboxEntry[]): Promise<void> {
-    const { streamId, fromVersion } = entries[0]!;
-    const toVersion = entries.at(-1)!.toVersion;
-    const batch = await this.store.readEvents(streamId, fromVersion, toVersion);
-    if (batch.length > 0) await this.publisher.publish(batch);
-    await Promise.all(entries.map((entry) => this.store.completeOutbox(entry)));
-  }
-
-  #backOff(entries: readonly OutboxEntry[], error: unknown): void {
-    const { streamId, fromVersion } = entries[0]!;
-    const attempts = (this.#failures.get(streamId)?.attempts ?? 0) + 1;
-    const delay = Math.min(this.options.maxBackoffMs, 100 * 2 ** (attempts - 1));
-    this.#failures.set(streamId, { attempts, retryAt: Date.now() + delay });
+  #failed(run: Run, error: unknown): void {
+    const lane = this.#lane(run.streamId);
+    const attempts = (lane.failure?.attempts ?? 0) + 1;
+    const delay = this.#backoff(attempts);
+    lane.failure = { attempts, retryAt: Date.now() + delay };
+    this.#block(lane);
+    this.#nextRecoveryAt = Math.min(this.#nextRecoveryAt, lane.failure.retryAt);
     this.logger.error(
-      `Publishing ${streamId}@${fromVersion}..${entries.at(-1)!.toVersion} failed (attempt ${attempts}, ` +
-        `retry in ${delay} ms): ${(error as Error).message}`,
+      `Publishing ${run.streamId}@${run.entries[0]!.fromVersion}..${run.entries.at(-1)!.toVersion} failed ` +
+        `(attempt ${attempts}, retry in ${delay} ms): ${(error as Error).message}`,
     );
+  }
+
+  #backoff(attempts: number): number {
+    return Math.min(this.options.maxBackoffMs, 100 * 2 ** (attempts - 1));
+  }
+
+  /** Leaves the stream to the recovery scan: what it holds in memory is in the outbox too. */
+  #block(lane: Lane): void {
+    lane.blocked = true;
+    this.#queued -= lane.queue.length;
+    lane.queue = [];
+  }
+
+  #dequeue(lane: Lane): Pending | undefined {
+    const pending = lane.queue.shift();
+    if (pending) this.#queued--;
+    return pending;
+  }
+
+  /** The events of a stream's entries if the fast path queued exactly those (saves the reads). */
+  #fromMemory(streamId: string, entries: readonly OutboxEntry[]): RecordedEvent[] | undefined {
+    const queue = this.#lanes.get(streamId)?.queue ?? [];
+    const events: RecordedEvent[] = [];
+    for (const entry of entries) {
+      const queued = queue.find(
+        (p) => p.entry.toVersion === entry.toVersion && p.entry.fromVersion === entry.fromVersion,
+      );
+      if (!queued?.events) return undefined;
+      events.push(...queued.events);
+    }
+    return events;
+  }
+
+  /** The stream's lane, most recently used last; forgets idle lanes beyond MAX_LANES. */
+  #lane(streamId: string): Lane {
+    let lane = this.#lanes.get(streamId);
+    if (lane) {
+      this.#lanes.delete(streamId);
+    } else {
+      lane = { queue: [], blocked: false };
+    }
+    this.#lanes.set(streamId, lane);
+    if (this.#lanes.size > MAX_LANES) {
+      for (const [id, old] of this.#lanes) {
+        if (this.#lanes.size <= MAX_LANES) break;
+        if (old.queue.length === 0 && !old.blocked && !old.failure) this.#lanes.delete(id);
+      }
+    }
+    return lane;
+  }
+
+  async #concurrently<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array<R>(items.length);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, items.length) }, worker));
+    return results;
   }
 }

@@ -27,7 +27,7 @@ const setUp = (attempts = 8) => {
     store,
     types,
     { category: 'Counter', create: () => new Counter(), notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id) },
-    (streamId) => appended.push(streamId),
+    (result) => appended.push(`${result.entry.streamId}@${result.entry.fromVersion}`),
     { attempts, baseDelayMs: 1, maxDelayMs: 20 },
   );
   return { store, repository, appended };
@@ -53,7 +53,7 @@ describe('AggregateRepository', () => {
       version: 2,
     });
     expect((await repository.load('c1')).total).toBe(3);
-    expect(appended).toEqual(['Counter-c1', 'Counter-c1']);
+    expect(appended).toEqual(['Counter-c1@1', 'Counter-c1@2']); // each append handed to the relay
   });
 
   it('answers not found for a command on a missing aggregate', async () => {

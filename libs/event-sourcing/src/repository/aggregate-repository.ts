@@ -2,7 +2,7 @@ import type { AggregateRoot, DomainEvent } from '@app/core';
 import { ApplicationError } from '@app/core';
 import { deterministicUuid, type CommandContext } from './command-context.js';
 import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
-import { EventStore, NO_STREAM, type EventToAppend } from '../store/event-store.js';
+import { EventStore, NO_STREAM, type AppendResult, type EventToAppend } from '../store/event-store.js';
 import type { EventTypeRegistry } from '../store/event-types.js';
 
 export interface AggregateType<A> {
@@ -20,8 +20,8 @@ export interface SaveResult {
   readonly version: number;
 }
 
-/** Called after every successful append: the outbox relay's fast path. */
-export type AfterAppend = (streamId: string) => void;
+/** Called after every successful append with what it wrote: the outbox relay's fast path. */
+export type AfterAppend = (result: AppendResult) => void;
 
 /**
  * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
@@ -96,9 +96,10 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         occurredAt,
       },
     }));
-    const { nextExpectedVersion } = await this.store.appendToStream(streamId, events, { expectedVersion });
+    const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+    const { nextExpectedVersion } = result;
     aggregate.markCommitted(nextExpectedVersion);
-    this.afterAppend(streamId);
+    this.afterAppend(result);
     return { id, version: nextExpectedVersion };
   }
 }

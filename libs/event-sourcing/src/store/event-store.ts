@@ -1,4 +1,5 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
+import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
 
 /** The stream must not exist yet. */
 export const NO_STREAM = 'no_stream' as const;
@@ -20,6 +21,8 @@ export interface AppendResult {
   /** Version of the stream after the append (the version of its last event). */
   readonly nextExpectedVersion: number;
   readonly events: readonly RecordedEvent[];
+  /** The outbox entry written with the events: the relay publishes them from memory and completes it. */
+  readonly entry: OutboxEntry;
 }
 
 export interface ReadStreamResult {
@@ -28,17 +31,6 @@ export interface ReadStreamResult {
   readonly currentVersion: number;
   /** Events after `fromVersion`, in stream order. */
   readonly events: readonly RecordedEvent[];
-}
-
-/**
- * A pending outbox entry: the events of one append, not yet handed to the event transport.
- * Written in the same atomic step as the events, removed by the relay once they were published.
- */
-export interface OutboxEntry {
-  readonly streamId: string;
-  readonly fromVersion: number;
-  readonly toVersion: number;
-  readonly createdAt: string;
 }
 
 /**
@@ -55,15 +47,6 @@ export abstract class EventStore {
   abstract readStream(streamId: string, options?: { fromVersion?: number }): Promise<ReadStreamResult>;
 
   /**
-   * The events of versions `fromVersion`..`toVersion` (inclusive) of a stream, in order: what an outbox
-   * entry covers. Adapters may fetch them more cheaply than a stream read (Cosmos: point reads by id).
-   */
-  async readEvents(streamId: string, fromVersion: number, toVersion: number): Promise<RecordedEvent[]> {
-    const { events } = await this.readStream(streamId, { fromVersion: fromVersion - 1 });
-    return events.filter((e) => e.version <= toVersion);
-  }
-
-  /**
    * Appends events to a stream if it is at `expectedVersion`.
    * @throws ConcurrencyError when the stream is elsewhere (or moved during the append).
    * @throws AppendTooLargeError beyond MAX_EVENTS_PER_APPEND or MAX_APPEND_BYTES.
@@ -74,14 +57,8 @@ export abstract class EventStore {
     options: { expectedVersion: ExpectedVersion },
   ): Promise<AppendResult>;
 
-  /**
-   * Pending outbox entries, oldest first per stream, at most `limit`, leaving out the given streams
-   * (the relay skips streams it is backing off from, so they cannot crowd out the others).
-   */
-  abstract pendingOutbox(limit: number, excludeStreamIds?: readonly string[]): Promise<OutboxEntry[]>;
-
-  /** Removes an outbox entry once its events were published. Removing an absent entry is not an error. */
-  abstract completeOutbox(entry: OutboxEntry): Promise<void>;
+  /** The outbox written by the appends, as the relay reads and completes it (recovery path). */
+  abstract readonly outbox: OutboxSource;
 
   /**
    * Takes or renews the named lease for `owner` until `ttlMs` from now, if it is free, expired or

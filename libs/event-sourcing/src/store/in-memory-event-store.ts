@@ -1,14 +1,54 @@
 import type { RecordedEvent } from '@app/core';
 import { streamCategory } from '@app/core';
+import { OutboxSource, type OutboxEntry, type OutboxPage } from '../relay/outbox-source.js';
 import { assertAppendFits, assertExpectedVersion } from './append-guards.js';
 import {
   EventStore,
   type AppendResult,
   type EventToAppend,
   type ExpectedVersion,
-  type OutboxEntry,
   type ReadStreamResult,
 } from './event-store.js';
+
+const entryKey = (streamId: string, toVersion: number): string => `${streamId}/${toVersion}`;
+
+/** The in-memory store's outbox, in append order; a continuation is the sequence number of a page's last entry. */
+class InMemoryOutbox extends OutboxSource {
+  readonly #entries = new Map<string, { entry: OutboxEntry; sequence: number }>();
+  #sequence = 0;
+
+  constructor(private readonly streams: ReadonlyMap<string, readonly RecordedEvent[]>) {
+    super();
+  }
+
+  override async pending({ limit, continuation }: { limit: number; continuation?: string }): Promise<OutboxPage> {
+    const after = continuation === undefined ? 0 : Number(continuation);
+    const later = [...this.#entries.values()].filter((e) => e.sequence > after);
+    const page = later.slice(0, Math.max(0, Math.floor(limit)));
+    const entries = page.map((e) => ({ ...e.entry }));
+    return page.length > 0 && page.length < later.length
+      ? { entries, continuation: String(page.at(-1)!.sequence) }
+      : { entries };
+  }
+
+  add(entry: OutboxEntry): void {
+    this.#entries.set(entryKey(entry.streamId, entry.toVersion), { entry, sequence: ++this.#sequence });
+  }
+
+  override async readEvents(entries: readonly OutboxEntry[]): Promise<RecordedEvent[]> {
+    if (entries.length === 0) return [];
+    const stream = this.streams.get(entries[0]!.streamId) ?? [];
+    return structuredClone(stream.slice(entries[0]!.fromVersion - 1, entries.at(-1)!.toVersion));
+  }
+
+  override async complete(entries: readonly OutboxEntry[]): Promise<void> {
+    for (const entry of entries) this.#entries.delete(entryKey(entry.streamId, entry.toVersion));
+  }
+
+  override async isPending(streamId: string, toVersion: number): Promise<boolean> {
+    return this.#entries.has(entryKey(streamId, toVersion));
+  }
+}
 
 /**
  * Event store in process memory, for the embedded monolith and fast tests. Same contract as the
@@ -16,7 +56,8 @@ import {
  */
 export class InMemoryEventStore extends EventStore {
   readonly #streams = new Map<string, RecordedEvent[]>();
-  readonly #outbox = new Map<string, OutboxEntry>();
+  override readonly outbox = new InMemoryOutbox(this.#streams);
+  readonly #appendedAt = new Map<string, number>();
   readonly #leases = new Map<string, { owner: string; expiresAt: number }>();
 
   override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
@@ -46,22 +87,12 @@ export class InMemoryEventStore extends EventStore {
     const first = recorded[0]!.version;
     const last = recorded.at(-1)!.version;
     this.#streams.set(streamId, [...stream, ...recorded]);
-    this.#outbox.set(`${streamId}/${first}`, {
-      streamId,
-      fromVersion: first,
-      toVersion: last,
-      createdAt: recorded[0]!.metadata.occurredAt,
-    });
-    return { nextExpectedVersion: last, events: structuredClone(recorded) };
-  }
-
-  override async pendingOutbox(limit: number, excludeStreamIds: readonly string[] = []): Promise<OutboxEntry[]> {
-    const excluded = new Set(excludeStreamIds);
-    return [...this.#outbox.values()].filter((e) => !excluded.has(e.streamId)).slice(0, limit);
-  }
-
-  override async completeOutbox(entry: OutboxEntry): Promise<void> {
-    this.#outbox.delete(`${entry.streamId}/${entry.fromVersion}`);
+    // Strictly after the stream's previous append, as on Cosmos DB.
+    const createdAt = new Date(Math.max(Date.now(), (this.#appendedAt.get(streamId) ?? 0) + 1));
+    this.#appendedAt.set(streamId, createdAt.getTime());
+    const entry: OutboxEntry = { streamId, fromVersion: first, toVersion: last, createdAt: createdAt.toISOString() };
+    this.outbox.add(entry);
+    return { nextExpectedVersion: last, events: structuredClone(recorded), entry: { ...entry } };
   }
 
   override async tryAcquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {

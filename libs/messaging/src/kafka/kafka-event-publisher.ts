@@ -1,6 +1,5 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ClientKafka, type KafkaOptions } from '@nestjs/microservices';
-import { lastValueFrom } from 'rxjs';
 import { streamCategory, type RecordedEvent } from '@app/core';
 import { EventPublisher } from '@app/event-sourcing';
 import { encodeEvent, type EventMessage } from './kafka-envelope.js';
@@ -18,9 +17,11 @@ export const kafkaPublisherClientOptions = (options: KafkaTransportOptions): Non
 
 /**
  * Publishes events to Kafka through Nest's ClientKafka: topic of the stream's category, key = stream id,
- * headers with type, ids and versions. One stream's events go in one produce request (one partition, in
- * order) and `publish` resolves only when the broker acknowledged them (acks=all); any failure rejects, so
- * the outbox relay keeps the entry and publishes again later.
+ * headers with type, ids and versions. All events of one `publish` (the relay hands it every stream of a
+ * pass) go in ONE produce request (`sendBatch` of the underlying kafkajs producer: one message list per
+ * topic, in the given order, so each stream keeps its order in its partition). The producer is idempotent
+ * and `publish` resolves only when the broker acknowledged everything (acks=all); any failure rejects, so
+ * the outbox relay keeps the entries and publishes them again later.
  */
 export class KafkaEventPublisher extends EventPublisher implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(KafkaEventPublisher.name);
@@ -44,27 +45,22 @@ export class KafkaEventPublisher extends EventPublisher implements OnModuleInit,
   }
 
   override async publish(events: readonly RecordedEvent[]): Promise<void> {
-    // Runs of consecutive events with the same topic, in the given order (normally one stream: one run).
-    let index = 0;
-    while (index < events.length) {
-      const topic = kafkaTopicOf(this.options, streamCategory(events[index]!.streamId));
-      const messages: EventMessage[] = [];
-      while (index < events.length && kafkaTopicOf(this.options, streamCategory(events[index]!.streamId)) === topic) {
-        messages.push(encodeEvent(events[index]!));
-        index++;
-      }
-      await this.send(topic, messages);
+    if (events.length === 0) return;
+    // Grouping by topic keeps the given order within each topic, hence within each stream.
+    const byTopic = new Map<string, EventMessage[]>();
+    for (const event of events) {
+      const topic = kafkaTopicOf(this.options, streamCategory(event.streamId));
+      const messages = byTopic.get(topic) ?? [];
+      messages.push(encodeEvent(event));
+      byTopic.set(topic, messages);
     }
-  }
-
-  private async send(topic: string, messages: EventMessage[]): Promise<void> {
-    // emitBatch = one producer.send of all messages; the observable errors when the send rejects.
-    // KafkaRequestSerializer keeps string values, keys and headers as they are.
-    await lastValueFrom(
-      this.client.emitBatch(topic, { messages: messages.map((m) => ({ ...m, headers: { ...m.headers } })) }),
-      {
-        defaultValue: undefined,
-      },
-    );
+    await this.client.connect(); // resolves at once when connected; fails when no broker is reachable
+    await this.client.producer.sendBatch({
+      acks: ACKS_ALL,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({
+        topic,
+        messages: messages.map((m) => ({ ...m, headers: { ...m.headers } })),
+      })),
+    });
   }
 }

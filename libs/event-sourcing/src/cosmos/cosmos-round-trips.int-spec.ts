@@ -1,0 +1,183 @@
+// Cosmos DB requests per command, counted on the wire (an SDK plugin sees every network request) against
+// the Cosmos-compatible server of test/setup/cosmos-global-setup.ts: load, append and relay of one command,
+// and that the count does not grow with the documents already stored.
+import { randomUUID } from 'node:crypto';
+import type { Container, CosmosClient, PluginConfig } from '@azure/cosmos';
+import { AggregateRoot, NotFound, type DomainEvent, type RecordedEvent } from '@app/core';
+import { EventPublisher } from '../relay/event-publisher.js';
+import { OutboxRelay } from '../relay/outbox-relay.js';
+import { AggregateRepository } from '../repository/aggregate-repository.js';
+import { externalCommand } from '../repository/command-context.js';
+import { EventTypeRegistry } from '../store/event-types.js';
+import { createCosmosClient } from './cosmos-client.js';
+import { CosmosEventStore } from './cosmos-event-store.js';
+
+type Incremented = DomainEvent<'Incremented', { by: number }>;
+
+class Counter extends AggregateRoot<Incremented> {
+  increment(by: number): void {
+    this.raise({ type: 'Incremented', data: { by } });
+  }
+  protected override evolve(): void {}
+}
+
+/** The transport side is not what is counted here: it records what it was handed. */
+class RecordingPublisher extends EventPublisher {
+  readonly calls: RecordedEvent[][] = [];
+  override async publish(events: readonly RecordedEvent[]): Promise<void> {
+    this.calls.push([...events]);
+  }
+}
+
+/** Requests on items (documents), by operation: `read`, `batch`, `query`, ... */
+let requests: string[] = [];
+const counting: PluginConfig = {
+  on: 'request',
+  plugin: async (context, diagnosticNode, next) => {
+    if (context.resourceType === 'docs') requests.push(String(context.operationType));
+    return next(context);
+  },
+};
+const tally = (): Record<string, number> => {
+  const counts: Record<string, number> = {};
+  for (const operation of requests) counts[operation] = (counts[operation] ?? 0) + 1;
+  return counts;
+};
+
+let client: CosmosClient;
+let container: Container;
+let store: CosmosEventStore;
+let publisher: RecordingPublisher;
+let relay: OutboxRelay;
+let repository: AggregateRepository<Counter, Incremented>;
+
+const relayOptions = (owner: string) => ({
+  pollIntervalMs: 600_000,
+  recoveryIntervalMs: 600_000,
+  batchSize: 100,
+  concurrency: 8,
+  maxBackoffMs: 1_000,
+  lease: { name: 'outbox-relay', owner, ttlMs: 600_000 }, // no renewal inside a measurement
+});
+
+/** One command of `by.length` events on counter `id`, relayed; returns the Cosmos requests it made. */
+const command = async (id: string, by: number[], kind: 'create' | 'update'): Promise<Record<string, number>> => {
+  requests = [];
+  const decide = (counter: Counter) => by.forEach((n) => counter.increment(n));
+  if (kind === 'create') {
+    const fresh = () => {
+      const counter = new Counter();
+      decide(counter);
+      return counter;
+    };
+    await repository.create(id, fresh, externalCommand());
+  } else {
+    await repository.update(id, decide, externalCommand());
+  }
+  await relay.idle();
+  return tally();
+};
+
+beforeAll(async () => {
+  client = createCosmosClient({
+    endpoint: process.env.COSMOS_ENDPOINT!,
+    key: process.env.COSMOS_KEY!,
+    caFile: process.env.COSMOS_CA_FILE || undefined,
+    plugins: [counting],
+  });
+  container = client.database('event-store-int-tests').container(`round-trips-${randomUUID()}`);
+  store = new CosmosEventStore(container);
+  await store.init();
+});
+
+afterAll(async () => {
+  await relay?.stop();
+  await container?.delete().catch(() => undefined);
+  client?.dispose();
+});
+
+/** A relay that holds the lease and has scanned the outbox, and a repository that hands it every append. */
+const startRelay = async (owner: string): Promise<void> => {
+  await relay?.stop();
+  publisher = new RecordingPublisher();
+  relay = new OutboxRelay(store, publisher, relayOptions(owner));
+  await relay.drain();
+  const types = new EventTypeRegistry();
+  types.register([{ type: 'Incremented', schemaVersion: 1 }]);
+  repository = new AggregateRepository<Counter, Incremented>(
+    store,
+    types,
+    { category: 'Counter', create: () => new Counter(), notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id) },
+    (result) => relay.appended(result),
+  );
+};
+
+/** Writes `streams` streams of 10 events each straight to the store (their outbox entries completed). */
+const fillStore = async (streams: number): Promise<void> => {
+  const results = [];
+  for (let i = 0; i < streams; i += 10) {
+    results.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(10, streams - i) }, () =>
+          store.appendToStream(
+            `Filler-${randomUUID()}`,
+            Array.from({ length: 10 }, (_, n) => {
+              const eventId = randomUUID();
+              return {
+                type: 'Filled',
+                schemaVersion: 1,
+                data: { n },
+                metadata: {
+                  eventId,
+                  correlationId: eventId,
+                  causationId: eventId,
+                  occurredAt: new Date().toISOString(),
+                },
+              };
+            }),
+            { expectedVersion: 'no_stream' },
+          ),
+        ),
+      )),
+    );
+  }
+  await store.outbox.complete(results.map((r) => r.entry));
+};
+
+describe('Cosmos DB requests per command (load, append, relay)', () => {
+  beforeAll(() => startRelay('round-trips-1'));
+
+  it('creates a stream of 3 events with one batch, and relays it with one delete batch: no read, no query', async () => {
+    const id = randomUUID();
+    expect(await command(id, [1, 2, 3], 'create')).toEqual({ batch: 2 });
+    expect(publisher.calls.at(-1)!.map((e) => e.version)).toEqual([1, 2, 3]);
+    expect((await store.outbox.pending({ limit: 10 })).entries).toEqual([]);
+  });
+
+  it('updates it with 2 events: a tip read and 3 event reads to load, one batch to append, one to complete', async () => {
+    const id = randomUUID();
+    await command(id, [1, 2, 3], 'create');
+    expect(await command(id, [4, 5], 'update')).toEqual({ read: 4, batch: 2 });
+    expect(publisher.calls.at(-1)!.map((e) => e.version)).toEqual([4, 5]);
+  });
+
+  it('costs one point read more for a stream this relay has not relayed since it started', async () => {
+    const id = randomUUID();
+    await command(id, [1], 'create');
+    await startRelay('round-trips-2'); // as after a restart: the relay knows no stream
+    expect(await command(id, [2], 'update')).toEqual({ read: 3, batch: 2 }); // tip, ev-1, ob-1 (gone)
+    expect(publisher.calls.at(-1)!.map((e) => e.version)).toEqual([2]);
+  });
+
+  it('makes the same requests with 2,000 more events stored', async () => {
+    const before = randomUUID();
+    await command(before, [1], 'create');
+    const emptyish = await command(before, [2], 'update');
+
+    await fillStore(200);
+    const after = randomUUID();
+    await command(after, [1], 'create');
+    expect(await command(after, [2], 'update')).toEqual(emptyish);
+    expect(emptyish).toEqual({ read: 2, batch: 2 });
+  }, 60_000);
+});
