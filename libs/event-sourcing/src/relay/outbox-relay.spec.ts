@@ -251,18 +251,54 @@ describe('OutboxRelay', () => {
   });
 
   describe('with a lease', () => {
-    it('publishes nothing while another instance holds it, and takes over what was left when it is released', async () => {
-      await store.tryAcquireLease('outbox-relay', 'relay-2', 60_000);
-      await relay.drain();
-      await append('S-1', 'A');
-      await relay.idle();
-      expect(publisher.published).toEqual([]);
-      expect(relay.isLeader).toBe(false);
+    describe('while another instance holds it', () => {
+      beforeEach(async () => {
+        await store.tryAcquireLease('outbox-relay', 'relay-2', 60_000);
+        await relay.drain();
+        source.reset();
+      });
 
-      await store.releaseLease('outbox-relay', 'relay-2');
-      await relay.drain();
-      expect(versionsOf('S-1')).toEqual([[1, 'A']]);
-      expect(relay.isLeader).toBe(true);
+      it('publishes its own appends from memory and scans nothing', async () => {
+        await append('S-1', 'A');
+        await relay.idle();
+        await append('S-1', 'B');
+        await relay.idle();
+        expect(relay.isLeader).toBe(false);
+        expect(versionsOf('S-1')).toEqual([
+          [1, 'A'],
+          [2, 'B'],
+        ]);
+        expect(await pending()).toEqual([]);
+        expect(source.counts).toEqual({ pending: 0, readEvents: 0, complete: 2, isPending: 0 });
+      });
+
+      it('leaves a stream whose older append is pending to the holder, and scans it once it holds the lease', async () => {
+        await store.appendToStream('S-2', [event('A')], { expectedVersion: ANY }); // another instance, crashed
+        await append('S-2', 'B');
+        await relay.idle();
+        expect(versionsOf('S-2')).toEqual([]);
+        expect(source.counts.pending).toBe(0);
+
+        await store.releaseLease('outbox-relay', 'relay-2');
+        await relay.drain();
+        expect(relay.isLeader).toBe(true);
+        expect(versionsOf('S-2')).toEqual([
+          [1, 'A'],
+          [2, 'B'],
+        ]);
+        expect(await pending()).toEqual([]);
+      });
+
+      it('looks again when its next append arrives, once the older one is out', async () => {
+        const crashed = await store.appendToStream('S-3', [event('A')], { expectedVersion: ANY });
+        await append('S-3', 'B');
+        await relay.idle();
+        expect(versionsOf('S-3')).toEqual([]); // blocked behind version 1
+        await store.outbox.complete([crashed.entry, (await pending()).find((e) => e.toVersion === 2)!]); // the holder published both
+        await append('S-3', 'C');
+        await relay.idle();
+        expect(versionsOf('S-3')).toEqual([[3, 'C']]);
+      });
     });
 
     it('gives the lease up on stop so a successor need not wait for it to expire', async () => {

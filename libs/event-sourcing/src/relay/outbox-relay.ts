@@ -71,8 +71,12 @@ interface Run {
  * Order per stream: the fast path publishes an append only when the relay knows every older version was
  * published: it published them itself, or the stream is new, or the source says the previous append is
  * no longer pending (one point read, for streams the relay has no record of). Otherwise the stream is
- * left to the recovery scan, which reads the outbox oldest first per stream. Only the lease holder
- * publishes; another instance's appends stay in the outbox for the holder's recovery scan.
+ * left to the recovery scan, which reads the outbox oldest first per stream.
+ *
+ * Several instances on one event store: each publishes its own appends from memory under the same order
+ * rule (the point read sees another instance's older append as pending until that one published it); the
+ * lease decides which one runs the recovery scan for what was left behind (a crash, a failed publish, an
+ * append whose predecessor was still pending). A standby never scans, so it never waits for a scan.
  */
 export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
@@ -88,6 +92,8 @@ export class OutboxRelay {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #leaseValidUntil = 0;
+  /** A standby asks for the lease once per poll interval, not on every pass (each ask is a request). */
+  #nextLeaseAttemptAt = 0;
   readonly #lanes = new Map<string, Lane>();
   /** Streams with appends queued by the fast path: what a pass looks at. */
   readonly #queuedStreams = new Set<string>();
@@ -144,10 +150,15 @@ export class OutboxRelay {
    * the outbox until published, so a failure (or a crash before the pass) leaves it to recovery.
    */
   appended(result: AppendResult): void {
-    if (this.#stopped || !this.isLeader) return; // the holder's recovery scan will find it
+    if (this.#stopped) return;
     const { entry, events } = result;
     const lane = this.#lane(entry.streamId);
-    if (lane.blocked) return;
+    if (lane.blocked) {
+      if (this.isLeader) return; // its scan unblocks the stream once the older entries are out
+      // A standby never scans: look again (one point read) whether what blocked the stream is out by now.
+      lane.blocked = false;
+      lane.publishedTo = undefined;
+    }
     if (this.#queued >= MAX_QUEUED_APPENDS) {
       this.#block(lane);
       this.#recoveryRequested = true;
@@ -163,6 +174,7 @@ export class OutboxRelay {
   /** Runs a recovery scan and publishes until nothing is left but backed-off streams; for tests and tools. */
   async drain(): Promise<void> {
     this.#recoveryRequested = true;
+    this.#nextLeaseAttemptAt = 0; // ask for the lease now
     this.#kick();
     await this.#settled();
   }
@@ -186,14 +198,15 @@ export class OutboxRelay {
     while (this.#again && !this.#stopped) {
       this.#again = false;
       try {
-        if (!(await this.#holdLease())) return; // another instance publishes
-        if (!this.#scanning && (this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt)) {
+        // Every instance publishes its own appends; only the lease holder scans for what was left behind.
+        const leader = await this.#holdLease();
+        if (leader && !this.#scanning && (this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt)) {
           this.#scanning = this.#scan().finally(() => {
             this.#scanning = undefined;
             this.#kick(); // what the fast path queued meanwhile, or the next scan asked for
           });
         }
-        if (await this.#fastPass()) this.#again = true; // more may have arrived during the pass
+        if (await this.#fastPass(leader)) this.#again = true; // more may have arrived during the pass
       } catch (error) {
         // A point read or a removal failed: the queued appends stay queued for the next pass.
         this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
@@ -206,7 +219,9 @@ export class OutboxRelay {
     const { name, owner, ttlMs } = this.options.lease;
     const now = Date.now();
     if (this.#leaseValidUntil - now > (ttlMs * 2) / 3) return true;
+    if (this.#leaseValidUntil <= now && now < this.#nextLeaseAttemptAt) return false;
     const held = await this.store.tryAcquireLease(name, owner, ttlMs);
+    if (!held) this.#nextLeaseAttemptAt = now + this.options.pollIntervalMs;
     if (held && this.#leaseValidUntil <= now) {
       // Newly held (start-up or takeover): what the previous holder left is only known after a scan.
       this.logger.log(`Outbox relay ${owner} holds the lease ${name}`);
@@ -306,8 +321,9 @@ export class OutboxRelay {
   }
 
   /** The fast path: what `appended` queued, for every stream whose older versions are known to be out. */
-  async #fastPass(): Promise<boolean> {
-    if (!this.#recovered) return false;
+  async #fastPass(leader: boolean): Promise<boolean> {
+    // A new holder first scans what the previous one left (then its lanes know what is out).
+    if (leader && !this.#recovered) return false;
     const candidates: { streamId: string; lane: Lane }[] = [];
     const stale: OutboxEntry[] = [];
     for (const streamId of this.#queuedStreams) {
@@ -362,7 +378,7 @@ export class OutboxRelay {
         });
       }
     }
-    if (runs.length === 0 && stale.length === 0) return this.#recoveryRequested && !this.#scanning;
+    if (runs.length === 0 && stale.length === 0) return leader && this.#recoveryRequested && !this.#scanning;
     for (const { streamId } of runs) this.#busy.add(streamId);
     try {
       await this.#publishAndComplete(runs, stale);
