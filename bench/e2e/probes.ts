@@ -109,8 +109,8 @@ export const windowCost = (before: Probe, after: Probe, confirmed: number): Wind
 };
 
 /**
- * The design minimum per placed-and-confirmed order (DESIGN: "one point read (or a few) to load, one
- * transactional batch to append, one publish from memory, one batch to complete the outbox"):
+ * The design minimum per placed-and-confirmed order. Per command: one point read (or a few) to load, one
+ * transactional batch to append, one publish from memory, one batch to complete the outbox; so:
  *   appends: OrderPlaced, the reservation, the product's stock, OrderConfirmed = 4 batches, 4 outbox completions;
  *   loads: the product and the order (the reservation and a new order are new streams) = 2 tips (+ their events);
  *   Kafka: the 4 events, once each; MongoDB: the order summary twice, the product stock once, one query read.

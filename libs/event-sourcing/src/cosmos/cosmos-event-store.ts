@@ -80,7 +80,7 @@ const statusOf = (error: unknown): number | undefined => {
 };
 
 /**
- * Event store on Azure Cosmos DB (design: DESIGN.md, "Event store on Cosmos DB").
+ * Event store on Azure Cosmos DB (README.md, "Event store").
  *
  * One container partitioned by `/streamId`. Per stream: a tip document (`id: 'tip'`) holding the
  * current version, one document per event (`id: 'ev-<version>'`) and one outbox document per append
