@@ -519,7 +519,7 @@ function ferretCommand(svc) {
           '-handler',
           'postgresql',
           '-postgresql-url',
-          `postgres://postgres@127.0.0.1:${env('INFRA_POSTGRES_PORT')}/${PG_DATABASE}`,
+          `postgres://postgres@127.0.0.1:${env('INFRA_POSTGRES_PORT')}/${PG_DATABASE}?pool_max_conns=${PG_POOL}`,
         ]
       : ['-handler', 'sqlite', '-data', FERRET_DATA];
   return [FERRET_BIN, ['-listen', `${host}:${svc.port}`, ...storage, '-log-level', 'info']];
@@ -546,6 +546,11 @@ const PG_CONF = path.join(PG_DIR, 'postgresql.conf');
 const PG_HBA = path.join(PG_DIR, 'pg_hba.conf');
 const PG_IDENT = path.join(PG_DIR, 'pg_ident.conf');
 const PG_DATABASE = 'ferretdb';
+// FerretDB 1.24 can hold a pooled connection per update while it waits for another one: with more
+// concurrent operations than its pool (default 50) it deadlocked for good (measured: 300 parallel
+// updateOne on one collection). A pool above what the clients open together (the mongodb driver's
+// maxPoolSize is 100 per client) keeps that out of reach; max_connections in postgresql.conf leaves room.
+const PG_POOL = 400;
 const PG_PACKAGE = 'postgresql-15'; // Debian 12's server package; any PostgreSQL 13+ found works too
 
 /** Directory of the PostgreSQL server binaries (postgres, initdb, pg_isready), or null. */
