@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// Real infrastructure without Docker: Kafka (KRaft, single node), FerretDB (MongoDB wire protocol,
-// SQLite backend) and @vercel/cosmosdb-server (Cosmos DB REST API over HTTPS, in-memory).
+// Real infrastructure without Docker: Kafka (KRaft, single node), FerretDB (MongoDB wire protocol) on
+// PostgreSQL, and @vercel/cosmosdb-server (Cosmos DB REST API over HTTPS) with a durable journal.
 //
-//   node infra/infra.mjs up | down | status | logs [kafka|mongodb|cosmos] [-n LINES]
+//   node infra/infra.mjs up | down | reset | status | logs [kafka|postgres|mongodb|cosmos] [-n LINES]
 //
-// Everything it downloads, builds, stores or logs lives under .infra/ (git-ignored).
+// Everything it downloads, builds, stores or logs lives under .infra/ (git-ignored). Data survives
+// `down`/`up`; `reset` stops everything and wipes the three stores together.
 // It reads the application's own variables (same defaults as .env.example):
 //   KAFKA_BROKERS=127.0.0.1:9092  MONGODB_URL=mongodb://127.0.0.1:27017/readmodels
 //   COSMOS_ENDPOINT=https://127.0.0.1:8081  COSMOS_KEY=<emulator key>  COSMOS_CA_FILE=.infra/cosmos/cert.pem
 // A service whose address is not a loopback address is treated as external: `up` only probes it.
-// Extra knobs: INFRA_UP_TIMEOUT (seconds, default 90), KAFKA_HEAP_OPTS (default -Xms128m -Xmx512m).
+// Extra knobs: INFRA_UP_TIMEOUT (seconds, default 90), KAFKA_HEAP_OPTS (default -Xms128m -Xmx512m),
+// KAFKA_CONTROLLER_PORT (default: broker port + 1, i.e. 9093), INFRA_POSTGRES_PORT (default 5433),
+// FERRETDB_BACKEND (postgresql, the default, or sqlite).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,6 +33,9 @@ const DEFAULTS = {
   COSMOS_ENDPOINT: 'https://127.0.0.1:8081',
   COSMOS_KEY: 'C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==',
   COSMOS_CA_FILE: '.infra/cosmos/cert.pem',
+  // 5433, not 5432: a PostgreSQL installed from a distribution package runs its own cluster on 5432.
+  INFRA_POSTGRES_PORT: '5433',
+  FERRETDB_BACKEND: 'postgresql',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -87,11 +93,16 @@ function tail(file, lines = 40) {
 }
 
 /** Run a command to completion (async, so downloads/builds run in parallel), output into a log file. */
-function runLogged(what, cmd, args, { cwd = ROOT, logFile, env: extraEnv } = {}) {
+function runLogged(what, cmd, args, { cwd = ROOT, logFile, env: extraEnv, spawnAs } = {}) {
   mkdirp(path.dirname(logFile));
   const fd = fs.openSync(logFile, 'w');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', fd, fd], env: { ...process.env, ...extraEnv } });
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...extraEnv },
+      ...(spawnAs ? { uid: spawnAs.uid, gid: spawnAs.gid } : {}),
+    });
     const fail = (why) =>
       reject(
         new InfraError(
@@ -215,6 +226,11 @@ function services() {
   } catch {
     throw new InfraError(`MONGODB_URL is not a URL: ${env('MONGODB_URL')}`);
   }
+  const controllerPort = Number(env('KAFKA_CONTROLLER_PORT') ?? kafka.port + 1);
+  const backend = env('FERRETDB_BACKEND');
+  if (backend !== 'postgresql' && backend !== 'sqlite')
+    throw new InfraError(`FERRETDB_BACKEND is "${backend}": postgresql or sqlite`);
+  const pgPort = Number(env('INFRA_POSTGRES_PORT'));
   let cosmos;
   try {
     const u = new URL(env('COSMOS_ENDPOINT'));
@@ -228,18 +244,42 @@ function services() {
       title: 'Kafka (KRaft, single node)',
       host: kafka.host,
       port: kafka.port,
-      ports: [kafka.port, kafka.port + 1], // broker, controller
+      ports: [kafka.port, controllerPort], // broker, controller
       local: isLoopback(kafka.host),
       marker: 'kafka.Kafka',
       stopTimeoutMs: 30_000,
       prepare: prepareKafka,
       command: kafkaCommand,
       probe: probeKafka,
-      address: `${kafka.host}:${kafka.port} (controller :${kafka.port + 1})`,
+      address: `${kafka.host}:${kafka.port} (controller :${controllerPort})`,
     },
+    // FerretDB's storage: started before it, stopped with it. Absent on the SQLite backend.
+    ...(backend === 'postgresql'
+      ? [
+          {
+            name: 'postgres',
+            title: 'PostgreSQL (storage of FerretDB)',
+            host: '127.0.0.1',
+            port: pgPort,
+            ports: [pgPort],
+            // managed together with FerretDB: local exactly when FerretDB is
+            local: !mongo.srv && isLoopback(mongo.host),
+            marker: PG_CONF,
+            stopTimeoutMs: 30_000,
+            stopSignal: 'SIGINT', // "fast" shutdown: SIGTERM would wait for FerretDB's pooled connections
+            prepare: preparePostgres,
+            command: postgresCommand,
+            spawnAs: postgresUser,
+            probe: probePostgres,
+            address: `127.0.0.1:${pgPort}`,
+          },
+        ]
+      : []),
     {
       name: 'mongodb',
-      title: 'FerretDB (MongoDB wire protocol, SQLite)',
+      title: `FerretDB (MongoDB wire protocol, ${backend === 'postgresql' ? 'PostgreSQL' : 'SQLite'})`,
+      backend,
+      after: backend === 'postgresql' ? ['postgres'] : [],
       host: mongo.host,
       port: mongo.port,
       ports: [mongo.port],
@@ -253,7 +293,7 @@ function services() {
     },
     {
       name: 'cosmos',
-      title: 'Cosmos DB API (@vercel/cosmosdb-server, in-memory)',
+      title: 'Cosmos DB API (@vercel/cosmosdb-server, journalled to disk)',
       host: cosmos.host,
       port: cosmos.port,
       ports: [cosmos.port],
@@ -388,6 +428,7 @@ function kafkaCommand() {
 }
 
 async function probeKafka() {
+  // kafkajs' idle timer loop (and Node 24's TimeoutNegativeWarning) is fixed by patches/kafkajs+2.2.4.patch.
   const { Kafka, logLevel } = await importDep('kafkajs');
   const kafka = new Kafka({
     clientId: 'infra-probe',
@@ -423,7 +464,7 @@ const FERRET_SRC = path.join(ROOT, 'infra', 'ferretdb');
 const FERRET_BIN = path.join(BIN, 'ferretdb');
 const FERRET_DATA = path.join(INFRA, 'ferretdb', 'data');
 
-async function prepareFerret() {
+async function prepareFerret(svc) {
   const sources = ['main.go', 'go.mod', 'go.sum'].map((f) => path.join(FERRET_SRC, f));
   const stamp = `${FERRET_BIN}.stamp`;
   const want = hashFiles(sources, `${process.platform}-${process.arch}`);
@@ -443,12 +484,21 @@ async function prepareFerret() {
     });
     fs.writeFileSync(stamp, want);
   }
-  mkdirp(FERRET_DATA);
+  if (svc.backend === 'sqlite') mkdirp(FERRET_DATA);
 }
 
 function ferretCommand(svc) {
   const host = svc.host === 'localhost' ? '127.0.0.1' : svc.host;
-  return [FERRET_BIN, ['-listen', `${host}:${svc.port}`, '-data', FERRET_DATA, '-log-level', 'info']];
+  const storage =
+    svc.backend === 'postgresql'
+      ? [
+          '-handler',
+          'postgresql',
+          '-postgresql-url',
+          `postgres://postgres@127.0.0.1:${env('INFRA_POSTGRES_PORT')}/${PG_DATABASE}?pool_max_conns=${PG_POOL}`,
+        ]
+      : ['-handler', 'sqlite', '-data', FERRET_DATA];
+  return [FERRET_BIN, ['-listen', `${host}:${svc.port}`, ...storage, '-log-level', 'info']];
 }
 
 async function probeMongo() {
@@ -464,11 +514,158 @@ async function probeMongo() {
   }
 }
 
+// --- PostgreSQL (FerretDB's storage) ------------------------------------------------------------
+
+const PG_DIR = path.join(INFRA, 'postgres');
+const PG_DATA = path.join(PG_DIR, 'data');
+const PG_CONF = path.join(PG_DIR, 'postgresql.conf');
+const PG_HBA = path.join(PG_DIR, 'pg_hba.conf');
+const PG_IDENT = path.join(PG_DIR, 'pg_ident.conf');
+const PG_DATABASE = 'ferretdb';
+// FerretDB 1.24 can hold a pooled connection per update while it waits for another one: with more
+// concurrent operations than its pool (default 50) it deadlocked for good (measured: 300 parallel
+// updateOne on one collection). A pool above what the clients open together (the mongodb driver's
+// maxPoolSize is 100 per client) keeps that out of reach; max_connections in postgresql.conf leaves room.
+const PG_POOL = 400;
+const PG_PACKAGE = 'postgresql-15'; // Debian 12's server package; any PostgreSQL 13+ found works too
+
+/** Directory of the PostgreSQL server binaries (postgres, initdb, pg_isready), or null. */
+function postgresBinDir() {
+  const has = (dir) => fs.existsSync(path.join(dir, 'postgres')) && fs.existsSync(path.join(dir, 'initdb'));
+  // Debian/Ubuntu keep them off PATH, one directory per major version: prefer 15, else the newest.
+  const debian = '/usr/lib/postgresql';
+  const versions = fs.existsSync(debian)
+    ? fs
+        .readdirSync(debian)
+        .filter((v) => has(path.join(debian, v, 'bin')))
+        .sort((a, b) => (a === '15' ? -1 : b === '15' ? 1 : Number(b) - Number(a)))
+    : [];
+  if (versions.length) return path.join(debian, versions[0], 'bin');
+  const onPath = which('initdb'); // Homebrew, Fedora, Arch, ...
+  if (onPath && has(path.dirname(onPath))) return path.dirname(onPath);
+  const pgConfig = which('pg_config');
+  if (pgConfig) {
+    const dir = spawnSync(pgConfig, ['--bindir'], { encoding: 'utf8' }).stdout?.trim();
+    if (dir && has(dir)) return dir;
+  }
+  return null;
+}
+
+const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
+
+/**
+ * PostgreSQL refuses to run as root. As root (CI containers), the cluster runs as the `postgres` system
+ * user that Debian's package creates (created here if missing); otherwise as the current user.
+ */
+function postgresUser() {
+  if (!isRoot()) return undefined;
+  const lookup = () => {
+    const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    if (r.status !== 0) return undefined;
+    const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+    return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+  };
+  let user = lookup();
+  if (!user) {
+    const r = spawnSync(
+      'useradd',
+      ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    user = lookup();
+    if (!user)
+      throw new InfraError(
+        `running as root, PostgreSQL needs an unprivileged user; useradd postgres failed: ${r.stderr}`,
+      );
+  }
+  return user;
+}
+
+async function installPostgres() {
+  if (!isRoot() || !which('apt-get')) {
+    throw new InfraError(
+      'FerretDB stores its data in PostgreSQL, but no PostgreSQL server was found (looked in /usr/lib/postgresql/*/bin, ' +
+        `PATH, pg_config). Install one, e.g. \`sudo apt-get install ${PG_PACKAGE}\` (Debian/Ubuntu), ` +
+        '`brew install postgresql@15` (macOS), or set FERRETDB_BACKEND=sqlite (slower).',
+    );
+  }
+  log(`  postgres: installing ${PG_PACKAGE} with apt-get (first run only) ...`);
+  const logFile = path.join(LOGS, 'postgres-setup.log');
+  const aptEnv = { DEBIAN_FRONTEND: 'noninteractive' };
+  await runLogged('apt-get update', 'apt-get', ['update'], { logFile, env: aptEnv });
+  await runLogged(
+    `apt-get install ${PG_PACKAGE}`,
+    'apt-get',
+    ['install', '-y', '--no-install-recommends', PG_PACKAGE],
+    { logFile: path.join(LOGS, 'postgres-install.log'), env: aptEnv },
+  );
+}
+
+function renderPostgresConfig(svc, user) {
+  const render = (file, values) =>
+    Object.entries(values).reduce(
+      (text, [k, v]) => text.replaceAll(`@${k}@`, v),
+      fs.readFileSync(path.join(ROOT, 'infra', 'postgres', file), 'utf8'),
+    );
+  fs.writeFileSync(
+    PG_CONF,
+    render('postgresql.conf', {
+      DATA_DIR: PG_DATA,
+      HBA_FILE: PG_HBA,
+      IDENT_FILE: PG_IDENT,
+      LISTEN_HOST: svc.host,
+      PORT: String(svc.port),
+    }),
+  );
+  fs.writeFileSync(PG_HBA, render('pg_hba.conf', {}));
+  fs.writeFileSync(PG_IDENT, '');
+  if (user) for (const f of [PG_CONF, PG_HBA, PG_IDENT]) fs.chownSync(f, user.uid, user.gid);
+}
+
+async function preparePostgres(svc) {
+  if (!postgresBinDir()) await installPostgres();
+  if (!postgresBinDir()) throw new InfraError(`${PG_PACKAGE} was installed but its binaries were not found`);
+  const user = postgresUser();
+  mkdirp(PG_DIR);
+  if (user) fs.chownSync(PG_DIR, user.uid, user.gid);
+  // initdb once: the cluster (and FerretDB's data in it) lives in .infra/postgres/data until `reset`.
+  if (!fs.existsSync(path.join(PG_DATA, 'PG_VERSION'))) {
+    log(`  postgres: initdb of a new cluster in ${rel(PG_DATA)}`);
+    fs.rmSync(PG_DATA, { recursive: true, force: true });
+    await runLogged(
+      'initdb',
+      path.join(postgresBinDir(), 'initdb'),
+      ['-D', PG_DATA, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-instructions'],
+      { logFile: path.join(LOGS, 'postgres-setup.log'), cwd: PG_DIR, ...(user ? { spawnAs: user } : {}) },
+    );
+  }
+  renderPostgresConfig(svc, user);
+}
+
+function postgresCommand() {
+  return [path.join(postgresBinDir(), 'postgres'), [`--config-file=${PG_CONF}`]];
+}
+
+async function probePostgres(svc) {
+  const bin = postgresBinDir();
+  const args = ['-h', svc.host, '-p', String(svc.port), '-U', 'postgres'];
+  const ready = spawnSync(path.join(bin, 'pg_isready'), [...args, '-d', 'postgres', '-t', '2'], { encoding: 'utf8' });
+  if (ready.status !== 0) throw new Error(`pg_isready: ${(ready.stdout || ready.stderr).trim()}`);
+  // FerretDB's database, created on the first start (`createdb` fails harmlessly when it exists).
+  const made = spawnSync(path.join(bin, 'createdb'), [...args, PG_DATABASE], { encoding: 'utf8' });
+  if (made.status !== 0 && !/already exists/.test(made.stderr)) throw new Error(`createdb: ${made.stderr.trim()}`);
+  const version = spawnSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim();
+  return `accepting connections (${version}), database ${PG_DATABASE}`;
+}
+
 // --- Cosmos ------------------------------------------------------------------------------------
 
 const COSMOS_DIR = path.join(INFRA, 'cosmos');
 const COSMOS_CERT = path.join(COSMOS_DIR, 'cert.pem');
 const COSMOS_KEY_FILE = path.join(COSMOS_DIR, 'key.pem');
+const COSMOS_DATA = path.join(COSMOS_DIR, 'data'); // journal.jsonl: every write, replayed at start
 
 function certUsable() {
   if (!fs.existsSync(COSMOS_CERT) || !fs.existsSync(COSMOS_KEY_FILE)) return false;
@@ -544,6 +741,8 @@ function cosmosCommand(svc) {
       COSMOS_CERT,
       '--key',
       COSMOS_KEY_FILE,
+      '--data',
+      COSMOS_DATA,
     ],
   ];
 }
@@ -596,7 +795,14 @@ function startDetached(svc) {
   if (fs.existsSync(logFile)) fs.renameSync(logFile, `${logFile}.1`); // keep the previous run's log
   const fd = fs.openSync(logFile, 'a');
   fs.writeSync(fd, `# ${new Date().toISOString()} ${cmd} ${args.join(' ')}\n`);
-  const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', fd, fd], env: process.env });
+  const user = svc.spawnAs?.();
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: process.env,
+    ...(user ? { uid: user.uid, gid: user.gid } : {}),
+  });
   fs.closeSync(fd);
   let spawnError;
   child.once('error', (e) => (spawnError = e));
@@ -664,19 +870,24 @@ async function withLock(fn) {
   }
 }
 
-/** The services named on the command line (all when none), refusing unknown names. */
-function selected(names) {
+/**
+ * The services named on the command line (all when none), refusing unknown names; with `withDeps`, also
+ * what they need to run (`up mongodb` starts PostgreSQL too).
+ */
+function selected(names, { withDeps = false } = {}) {
   const all = services();
   const unknown = names.filter((n) => !all.some((s) => s.name === n));
   if (unknown.length)
     throw new InfraError(`unknown service ${unknown.join(', ')} (known: ${all.map((s) => s.name).join(', ')})`);
-  return names.length ? all.filter((s) => names.includes(s.name)) : all;
+  const wanted = new Set(names.length ? names : all.map((s) => s.name));
+  if (withDeps) for (const svc of all) if (wanted.has(svc.name)) for (const dep of svc.after ?? []) wanted.add(dep);
+  return all.filter((s) => wanted.has(s.name));
 }
 
 async function up(names = []) {
   const t0 = Date.now();
   const timeoutS = Number(process.env.INFRA_UP_TIMEOUT || 90);
-  const all = selected(names);
+  const all = selected(names, { withDeps: true });
   for (const d of [RUN, LOGS]) mkdirp(d);
 
   // 1) what is already running, and are the ports of the others free?
@@ -703,21 +914,27 @@ async function up(names = []) {
     toStart.push(svc);
   }
 
-  // 2) downloads/builds (first run only), in parallel, then start.
+  // 2) downloads/builds (first run only) in parallel; each service starts once what it needs is ready
+  //    (FerretDB after PostgreSQL), and must then answer its client's probe.
   const startedBy = new Map();
-  if (toStart.length) {
-    const results = await Promise.allSettled(toStart.map((svc) => svc.prepare(svc)));
-    const failed = results.map((r, i) => [r, toStart[i]]).filter(([r]) => r.status === 'rejected');
-    if (failed.length) throw new InfraError(failed.map(([r, svc]) => `${svc.name}: ${r.reason.message}`).join('\n'));
-    for (const svc of toStart) {
+  const readiness = new Map();
+  const prepared = new Map(toStart.map((svc) => [svc.name, svc.prepare(svc)]));
+  for (const p of prepared.values()) p.catch(() => {}); // reported below, per service
+  const bringUp = async (svc) => {
+    await prepared.get(svc.name);
+    for (const dep of svc.after ?? []) {
+      const depReady = readiness.get(dep);
+      if (depReady) await depReady.catch(() => Promise.reject(new InfraError(`not started: ${dep} failed`)));
+    }
+    const deadline = Date.now() + timeoutS * 1000; // from the start, not counting first-run downloads
+    if (prepared.has(svc.name)) {
       startedBy.set(svc.name, startDetached(svc));
       log(`${svc.name}: started pid ${startedBy.get(svc.name).pid}, log ${rel(logFileOf(svc))}`);
     }
-  }
-
-  // 3) readiness: every service must answer its client's probe.
-  const deadline = Date.now() + timeoutS * 1000;
-  const results = await Promise.allSettled(all.map((svc) => waitReady(svc, startedBy.get(svc.name), deadline)));
+    return waitReady(svc, startedBy.get(svc.name), deadline);
+  };
+  for (const svc of all) readiness.set(svc.name, bringUp(svc)); // `all` lists dependencies first
+  const results = await Promise.allSettled(all.map((svc) => readiness.get(svc.name)));
   const errors = [];
   results.forEach((r, i) => {
     const svc = all[i];
@@ -725,7 +942,8 @@ async function up(names = []) {
       log(`${svc.name}: ready at ${svc.address}: ${r.value}`);
     } else {
       let msg = `${svc.name} (${svc.title}) FAILED: ${r.reason.message}`;
-      if (svc.local) msg += `\n  log: ${rel(logFileOf(svc))} (last lines below)\n${indent(tail(logFileOf(svc), 30))}`;
+      if (svc.local && startedBy.has(svc.name))
+        msg += `\n  log: ${rel(logFileOf(svc))} (last lines below)\n${indent(tail(logFileOf(svc), 30))}`;
       errors.push(msg);
     }
   });
@@ -745,13 +963,14 @@ async function stopService(svc, quiet = false) {
     return;
   }
   const t0 = Date.now();
+  const signal = svc.stopSignal ?? 'SIGTERM';
   try {
-    process.kill(proc.pid, 'SIGTERM');
+    process.kill(proc.pid, signal);
   } catch {
     // already gone
   }
   while (procInfo(proc.pid).alive && Date.now() - t0 < svc.stopTimeoutMs) await sleep(200);
-  let how = 'SIGTERM';
+  let how = signal;
   if (procInfo(proc.pid).alive) {
     how = 'SIGKILL after timeout';
     try {
@@ -767,7 +986,10 @@ async function stopService(svc, quiet = false) {
 
 async function down(names = []) {
   const all = selected(names).filter((s) => s.local);
-  await Promise.all(all.map((svc) => stopService(svc)));
+  // Dependents first (FerretDB before its PostgreSQL), the rest in parallel.
+  const isDep = (svc) => all.some((other) => other.after?.includes(svc.name));
+  await Promise.all(all.filter((svc) => !isDep(svc)).map((svc) => stopService(svc)));
+  await Promise.all(all.filter(isDep).map((svc) => stopService(svc)));
   // verify the ports are free again
   const busy = [];
   for (const svc of all) {
@@ -831,12 +1053,38 @@ function logs(args) {
   }
 }
 
-const USAGE = `usage: node infra/infra.mjs <up|down|status|logs> [service...] [-n LINES]
-  up      start Kafka, FerretDB and the Cosmos server (downloads/builds on first run), wait until they answer;
+/**
+ * Stops everything, then wipes the data of all three stores at once (Kafka logs, PostgreSQL/FerretDB,
+ * the Cosmos journal), so that none keeps what another forgot: read models and Kafka offsets derived
+ * from events the event store no longer has. Downloads, builds and certificates stay.
+ */
+async function reset() {
+  const external = services().filter((s) => !s.local);
+  if (external.length)
+    throw new InfraError(
+      `reset wipes local stores only, but ${external.map((s) => `${s.name} (${s.address})`).join(', ')} ` +
+        'is external: wipe it yourself or point the variables at the local servers.',
+    );
+  await down();
+  const kafkaAside = fs.existsSync(KAFKA_DIR)
+    ? fs
+        .readdirSync(KAFKA_DIR)
+        .filter((f) => f.startsWith('data.old-'))
+        .map((f) => path.join(KAFKA_DIR, f))
+    : [];
+  const wiped = [KAFKA_DATA, path.join(KAFKA_DIR, 'format.json'), ...kafkaAside, PG_DATA, FERRET_DATA, COSMOS_DATA];
+  for (const dir of wiped) fs.rmSync(dir, { recursive: true, force: true });
+  log(`infra reset: wiped ${wiped.map(rel).join(', ')}; \`npm run infra:up\` starts empty stores`);
+}
+
+const USAGE = `usage: node infra/infra.mjs <up|down|reset|status|logs> [service...] [-n LINES]
+  up      start Kafka, PostgreSQL + FerretDB and the Cosmos server (downloads/builds on first run), wait until they answer;
           with service names, only those (e.g. \`up kafka\` after \`down kafka\` in an outage test)
-  down    stop the processes started by up (recorded pids), verify the ports are free; or only the named ones
+  down    stop the processes started by up (recorded pids), verify the ports are free; or only the named ones;
+          all data stays in .infra/
+  reset   stop everything and wipe the data of all stores together (Kafka, PostgreSQL/FerretDB, Cosmos journal)
   status  up/down, pid and RSS of each service
-  logs    tail of the logs (services: kafka, mongodb, cosmos)`;
+  logs    tail of the logs (services: kafka, postgres, mongodb, cosmos)`;
 
 async function main() {
   loadDotEnv();
@@ -847,6 +1095,9 @@ async function main() {
       return 0;
     case 'down':
       await withLock(() => down(args));
+      return 0;
+    case 'reset':
+      await withLock(() => reset());
       return 0;
     case 'status':
       return status();

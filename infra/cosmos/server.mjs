@@ -1,11 +1,13 @@
-// Cosmos DB-compatible server for local development/CI (@vercel/cosmosdb-server, in-memory).
-// Started by infra/infra.mjs; serves HTTPS with our own self-signed certificate because the
-// certificate shipped inside the package expired in 2021.
+// Cosmos DB-compatible server for local development/CI: @vercel/cosmosdb-server (in-memory) made
+// durable by a journal (./journal.mjs). Started by infra/infra.mjs; serves HTTPS with our own
+// self-signed certificate because the certificate shipped inside the package expired in 2021.
 //
-//   node infra/cosmos/server.mjs --host 127.0.0.1 --port 8081 --cert .infra/cosmos/cert.pem --key .infra/cosmos/key.pem
+//   node infra/cosmos/server.mjs --host 127.0.0.1 --port 8081 --cert .infra/cosmos/cert.pem \
+//     --key .infra/cosmos/key.pem --data .infra/cosmos/data
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
+import { openJournal } from './journal.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -13,14 +15,38 @@ const { values } = parseArgs({
     port: { type: 'string', default: '8081' },
     cert: { type: 'string', default: '.infra/cosmos/cert.pem' },
     key: { type: 'string', default: '.infra/cosmos/key.pem' },
+    data: { type: 'string', default: '.infra/cosmos/data' },
   },
 });
+
+// Before the server exists: the journal hooks the package's storage classes and replays into the
+// account the server creates when it starts listening.
+const journal = openJournal(values.data);
 
 const server = createHttpsServer({
   cert: readFileSync(values.cert),
   key: readFileSync(values.key),
   // Keep connections open: a TLS handshake per request cost a third of a client's CPU (benchmarks).
   keepAlive: true,
+});
+
+// No answer leaves before the writes it reports (and any write it could have read) are on disk.
+const [handleRequest] = server.listeners('request');
+server.removeAllListeners('request');
+server.on('request', (req, res) => {
+  const end = res.end;
+  res.end = (...args) => {
+    journal.durable().then(
+      () => end.apply(res, args),
+      (err) => {
+        // The memory now holds a write the disk may not: stop rather than answer from it.
+        console.error(`cosmosdb-server: journal write failed, exiting: ${err.stack ?? err}`);
+        process.exit(1);
+      },
+    );
+    return res;
+  };
+  handleRequest(req, res);
 });
 
 server.on('error', (err) => {
@@ -30,14 +56,18 @@ server.on('error', (err) => {
 
 server.listen(Number(values.port), values.host, () => {
   const { address, port } = server.address();
-  console.log(`cosmosdb-server (in-memory) ready on https://${address}:${port} (pid ${process.pid})`);
+  console.log(`cosmosdb-server ready on https://${address}:${port} (pid ${process.pid}); ${journal.describe()}`);
 });
 
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     console.log(`cosmosdb-server: ${signal}, shutting down`);
-    server.close(() => process.exit(0));
+    server.close();
     server.closeAllConnections?.();
+    journal.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
     setTimeout(() => process.exit(0), 2000).unref();
   });
 }

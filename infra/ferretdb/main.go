@@ -1,11 +1,15 @@
-// Command ferretdb runs FerretDB v1 (embedded Go package) with its SQLite backend.
+// Command ferretdb runs FerretDB v1 (embedded Go package) on PostgreSQL (default) or SQLite.
 //
 // FerretDB's own cmd cannot simply be `go install`ed (it panics without its generated
 // version files), so infra/infra.mjs builds this tiny wrapper instead:
 //
 //	go build -o .infra/bin/ferretdb ./infra/ferretdb
 //
-// Flags: -listen 127.0.0.1:27017  -data <dir>  -log-level info|debug|warn|error
+// Flags: -listen 127.0.0.1:27017  -handler postgresql|sqlite
+//
+//	-postgresql-url postgres://127.0.0.1:5433/ferretdb  (postgresql handler)
+//	-data <dir>                                         (sqlite handler)
+//	-log-level info|debug|warn|error
 package main
 
 import (
@@ -23,7 +27,9 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on")
-	data := flag.String("data", ".infra/ferretdb/data", "SQLite data directory")
+	handler := flag.String("handler", "postgresql", "backend: postgresql or sqlite")
+	pgURL := flag.String("postgresql-url", "postgres://127.0.0.1:5433/ferretdb", "PostgreSQL connection string (postgresql handler)")
+	data := flag.String("data", ".infra/ferretdb/data", "SQLite data directory (sqlite handler)")
 	level := flag.String("log-level", "info", "log level: debug, info, warn, error")
 	flag.Parse()
 
@@ -34,22 +40,30 @@ func main() {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
-	dir, err := filepath.Abs(*data)
-	if err != nil {
-		logger.Error("data dir", "err", err)
-		os.Exit(1)
+	config := &ferretdb.Config{
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Logger:   logger,
+		Handler:  *handler,
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		logger.Error("data dir", "err", err)
-		os.Exit(1)
+	switch *handler {
+	case "postgresql":
+		config.PostgreSQLURL = *pgURL
+	case "sqlite":
+		dir, err := filepath.Abs(*data)
+		if err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			logger.Error("data dir", "err", err)
+			os.Exit(1)
+		}
+		config.SQLiteURL = "file:" + dir + "/"
+	default:
+		fmt.Fprintf(os.Stderr, "bad -handler %q: postgresql or sqlite\n", *handler)
+		os.Exit(2)
 	}
 
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + dir + "/",
-	})
+	f, err := ferretdb.New(config)
 	if err != nil {
 		logger.Error("start", "err", err)
 		os.Exit(1)
@@ -58,7 +72,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	logger.Info("FerretDB listening", "uri", f.MongoDBURI(), "data", dir)
+	logger.Info("FerretDB listening", "uri", f.MongoDBURI(), "handler", *handler)
 	if err := f.Run(ctx); err != nil {
 		logger.Error("run", "err", err)
 		os.Exit(1)

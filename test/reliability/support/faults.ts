@@ -3,6 +3,7 @@
 // (Kafka or FerretDB) for a while. Each test file gets its own run id (jest isolates modules per file), so its
 // own topics, databases and consumer groups.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -186,13 +187,20 @@ export const readModelSnapshot = async (): Promise<Record<string, unknown[]>> =>
 
 // ---- the servers -------------------------------------------------------------------------------------------
 
-const infra = (action: 'up' | 'down', service: 'kafka' | 'mongodb'): void => {
-  execFileSync(process.execPath, ['infra/infra.mjs', action, service], {
+/** `node infra/infra.mjs up|down [service]`: one server, or with none the whole local stack. */
+const infra = (action: 'up' | 'down', service?: 'kafka' | 'mongodb'): void => {
+  execFileSync(process.execPath, ['infra/infra.mjs', action, ...(service ? [service] : [])], {
     cwd: repositoryRoot,
     stdio: 'pipe',
     timeout: 180_000,
   });
 };
+
+/** Whether this checkout's `infra:up` runs the servers (pid files in .infra/run), not docker compose or a cloud. */
+export const infraManagedHere = (): boolean =>
+  ['kafka', 'mongodb', 'cosmos'].every((service) =>
+    existsSync(resolve(repositoryRoot, '.infra', 'run', `${service}.json`)),
+  );
 
 /** Stopping a server under a running benchmark would spoil it: wait until none runs. */
 export const waitNoBenchmark = async (timeoutMs = 120_000): Promise<void> => {
@@ -213,6 +221,44 @@ export const withServerDown = async <T>(service: 'kafka' | 'mongodb', during: ()
     infra('up', service);
   }
 };
+
+/**
+ * The whole local stack down and up again, as `npm run infra:down` then `npm run infra:up` (every store keeps
+ * its data); returns how long the servers were gone.
+ */
+export const restartInfrastructure = async (): Promise<number> => {
+  await waitNoBenchmark();
+  const started = Date.now();
+  try {
+    infra('down');
+  } finally {
+    infra('up');
+  }
+  return Date.now() - started;
+};
+
+/** Committed offsets of consumer groups on topics, as `group topic[partition]` -> offset (-1: none yet). */
+export const groupOffsets = async (groupIds: readonly string[], topics: readonly string[]) =>
+  withKafkaAdmin(async (admin) => {
+    const offsets: Record<string, number> = {};
+    for (const groupId of groupIds) {
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics: [...topics] })) {
+        for (const { partition, offset } of partitions) offsets[`${groupId} ${topic}[${partition}]`] = Number(offset);
+      }
+    }
+    return offsets;
+  });
+
+/** High watermark of every partition of topics, as `topic[partition]` -> offset. */
+export const highWatermarks = async (topics: readonly string[]) =>
+  withKafkaAdmin(async (admin) => {
+    const highs: Record<string, number> = {};
+    for (const topic of topics) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic))
+        highs[`${topic}[${partition}]`] = Number(high);
+    }
+    return highs;
+  });
 
 export const statusOf = (r: Response | Error): number | string => ('status' in r ? r.status : r.message);
 
