@@ -1,11 +1,14 @@
-import type { Collection, Filter, MongoClient, Sort } from 'mongodb';
+import { randomUUID } from 'node:crypto';
+import type { AnyBulkWriteOperation, BulkWriteResult, Collection, Filter, MongoClient, Sort } from 'mongodb';
 import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
 import {
+  assertDistinctWrites,
   decodeCursor,
   DocumentCollection,
   encodeCursor,
   ReadModelStore,
   type CollectionDefinition,
+  type ConditionalWrite,
   type ListQuery,
   type Page,
   type ReadModelDocument,
@@ -37,11 +40,14 @@ interface CollectionBinding {
  *
  * Writes go through the native driver (TypeORM's repositories cannot express "replace only at this version"):
  * `insertOne` for a new document (the unique `_id` refuses a second creator) and `replaceOne` filtered on
- * `{ _id, version }` for an update (compare-and-set).
+ * `{ _id, version }` for an update (compare-and-set). `writeMany` sends a batch of them as one unordered
+ * `bulkWrite` that the driver turns into a single `update` command: creates as upserts that only
+ * `$setOnInsert` (an existing document is matched and left alone), updates as guarded `replaceOne`s.
  *
  * Concurrency: FerretDB does not apply concurrent updates of one document atomically (measured: 80 parallel
  * compare-and-set `findOneAndUpdate` had 2 winners), so the version guard alone is not enough there. Writes to
- * one document are therefore serialised inside this process (a per-id async mutex); across processes the
+ * one document are therefore serialised inside this process (a per-id async mutex; a batch holds the ids it
+ * writes, so batches of other documents run alongside); across processes the
  * guarantee relies on a single writer per document, i.e. one consumer per Kafka partition, the message key
  * being the stream id the document is built from. On real MongoDB the server-side guard holds on its own.
  */
@@ -78,6 +84,45 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
         const { matchedCount } = await c.replaceOne({ _id: id, version: expectedVersion }, fields);
         return matchedCount === 1;
       }),
+    );
+  }
+
+  override async getMany(ids: readonly string[]): Promise<Map<string, T>> {
+    ids.forEach(assertId);
+    if (ids.length === 0) return new Map();
+    const found = await this.#run('getMany', (c) => c.find({ _id: { $in: [...ids] } }).toArray());
+    return new Map(found.map((stored) => [stored._id, fromStored<T>(stored)]));
+  }
+
+  override async writeMany(writes: readonly ConditionalWrite<T>[]): Promise<Set<string>> {
+    assertDistinctWrites(writes);
+    if (writes.length === 0) return new Set();
+    // Marks the documents of this call, for telling which guarded replaces held when not all did.
+    const writeId = randomUUID();
+    const operations = writes.map(({ document, expectedVersion }): AnyBulkWriteOperation<StoredDocument> => {
+      const { id, ...fields } = document;
+      assertId(id);
+      assertPortable(fields, this.definition.name);
+      const stored = { ...fields, [WRITE_ID]: writeId };
+      return expectedVersion === 0
+        ? { updateOne: { filter: { _id: id }, update: { $setOnInsert: stored }, upsert: true } }
+        : { replaceOne: { filter: { _id: id, version: expectedVersion }, replacement: stored } };
+    });
+    return this.#writes.runAll(
+      writes.map((w) => w.document.id),
+      () =>
+        this.#run('writeMany', async (c) => {
+          const result = await bulkWriteKeepingDuplicates(c, operations);
+          // Creates report each upsert by index; guarded replaces only how many matched in all.
+          const upserted = new Set(Object.keys(result.upsertedIds).map(Number));
+          const creates = writes.filter((w) => w.expectedVersion === 0).length;
+          if (upserted.size === creates && result.matchedCount === writes.length - creates) return new Set<string>();
+          // Some guard did not hold: the write id stored tells which (a read only in this case).
+          const unsure = writes.filter((_, i) => !upserted.has(i)).map((w) => w.document.id);
+          const stored = await c.find({ _id: { $in: unsure } }, { projection: { [WRITE_ID]: 1 } }).toArray();
+          const written = new Set(stored.filter((d) => d[WRITE_ID] === writeId).map((d) => d._id));
+          return new Set(unsure.filter((id) => !written.has(id)));
+        }),
     );
   }
 
@@ -320,7 +365,28 @@ export class MongoReadModelStore extends ReadModelStore {
   }
 }
 
-const fromStored = <T extends ReadModelDocument>({ _id, ...fields }: StoredDocument): T =>
+/**
+ * An unordered bulk write whose duplicate-key refusals (two creators of one document in different
+ * processes) are results, not failures: the caller finds the refused writes by their stored version.
+ */
+const bulkWriteKeepingDuplicates = async (
+  collection: Collection<StoredDocument>,
+  operations: AnyBulkWriteOperation<StoredDocument>[],
+): Promise<BulkWriteResult> => {
+  try {
+    return await collection.bulkWrite(operations, { ordered: false });
+  } catch (error) {
+    const { writeErrors, result } = error as { writeErrors?: unknown; result?: BulkWriteResult };
+    const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    if (result && errors.length > 0 && errors.every(isDuplicateKeyError)) return result;
+    throw error;
+  }
+};
+
+/** Field of a stored document naming the `writeMany` call that wrote it; not part of the read model. */
+const WRITE_ID = '_writeId';
+
+const fromStored = <T extends ReadModelDocument>({ _id, [WRITE_ID]: _writeId, ...fields }: StoredDocument): T =>
   ({ id: _id, ...fields }) as unknown as T;
 
 const assertId = (id: unknown): void => {
