@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { DocumentWaits } from './wait-for-version.js';
 /** A read-model document: one per entity, stamped with the stream version it reflects. */
 export interface ReadModelDocument {
   readonly id: string;
@@ -40,28 +40,16 @@ export interface CollectionDefinition<T extends ReadModelDocument> {
  * redelivery racing a rebuild) cannot overwrite each other: `replace` tells whether it won.
  */
 export abstract class DocumentCollection<T extends ReadModelDocument> {
-  readonly #changes = new EventEmitter().setMaxListeners(0);
+  /** Read-your-writes waits on this collection's documents (see `readAtLeast`). */
+  readonly waits: DocumentWaits<T>;
 
-  constructor(readonly definition: CollectionDefinition<T>) {}
-
-  /** Tells read-your-writes waiters of this process that a document was written. */
-  announce(id: string): void {
-    this.#changes.emit(id);
+  constructor(readonly definition: CollectionDefinition<T>) {
+    this.waits = new DocumentWaits<T>((id) => this.get(id));
   }
 
-  /** Settles at the next announced write of the document, or after `ms`; `cancel()` stops listening. */
-  nextChange(id: string, ms: number): Promise<void> & { cancel(): void } {
-    let done!: () => void;
-    const promise = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => done(), ms);
-      done = () => {
-        clearTimeout(timer);
-        this.#changes.off(id, done);
-        resolve();
-      };
-      this.#changes.once(id, done);
-    });
-    return Object.assign(promise, { cancel: () => done() });
+  /** Tells read-your-writes waiters of this process that `document` was written (as it now is). */
+  announce(document: T): void {
+    this.waits.written(document);
   }
 
   abstract get(id: string): Promise<T | undefined>;

@@ -36,7 +36,7 @@ export const applyToDocument = async <T extends ReadModelDocument>(
     }
     const next = { ...evolve(current), version: event.version } as T;
     if (await collection.replace(next, storedVersion)) {
-      collection.announce(id);
+      collection.announce(next);
       return 'applied';
     }
     // Lost a race with another writer of this document: re-read and decide again.
@@ -160,7 +160,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
         if (refused.has(document.id)) continue;
         this.#remember(document);
         for (const index of appliedBy.get(document.id)!) outcomes[index] = 'applied';
-        this.collection.announce(document.id);
+        this.collection.announce(document);
       }
       // Another writer got there first, or remembered state is in doubt: read, then decide again.
       pending = [...refused, ...doubtful];

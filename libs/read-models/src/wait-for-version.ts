@@ -13,14 +13,111 @@ export class ReadModelBehindError extends ApplicationError {
   }
 }
 
-/** Longest wait between two reads: announcements make most waits far shorter. */
-const FALLBACK_POLL_MS = 250;
+/** How often a document someone waits for is read, for writes made by another process (one read per document). */
+const FALLBACK_READ_MS = 250;
+
+interface Waiter<T> {
+  readonly minVersion: number;
+  readonly resolve: (document: T | undefined) => void;
+}
+
+interface SharedWait<T> {
+  readonly waiters: Set<Waiter<T>>;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * The read-your-writes waits of one collection: one shared wait per document, however many queries wait
+ * for it. A projection in this process announces each document it wrote (`written`), which hands it to
+ * every waiter it satisfies at once, with no read. For writes made elsewhere (another replica's
+ * partitions), the document is read every FALLBACK_READ_MS while anyone waits for it: one read per
+ * document, not per waiter.
+ */
+export class DocumentWaits<T extends ReadModelDocument> {
+  readonly #waits = new Map<string, SharedWait<T>>();
+
+  constructor(
+    private readonly read: (id: string) => Promise<T | undefined>,
+    private readonly fallbackReadMs = FALLBACK_READ_MS,
+  ) {}
+
+  /** A write of `document` is done. */
+  written(document: T): void {
+    const wait = this.#waits.get(document.id);
+    if (wait) this.#settle(document.id, wait, document);
+  }
+
+  /**
+   * Settles with the document once a write reaches `minVersion`, or with undefined after `ms`.
+   * `cancel()` stops waiting (settling with undefined).
+   */
+  until(id: string, minVersion: number, ms: number): Promise<T | undefined> & { cancel(): void } {
+    let wait = this.#waits.get(id);
+    if (!wait) {
+      wait = { waiters: new Set() };
+      this.#waits.set(id, wait);
+      this.#scheduleRead(id, wait);
+    }
+    const shared = wait;
+    let waiter!: Waiter<T>;
+    let timer: NodeJS.Timeout | undefined;
+    const promise = new Promise<T | undefined>((resolve) => {
+      waiter = {
+        minVersion,
+        resolve: (document) => {
+          clearTimeout(timer);
+          resolve(document && structuredClone(document));
+        },
+      };
+    });
+    shared.waiters.add(waiter);
+    const stop = (): void => {
+      if (!shared.waiters.delete(waiter)) return;
+      waiter.resolve(undefined);
+      this.#forgetIfIdle(id, shared);
+    };
+    timer = setTimeout(stop, ms);
+    return Object.assign(promise, { cancel: stop });
+  }
+
+  /** Documents someone waits for (tests, diagnostics). */
+  get size(): number {
+    return this.#waits.size;
+  }
+
+  #settle(id: string, wait: SharedWait<T>, document: T): void {
+    for (const waiter of wait.waiters) {
+      if (document.version < waiter.minVersion) continue;
+      wait.waiters.delete(waiter);
+      waiter.resolve(document);
+    }
+    this.#forgetIfIdle(id, wait);
+  }
+
+  #scheduleRead(id: string, wait: SharedWait<T>): void {
+    wait.timer = setTimeout(() => {
+      this.read(id)
+        .then((document) => document && this.#settle(id, wait, document))
+        .catch(() => undefined) // the store is down: the waiters time out, or a write is announced
+        .finally(() => {
+          if (this.#waits.get(id) === wait) this.#scheduleRead(id, wait);
+        });
+    }, this.fallbackReadMs);
+    wait.timer.unref();
+  }
+
+  #forgetIfIdle(id: string, wait: SharedWait<T>): void {
+    if (wait.waiters.size > 0 || this.#waits.get(id) !== wait) return;
+    clearTimeout(wait.timer);
+    this.#waits.delete(id);
+  }
+}
 
 /**
  * Read-your-writes: returns the document once it reaches `minVersion`, or throws ReadModelBehindError after
- * `timeoutMs`. Instead of polling the store, it waits for the projection to announce a write of this
- * document (projections run in the process that serves the queries) and re-reads then; a slow fallback
- * poll covers writes announced elsewhere. Without `minVersion` it is a plain read.
+ * `timeoutMs`. It reads the document once; if it is behind, it joins the document's shared wait
+ * (DocumentWaits), which answers as soon as the projection announces the write that reached the version.
+ * Without `minVersion` it is a plain read.
  */
 export const readAtLeast = async <T extends ReadModelDocument>(
   what: string,
@@ -29,20 +126,21 @@ export const readAtLeast = async <T extends ReadModelDocument>(
   minVersion: number | undefined,
   timeoutMs: number,
 ): Promise<T | undefined> => {
+  if (minVersion === undefined) return collection.get(id);
   const started = Date.now();
-  for (;;) {
-    const waited = Date.now() - started;
-    // Listen before reading, so a write between the read and the wait is not missed.
-    const changed = collection.nextChange(id, Math.min(FALLBACK_POLL_MS, Math.max(0, timeoutMs - waited)));
-    const document = await collection.get(id);
-    if (minVersion === undefined || (document && document.version >= minVersion)) {
-      changed.cancel();
-      return document;
-    }
-    if (waited >= timeoutMs) {
-      changed.cancel();
-      throw new ReadModelBehindError(what, minVersion, document?.version, waited);
-    }
-    await changed;
+  // Wait before reading, so a write between the read and the wait is not missed.
+  const reached = collection.waits.until(id, minVersion, timeoutMs);
+  const document = await collection.get(id).catch((error: unknown) => {
+    reached.cancel();
+    throw error;
+  });
+  if (document && document.version >= minVersion) {
+    reached.cancel();
+    return document;
   }
+  const written = await reached;
+  if (written) return written;
+  const current = await collection.get(id);
+  if (current && current.version >= minVersion) return current;
+  throw new ReadModelBehindError(what, minVersion, current?.version, Date.now() - started);
 };
