@@ -60,7 +60,6 @@ export class DocumentWaits<T extends ReadModelDocument> {
     }
     const shared = wait;
     let waiter!: Waiter<T>;
-    let timer: NodeJS.Timeout | undefined;
     const promise = new Promise<T | undefined>((resolve) => {
       waiter = {
         minVersion,
@@ -76,7 +75,7 @@ export class DocumentWaits<T extends ReadModelDocument> {
       waiter.resolve(undefined);
       this.#forgetIfIdle(id, shared);
     };
-    timer = setTimeout(stop, ms);
+    const timer = setTimeout(stop, ms);
     return Object.assign(promise, { cancel: stop });
   }
 
