@@ -121,6 +121,21 @@ export const readModelStoreContract = (adapter: string, createStore: () => Promi
         await expect(collection.get('a')).resolves.toEqual(item('a', { version: 3 }));
       });
 
+      it('writes a batch larger than one bulk command carries, and finds the refusals in any part of it', async () => {
+        const collection = store.collection(definition());
+        const ids = Array.from({ length: 130 }, (_, i) => `doc-${i}`);
+        await expect(
+          collection.writeMany(ids.map((id) => ({ document: item(id), expectedVersion: 0 }))),
+        ).resolves.toEqual(new Set());
+        const refused = await collection.writeMany(
+          ids.map((id, i) => ({ document: item(id, { version: 2 }), expectedVersion: i === 120 ? 5 : 1 })),
+        );
+        expect(refused).toEqual(new Set(['doc-120']));
+        const stored = await collection.getMany(ids);
+        expect(stored.size).toBe(130);
+        expect([...stored.values()].filter((d) => d.version === 2)).toHaveLength(129);
+      });
+
       it('refuses two writes of one document in one batch', async () => {
         const collection = store.collection(definition());
         await expect(
