@@ -14,6 +14,7 @@ import {
   type ReadModelDocument,
 } from '../document-collection.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { Semaphore } from './semaphore.js';
 import { readModelEntitySchema, type StoredDocument } from './read-model-entity-schema.js';
 import {
   isDuplicateKeyError,
@@ -55,9 +56,12 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
   readonly #binding: CollectionBinding;
   readonly #writes = new KeyedMutex();
 
-  constructor(definition: CollectionDefinition<T>, binding: CollectionBinding) {
+  readonly #bulkCommands: Semaphore;
+
+  constructor(definition: CollectionDefinition<T>, binding: CollectionBinding, bulkCommands: Semaphore) {
     super(definition);
     this.#binding = binding;
+    this.#bulkCommands = bulkCommands;
   }
 
   override async get(id: string): Promise<T | undefined> {
@@ -116,7 +120,8 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
           const upserted = new Set<number>();
           let matched = 0;
           for (let from = 0; from < operations.length; from += MAX_BULK_OPERATIONS) {
-            const result = await bulkWriteKeepingDuplicates(c, operations.slice(from, from + MAX_BULK_OPERATIONS));
+            const chunk = operations.slice(from, from + MAX_BULK_OPERATIONS);
+            const result = await this.#bulkCommands.run(() => bulkWriteKeepingDuplicates(c, chunk));
             for (const index of Object.keys(result.upsertedIds)) upserted.add(from + Number(index));
             matched += result.matchedCount;
           }
@@ -246,6 +251,8 @@ export class MongoReadModelStore extends ReadModelStore {
   readonly #dataSource: ReadModelDataSource;
   readonly #collections = new Map<string, MongoDocumentCollection<ReadModelDocument>>();
   readonly #ready = new Map<string, Promise<void>>();
+  /** Bulk write commands in flight, shared by the store's collections (one database). */
+  readonly #bulkCommands = new Semaphore(MAX_BULK_COMMANDS_IN_FLIGHT);
   #registrations: Promise<unknown> = Promise.resolve();
   #connecting: Promise<unknown> | undefined;
 
@@ -278,6 +285,7 @@ export class MongoReadModelStore extends ReadModelStore {
       collection = new MongoDocumentCollection<T>(
         definition,
         binding,
+        this.#bulkCommands,
       ) as unknown as MongoDocumentCollection<ReadModelDocument>;
       this.#collections.set(definition.name, collection);
       // Early start; a failure is reported (and retried) by the first operation.
@@ -389,11 +397,14 @@ const bulkWriteKeepingDuplicates = async (
 };
 
 /**
- * Most statements sent in one bulk write command. FerretDB 1.24 (SQLite backend) never answers an `update`
- * command of 100 statements (measured: 85 answered in 0.2 s, 100 hung, and left its database locked), so
- * larger batches go out as several commands, one after another.
+ * Most statements in one bulk write command, and bulk commands in flight per store. FerretDB 1.24 (SQLite
+ * backend) stops answering once about 100 update statements are in flight on one database, and leaves it
+ * locked (measured on one database: one command of 85 answered in 0.2 s, one of 100 never; three
+ * concurrent commands of 25 answered, three of 50 never). So a batch goes out in commands of 25, at most
+ * two of them at a time in this process (50 statements); MongoDB itself has no such limit.
  */
-const MAX_BULK_OPERATIONS = 50;
+const MAX_BULK_OPERATIONS = 25;
+const MAX_BULK_COMMANDS_IN_FLIGHT = 2;
 
 /** Field of a stored document naming the `writeMany` call that wrote it; not part of the read model. */
 const WRITE_ID = '_writeId';
