@@ -1,4 +1,4 @@
-import { DocumentWaits } from './wait-for-version.js';
+import { DocumentWaits } from './document-waits.js';
 /** A read-model document: one per entity, stamped with the stream version it reflects. */
 export interface ReadModelDocument {
   readonly id: string;
