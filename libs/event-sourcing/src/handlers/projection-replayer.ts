@@ -87,7 +87,7 @@ export class ProjectionReplayer {
     let next = 0;
     const reader = async (): Promise<void> => {
       for (let i = next++; i < streamIds.length; i = next++) {
-        histories[i] = (await this.store.readStream(streamIds[i]!)).events;
+        histories[i] = await this.store.readStreamForReplay(streamIds[i]!);
       }
     };
     await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, streamIds.length) }, reader));
