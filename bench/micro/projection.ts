@@ -1,17 +1,20 @@
-// Projections: events/s applied to MongoDB through the order summary projection's logic (applyToDocument on
-// a MongoReadModelStore collection), against raw mongodb driver writes of the same documents. Sequential per
-// stream, streams spread over a few parallel workers like Kafka partitions.
+// Projections: events/s applied to MongoDB through the order summary projection's logic, a consumed batch
+// at a time (DocumentProjector.applyAll on a MongoReadModelStore collection, as the Kafka consumer calls
+// it), against raw mongodb driver bulk writes of the same documents. Streams spread over a few parallel
+// workers like Kafka partitions; each worker gets its events interleaved across streams (per-stream order
+// kept) in batches, as a fetch brings them. Also: the former path, one applyToDocument per event.
 // Run alone: node dist/bench/micro/projection.js
 import { randomUUID } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { MongoClient, type AnyBulkWriteOperation, type CommandStartedEvent } from 'mongodb';
 import type { RecordedEvent } from '@app/core';
 import { orderStream, type OrderEvent } from '@app/contracts';
-import { applyToDocument, MongoReadModelStore } from '@app/read-models';
+import { applyToDocument, DocumentProjector, MongoReadModelStore } from '@app/read-models';
 import {
   evolveOrderSummary,
   ORDER_SUMMARIES,
   type OrderSummary,
 } from '../../libs/orders/src/application/order-summary/order-summary.read-model.js';
+import { Semaphore } from '../../libs/read-models/src/mongo/semaphore.js';
 import { mongodbUrlFor, runId, scaled } from '../lib/env.js';
 import { orderEvents } from '../lib/fixtures.js';
 import { ratioOf, type BenchResult } from '../lib/report.js';
@@ -23,6 +26,8 @@ export interface ProjectionOptions {
   readonly eventsPerStream?: number;
   /** Parallel workers, like the partitions of a topic (3 by default, KAFKA_TOPIC_PARTITIONS). */
   readonly partitions?: number;
+  /** Events per consumed batch (what one fetch of a partition brings under load). */
+  readonly batchSize?: number;
   readonly rounds?: number;
 }
 
@@ -39,9 +44,21 @@ export const orderStreams = (streams: number, eventsPerStream: number): Recorded
     }));
   });
 
-/** Streams dealt to `partitions` workers; each worker applies its streams one after another, in order. */
-const byPartition = (streams: RecordedEvent[][], partitions: number): RecordedEvent[][][] =>
-  Array.from({ length: partitions }, (_, p) => streams.filter((_, i) => i % partitions === p));
+/**
+ * Streams dealt to `partitions` workers; each worker's events interleaved round-robin across its streams
+ * (every stream in order), cut into batches of `batchSize`.
+ */
+const byPartition = (streams: RecordedEvent[][], partitions: number, batchSize: number): RecordedEvent[][][] =>
+  Array.from({ length: partitions }, (_, p) => {
+    const mine = streams.filter((_, i) => i % partitions === p);
+    const events: RecordedEvent[] = [];
+    for (let v = 0; mine.some((stream) => v < stream.length); v++) {
+      for (const stream of mine) if (stream[v]) events.push(stream[v]!);
+    }
+    const batches: RecordedEvent[][] = [];
+    for (let i = 0; i < events.length; i += batchSize) batches.push(events.slice(i, i + batchSize));
+    return batches;
+  });
 
 const summaryOf = (current: OrderSummary | undefined, event: RecordedEvent): OrderSummary =>
   ({ ...evolveOrderSummary(current, event as unknown as OrderEvent), version: event.version }) as OrderSummary;
@@ -49,15 +66,19 @@ const summaryOf = (current: OrderSummary | undefined, event: RecordedEvent): Ord
 const orderIdOf = (event: RecordedEvent): string => (event.data as { orderId: string }).orderId;
 
 export const projection = async ({
-  streams = scaled(60),
+  streams = scaled(240),
   eventsPerStream = 4,
   partitions = 3,
+  batchSize = 100,
   rounds = 3,
 }: ProjectionOptions = {}): Promise<BenchResult> => {
   const total = streams * eventsPerStream;
   const database = `bench-${runId}-proj`;
   const url = mongodbUrlFor(database);
-  const store = new MongoReadModelStore({ url });
+  // monitorCommands: the store's client reports each command it sends (counted per batch below).
+  const monitored = new URL(url);
+  monitored.searchParams.set('monitorCommands', 'true');
+  const store = new MongoReadModelStore({ url: monitored.toString() });
   const raw = new MongoClient(url, { ignoreUndefined: true });
   try {
     await store.init();
@@ -73,60 +94,78 @@ export const projection = async ({
       return collection;
     };
 
-    const run = async (work: (partition: RecordedEvent[][]) => Promise<void>): Promise<RoundSample> => {
-      const parts = byPartition(orderStreams(streams, eventsPerStream), partitions);
+    // Commands the store's MongoClient sends, by name, while a side runs (the driver's command monitoring).
+    const storeClient = store.dataSource.mongoManager.mongoQueryRunner.databaseConnection as unknown as MongoClient;
+    let counting: Map<string, number> | undefined;
+    storeClient.on('commandStarted', ({ commandName }: CommandStartedEvent) =>
+      counting?.set(commandName, (counting.get(commandName) ?? 0) + 1),
+    );
+    const commands: Record<string, { batches: number; byName: Record<string, number> }> = {};
+
+    const run = async (side: string, work: (batches: RecordedEvent[][]) => Promise<void>): Promise<RoundSample> => {
+      const parts = byPartition(orderStreams(streams, eventsPerStream), partitions, batchSize);
+      counting = new Map();
       const { ms } = await timed(() => forEachConcurrent(parts, partitions, work));
+      commands[side] = { batches: parts.flat().length, byName: Object.fromEntries(counting) };
+      counting = undefined;
       return { perSecond: (total / ms) * 1000, ms: round(ms, 0) };
     };
 
+    const rawBulkCommands = new Semaphore(2);
     const samples = await interleaved(
       {
         raw: async () => {
           const native = raw.db(database).collection<StoredSummary>((await freshCollection('raw')).definition.name);
-          return run(async (partition) => {
-            for (const stream of partition) {
-              let current: OrderSummary | undefined;
-              for (const event of stream) {
-                const { id, ...fields } = summaryOf(current, event);
-                if (event.version === 1) {
-                  await native.insertOne({ _id: id, ...fields });
-                } else {
-                  const { matchedCount } = await native.replaceOne({ _id: id, version: event.version - 1 }, fields);
-                  if (matchedCount !== 1) throw new Error(`raw: ${id}@${event.version - 1} not found`);
-                }
-                current = { id, ...fields };
+          return run('raw', async (batches) => {
+            const written = new Map<string, OrderSummary>(); // what this worker wrote last, per document
+            for (const batch of batches) {
+              const before = new Map<string, number>();
+              const folded = new Map<string, OrderSummary>();
+              for (const event of batch) {
+                const id = orderIdOf(event);
+                const current = folded.get(id) ?? written.get(id);
+                if (!before.has(id)) before.set(id, current?.version ?? 0);
+                folded.set(id, summaryOf(current, event));
               }
+              const operations = [...folded.values()].map(({ id, ...fields }): AnyBulkWriteOperation<StoredSummary> =>
+                before.get(id) === 0
+                  ? { insertOne: { document: { _id: id, ...fields } } }
+                  : { replaceOne: { filter: { _id: id, version: before.get(id)! }, replacement: fields } },
+              );
+              // In commands of 25 statements, at most two in flight, as the store sends them: FerretDB on
+              // SQLite stops answering near 100 statements in flight (see MAX_BULK_OPERATIONS in the store).
+              for (let from = 0; from < operations.length; from += 25) {
+                const chunk = operations.slice(from, from + 25);
+                const result = await rawBulkCommands.run(() => native.bulkWrite(chunk, { ordered: false }));
+                if (result.insertedCount + result.matchedCount !== chunk.length) {
+                  throw new Error('raw: a guarded write did not match');
+                }
+              }
+              for (const [id, document] of folded) written.set(id, document);
             }
           });
         },
         ours: async () => {
           const collection = await freshCollection('ours');
-          return run(async (partition) => {
-            for (const stream of partition) {
-              for (const event of stream) {
-                const outcome = await applyToDocument(collection, orderIdOf(event), event, (current) =>
-                  evolveOrderSummary(current, event as unknown as OrderEvent),
-                );
-                if (outcome !== 'applied') throw new Error(`ours: ${event.streamId}@${event.version} ${outcome}`);
-              }
+          const projector = new DocumentProjector(collection, {
+            documentId: orderIdOf,
+            evolve: (current, event) => evolveOrderSummary(current, event as unknown as OrderEvent),
+          });
+          return run('ours', async (batches) => {
+            for (const batch of batches) {
+              const outcomes = await projector.applyAll(batch);
+              if (outcomes.some((o) => o !== 'applied')) throw new Error('ours: an event was not applied');
             }
           });
         },
-        rawWithRead: async () => {
-          const native = raw.db(database).collection<StoredSummary>((await freshCollection('rawread')).definition.name);
-          return run(async (partition) => {
-            for (const stream of partition) {
-              for (const event of stream) {
-                const stored = await native.findOne({ _id: orderIdOf(event) });
-                const current = stored ? ({ ...stored, id: stored._id } as unknown as OrderSummary) : undefined;
-                const { id, ...fields } = summaryOf(current, event);
-                if (event.version === 1) {
-                  await native.insertOne({ _id: id, ...fields });
-                } else {
-                  const { matchedCount } = await native.replaceOne({ _id: id, version: event.version - 1 }, fields);
-                  if (matchedCount !== 1) throw new Error(`rawWithRead: ${id}@${event.version - 1} not found`);
-                }
-              }
+        perEvent: async () => {
+          const collection = await freshCollection('perevent');
+          return run('perEvent', async (batches) => {
+            for (const event of batches.flat()) {
+              const outcome = await applyToDocument(collection, orderIdOf(event), event, (current) =>
+                evolveOrderSummary(current, event as unknown as OrderEvent),
+              );
+              if (outcome !== 'applied') throw new Error(`perEvent: ${event.streamId}@${event.version} ${outcome}`);
             }
           });
         },
@@ -136,7 +175,18 @@ export const projection = async ({
 
     const ours = medianRate(samples.ours);
     const rawRate = medianRate(samples.raw);
-    const withRead = medianRate(samples.rawWithRead);
+    const perEvent = medianRate(samples.perEvent);
+    const perBatch = (side: string) => {
+      const { batches, byName } = commands[side]!;
+      return Object.fromEntries(Object.entries(byName).map(([name, n]) => [name, round(n / batches, 2)]));
+    };
+    const storeCommandsPerBatch = (side: string) =>
+      round(
+        Object.entries(commands[side]!.byName)
+          .filter(([name]) => name !== 'delete' && name !== 'listIndexes')
+          .reduce((sum, [, n]) => sum + n, 0) / commands[side]!.batches,
+        2,
+      );
     return {
       name: 'projection (order summary -> MongoDB)',
       unit: 'events/s',
@@ -144,28 +194,32 @@ export const projection = async ({
       raw: round(rawRate, 1),
       ratio: ratioOf(ours, rawRate),
       notes:
-        `${streams} orders x ${eventsPerStream} events, ${partitions} partitions; raw with a findOne per event: ` +
-        `${round(withRead, 1)}/s (ours/that ${ratioOf(ours, withRead).toFixed(2)})`,
+        `${streams} orders x ${eventsPerStream} events, ${partitions} partitions, batches of ${batchSize}; ` +
+        `Mongo commands per batch ${storeCommandsPerBatch('ours')}; one applyToDocument per event (before): ` +
+        `${round(perEvent, 1)}/s (ratio ${ratioOf(perEvent, rawRate).toFixed(2)}, ` +
+        `${storeCommandsPerBatch('perEvent')} commands per batch)`,
       details: {
         what:
-          'ours: applyToDocument (get, version checks, evolveOrderSummary, replace = insertOne for v1 / ' +
-          'replaceOne on {_id, version}) on a MongoReadModelStore collection (TypeORM-owned MongoClient, ' +
-          'per-id mutex, portability check). raw: mongodb driver, the same documents: insertOne for v1, ' +
-          'replaceOne filtered on {_id, version: v-1} after, the worker keeping the last document it wrote ' +
-          '(one round trip per event). rawWithRead: findOne then the same write (two round trips per event, ' +
-          'like applyToDocument). Same indexes on every collection; a fresh collection per round and side.',
+          'ours: DocumentProjector.applyAll per consumed batch (what OrderSummaryProjection.handleBatch does): ' +
+          'fold each order of the batch in memory from the documents it remembers (version 1 = new), one ' +
+          'writeMany = one unordered bulkWrite ($setOnInsert upserts for new documents, replaceOne on {_id, ' +
+          'version} for the others, sent as one update command) on a MongoReadModelStore collection ' +
+          '(TypeORM-owned MongoClient, per-id mutex over the batch, portability check). raw: mongodb driver, ' +
+          'the same documents folded per batch, one unordered bulkWrite of insertOne for new documents and ' +
+          'replaceOne on {_id, version} for the others, the worker keeping what it wrote. perEvent: the former ' +
+          'path, applyToDocument per event (findOne, then insertOne or replaceOne). Same indexes on every ' +
+          "collection; a fresh collection per round and side. Commands counted by the driver's command " +
+          "monitoring on the store's client (raw uses its own client).",
         streams,
         eventsPerStream,
         events: total,
         partitions,
+        batchSize,
         rounds,
         oursPerRound: rates(samples.ours),
         rawPerRound: rates(samples.raw),
-        rawWithRead: {
-          median: round(withRead, 1),
-          ratio: ratioOf(ours, withRead),
-          perRound: rates(samples.rawWithRead),
-        },
+        perEvent: { median: round(perEvent, 1), ratio: ratioOf(perEvent, rawRate), perRound: rates(samples.perEvent) },
+        mongoCommandsPerBatch: { ours: perBatch('ours'), perEvent: perBatch('perEvent') },
         mongoDatabase: database,
       },
     };

@@ -19,10 +19,33 @@ const SERVICES = {
 
 const usage = `usage: npm run projections:rebuild -- <${Object.keys(SERVICES).join('|')}> [<projection>]`;
 
-const bar = ({ projection, streams, events, totalStreams = 0 }: ReplayProgress): string => {
+const bar = ({ projection, streams, events, totalStreams = 0 }: ReplayProgress, perSecond: number): string => {
   const width = 30;
-  const done = totalStreams ? Math.round((streams / totalStreams) * width) : width;
-  return `\r${projection} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${streams}/${totalStreams} streams, ${events} events`;
+  const done = totalStreams ? Math.min(width, Math.round((streams / totalStreams) * width)) : width;
+  return (
+    `${projection} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${streams}/${totalStreams} streams, ` +
+    `${events} events, ${Math.round(perSecond)} events/s`
+  );
+};
+
+/**
+ * Progress on stderr: a bar redrawn in place on a terminal; on anything else (CI logs, a file) a plain line
+ * every 10 % of the streams, so logs stay readable.
+ */
+const progressReporter = (started: number) => {
+  let lastTenth = -1;
+  return (progress: ReplayProgress): void => {
+    const perSecond = progress.events / Math.max((Date.now() - started) / 1000, 0.001);
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${bar(progress, perSecond)}`);
+      return;
+    }
+    const tenth = progress.totalStreams ? Math.floor((progress.streams / progress.totalStreams) * 10) : 0;
+    if (tenth > lastTenth) {
+      lastTenth = tenth;
+      process.stderr.write(`${bar(progress, perSecond)}\n`);
+    }
+  };
 };
 
 const main = async (): Promise<number> => {
@@ -78,8 +101,8 @@ const main = async (): Promise<number> => {
     const names = projection ? [projection] : replayer.projections.map((p) => p.name);
     for (const name of names) {
       const started = Date.now();
-      const result = await replayer.rebuild(name, (progress) => process.stderr.write(bar(progress)));
-      process.stderr.write('\n');
+      const result = await replayer.rebuild(name, progressReporter(started));
+      if (process.stderr.isTTY) process.stderr.write('\n');
       const seconds = (Date.now() - started) / 1000;
       console.log(
         `${name}: rebuilt from ${result.events} events in ${result.streams} streams ` +

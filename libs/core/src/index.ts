@@ -2,3 +2,4 @@ export * from './aggregate-root.js';
 export * from './clock.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './event-batches.js';

@@ -1,4 +1,4 @@
-import { EventEmitter } from 'node:events';
+import { DocumentWaits } from './document-waits.js';
 /** A read-model document: one per entity, stamped with the stream version it reflects. */
 export interface ReadModelDocument {
   readonly id: string;
@@ -21,6 +21,12 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
+/** One write of a batch: store `document` if the stored one is at `expectedVersion` (0 = absent). */
+export interface ConditionalWrite<T extends ReadModelDocument> {
+  readonly document: T;
+  readonly expectedVersion: number;
+}
+
 export interface CollectionDefinition<T extends ReadModelDocument> {
   readonly name: string;
   /** Listing order; `id` is always appended as the tie-breaker, in the same direction. */
@@ -34,28 +40,16 @@ export interface CollectionDefinition<T extends ReadModelDocument> {
  * redelivery racing a rebuild) cannot overwrite each other: `replace` tells whether it won.
  */
 export abstract class DocumentCollection<T extends ReadModelDocument> {
-  readonly #changes = new EventEmitter().setMaxListeners(0);
+  /** Read-your-writes waits on this collection's documents (see `readAtLeast`). */
+  readonly waits: DocumentWaits<T>;
 
-  constructor(readonly definition: CollectionDefinition<T>) {}
-
-  /** Tells read-your-writes waiters of this process that a document was written. */
-  announce(id: string): void {
-    this.#changes.emit(id);
+  constructor(readonly definition: CollectionDefinition<T>) {
+    this.waits = new DocumentWaits<T>((id) => this.get(id));
   }
 
-  /** Settles at the next announced write of the document, or after `ms`; `cancel()` stops listening. */
-  nextChange(id: string, ms: number): Promise<void> & { cancel(): void } {
-    let done!: () => void;
-    const promise = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => done(), ms);
-      done = () => {
-        clearTimeout(timer);
-        this.#changes.off(id, done);
-        resolve();
-      };
-      this.#changes.once(id, done);
-    });
-    return Object.assign(promise, { cancel: () => done() });
+  /** Tells read-your-writes waiters of this process that `document` was written (as it now is). */
+  announce(document: T): void {
+    this.waits.written(document);
   }
 
   abstract get(id: string): Promise<T | undefined>;
@@ -66,11 +60,28 @@ export abstract class DocumentCollection<T extends ReadModelDocument> {
    */
   abstract replace(next: T, expectedVersion: number): Promise<boolean>;
 
+  /** The stored documents among `ids`, by id (absent ones are missing from the map); one round trip. */
+  abstract getMany(ids: readonly string[]): Promise<Map<string, T>>;
+
+  /**
+   * Conditional writes of distinct documents, in one round trip where the store allows it (MongoDB: one
+   * bulk write). Each write stands or falls on its own guard, exactly as `replace` would; one refusal does
+   * not stop the others.
+   * @returns the ids not written because the stored version was not the expected one.
+   */
+  abstract writeMany(writes: readonly ConditionalWrite<T>[]): Promise<Set<string>>;
+
   abstract list(query: ListQuery<T>): Promise<Page<T>>;
 
   /** Drops every document (before a rebuild). */
   abstract clear(): Promise<void>;
 }
+
+/** Throws unless every write of a batch is for a different document (a batch holds one write per document). */
+export const assertDistinctWrites = (writes: readonly ConditionalWrite<ReadModelDocument>[]): void => {
+  const ids = new Set(writes.map((w) => w.document.id));
+  if (ids.size !== writes.length) throw new Error('writeMany: at most one write per document');
+};
 
 /** Creates a collection per read model on the configured storage. */
 export abstract class ReadModelStore {

@@ -1,9 +1,11 @@
 import {
+  assertDistinctWrites,
   DocumentCollection,
   ReadModelStore,
   decodeCursor,
   encodeCursor,
   type CollectionDefinition,
+  type ConditionalWrite,
   type ListQuery,
   type Page,
   type ReadModelDocument,
@@ -21,6 +23,28 @@ export class InMemoryDocumentCollection<T extends ReadModelDocument> extends Doc
     if ((this.#documents.get(next.id)?.version ?? 0) !== expectedVersion) return false;
     this.#documents.set(next.id, structuredClone(next));
     return true;
+  }
+
+  override async getMany(ids: readonly string[]): Promise<Map<string, T>> {
+    const found = new Map<string, T>();
+    for (const id of ids) {
+      const document = this.#documents.get(id);
+      if (document) found.set(id, structuredClone(document));
+    }
+    return found;
+  }
+
+  override async writeMany(writes: readonly ConditionalWrite<T>[]): Promise<Set<string>> {
+    assertDistinctWrites(writes);
+    const refused = new Set<string>();
+    for (const { document, expectedVersion } of writes) {
+      if ((this.#documents.get(document.id)?.version ?? 0) === expectedVersion) {
+        this.#documents.set(document.id, structuredClone(document));
+      } else {
+        refused.add(document.id);
+      }
+    }
+    return refused;
   }
 
   override async list({ where = {}, limit, cursor }: ListQuery<T>): Promise<Page<T>> {

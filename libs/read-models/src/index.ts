@@ -1,4 +1,5 @@
 export * from './document-collection.js';
+export * from './document-waits.js';
 export * from './in-memory-document-collection.js';
 export * from './projection.js';
 export * from './read-models.module.js';

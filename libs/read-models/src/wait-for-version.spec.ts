@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { InMemoryDocumentCollection } from './in-memory-document-collection.js';
 import { applyToDocument } from './projection.js';
 import { readAtLeast, ReadModelBehindError } from './wait-for-version.js';
@@ -41,6 +42,41 @@ describe('readAtLeast (read your writes)', () => {
     const collection = await setUp();
     await expect(readAtLeast('Thing t', collection, 't', 1, 5_000)).resolves.toMatchObject({ version: 1 });
     await expect(readAtLeast('Thing t', collection, 'absent', undefined, 5_000)).resolves.toBeUndefined();
+  });
+
+  it('shares one wait per document among its waiters and reads nothing when the write is announced', async () => {
+    const collection = await setUp();
+    const get = jest.spyOn(collection, 'get');
+    const waiting = Array.from({ length: 50 }, () => readAtLeast('Thing t', collection, 't', 2, 5_000));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(collection.waits.size).toBe(1);
+    const reads = get.mock.calls.length; // each query's own first read
+    await applyToDocument(collection, 't', event(2), (d) => ({ id: d!.id }));
+    await expect(Promise.all(waiting)).resolves.toEqual(Array(50).fill({ id: 't', version: 2 }));
+    expect(get.mock.calls.length).toBe(reads + 1); // applyToDocument's own read
+    expect(collection.waits.size).toBe(0);
+  });
+
+  it('answers a waiter whose version an earlier write reached, and keeps waiting for later versions', async () => {
+    const collection = await setUp();
+    const two = readAtLeast('Thing t', collection, 't', 2, 5_000);
+    const three = readAtLeast('Thing t', collection, 't', 3, 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await applyToDocument(collection, 't', event(2), (d) => ({ id: d!.id }));
+    await expect(two).resolves.toMatchObject({ version: 2 });
+    expect(collection.waits.size).toBe(1);
+    await applyToDocument(collection, 't', event(3), (d) => ({ id: d!.id }));
+    await expect(three).resolves.toMatchObject({ version: 3 });
+  });
+
+  it('sees a write made by another process through one shared read of the document', async () => {
+    const collection = await setUp();
+    const waiting = Promise.all([1, 2, 3].map(() => readAtLeast('Thing t', collection, 't', 2, 5_000)));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await collection.replace({ id: 't', version: 2 }, 1); // no announcement: as if written elsewhere
+    const get = jest.spyOn(collection, 'get');
+    await expect(waiting).resolves.toEqual(Array(3).fill({ id: 't', version: 2 }));
+    expect(get).toHaveBeenCalledTimes(1);
   });
 
   it('gives up after the timeout with READ_MODEL_BEHIND, saying where the document is', async () => {

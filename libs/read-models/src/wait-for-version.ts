@@ -13,14 +13,11 @@ export class ReadModelBehindError extends ApplicationError {
   }
 }
 
-/** Longest wait between two reads: announcements make most waits far shorter. */
-const FALLBACK_POLL_MS = 250;
-
 /**
  * Read-your-writes: returns the document once it reaches `minVersion`, or throws ReadModelBehindError after
- * `timeoutMs`. Instead of polling the store, it waits for the projection to announce a write of this
- * document (projections run in the process that serves the queries) and re-reads then; a slow fallback
- * poll covers writes announced elsewhere. Without `minVersion` it is a plain read.
+ * `timeoutMs`. It reads the document once; if it is behind, it joins the document's shared wait
+ * (DocumentWaits), which answers as soon as the projection announces the write that reached the version.
+ * Without `minVersion` it is a plain read.
  */
 export const readAtLeast = async <T extends ReadModelDocument>(
   what: string,
@@ -29,20 +26,21 @@ export const readAtLeast = async <T extends ReadModelDocument>(
   minVersion: number | undefined,
   timeoutMs: number,
 ): Promise<T | undefined> => {
+  if (minVersion === undefined) return collection.get(id);
   const started = Date.now();
-  for (;;) {
-    const waited = Date.now() - started;
-    // Listen before reading, so a write between the read and the wait is not missed.
-    const changed = collection.nextChange(id, Math.min(FALLBACK_POLL_MS, Math.max(0, timeoutMs - waited)));
-    const document = await collection.get(id);
-    if (minVersion === undefined || (document && document.version >= minVersion)) {
-      changed.cancel();
-      return document;
-    }
-    if (waited >= timeoutMs) {
-      changed.cancel();
-      throw new ReadModelBehindError(what, minVersion, document?.version, waited);
-    }
-    await changed;
+  // Wait before reading, so a write between the read and the wait is not missed.
+  const reached = collection.waits.until(id, minVersion, timeoutMs);
+  const document = await collection.get(id).catch((error: unknown) => {
+    reached.cancel();
+    throw error;
+  });
+  if (document && document.version >= minVersion) {
+    reached.cancel();
+    return document;
   }
+  const written = await reached;
+  if (written) return written;
+  const current = await collection.get(id);
+  if (current && current.version >= minVersion) return current;
+  throw new ReadModelBehindError(what, minVersion, current?.version, Date.now() - started);
 };

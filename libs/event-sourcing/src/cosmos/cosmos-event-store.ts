@@ -195,6 +195,22 @@ export class CosmosEventStore extends EventStore {
     return { streamExists: true, currentVersion: tip.version, events };
   }
 
+  /** One query in the stream's partition (a replay reads whole streams: cheaper than tip + point reads). */
+  override async readStreamForReplay(streamId: string): Promise<readonly RecordedEvent[]> {
+    return this.#call('readStreamForReplay', async () => {
+      const { resources } = await this.container.items
+        .query<EventDocument>(
+          {
+            query: "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'event' ORDER BY c.version",
+            parameters: [{ name: '@s', value: streamId }],
+          },
+          { partitionKey: streamId },
+        )
+        .fetchAll();
+      return resources.map(toRecordedEvent);
+    });
+  }
+
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],

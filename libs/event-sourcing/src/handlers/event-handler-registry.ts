@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import type { RecordedEvent } from '@app/core';
+import { batchCause, handledBefore, PartialBatchError, type RecordedEvent } from '@app/core';
+import { runWithCorrelation } from '../repository/correlation.js';
 import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from '../nest/event-sourcing.options.js';
 import { EVENT_HANDLER, type EventHandler, type EventHandlerOptions } from './event-handler.js';
 
@@ -68,5 +69,51 @@ export class EventHandlerRegistry implements OnModuleInit {
       handled++;
     }
     return handled;
+  }
+
+  /**
+   * Runs every handler over the events of its types, in order: one `handleBatch` call for handlers that
+   * have it, one `handle` per event for the others. After a failure, the handlers that follow run only on
+   * the events before it, so that "handled by every handler" holds for exactly that prefix.
+   * @throws PartialBatchError whose index is the first event not handled by every handler
+   */
+  async dispatchBatch(
+    events: readonly RecordedEvent[],
+    only?: (options: EventHandlerOptions) => boolean,
+  ): Promise<void> {
+    let limit = events.length;
+    let failed = false;
+    let firstCause: unknown;
+    for (const { options, handler } of this.#registrations) {
+      if (only && !only(options)) continue;
+      const indexes: number[] = [];
+      for (let i = 0; i < limit; i++) if (options.events.includes(events[i]!.type)) indexes.push(i);
+      if (indexes.length === 0) continue;
+      try {
+        await this.#runBatch(
+          handler,
+          indexes.map((i) => events[i]!),
+        );
+      } catch (error) {
+        const at = indexes[Math.min(handledBefore(error), indexes.length - 1)]!;
+        if (!failed || at < limit) {
+          limit = at;
+          firstCause = batchCause(error);
+          failed = true;
+        }
+      }
+    }
+    if (failed) throw new PartialBatchError(limit, firstCause);
+  }
+
+  async #runBatch(handler: EventHandler, events: readonly RecordedEvent[]): Promise<void> {
+    if (handler.handleBatch) return handler.handleBatch(events);
+    for (const [index, event] of events.entries()) {
+      try {
+        await runWithCorrelation(event.metadata.correlationId, () => handler.handle(event));
+      } catch (error) {
+        throw new PartialBatchError(index, error);
+      }
+    }
   }
 }

@@ -7,6 +7,12 @@ import type { RecordedEvent } from '@app/core';
  */
 export interface EventHandler {
   handle(event: RecordedEvent): Promise<void>;
+  /**
+   * Optional: handles several events at once (in order per stream), e.g. a projection writing them in one
+   * bulk write. Throws PartialBatchError (from `@app/core`) when it handled only the events before an index;
+   * any other error means nothing is known to be done. Transports call it where they hold a batch.
+   */
+  handleBatch?(events: readonly RecordedEvent[]): Promise<void>;
   /** Projections: forget everything built so far, before a rebuild from history. */
   reset?(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { batchCause, type RecordedEvent } from '@app/core';
 import { EventStore } from '../store/event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { EventHandlerRegistry } from './event-handler-registry.js';
@@ -12,10 +13,19 @@ export interface ReplayProgress {
   readonly totalStreams?: number;
 }
 
+/** Streams read per page of a replay; the page's events reach the projection as one batch (one bulk write). */
+const PAGE_STREAMS = 250;
+/** Streams of a page read at the same time. */
+const READ_CONCURRENCY = 16;
+
 /**
  * Feeds a projection its whole history from the event store: every stream of the categories it
  * follows, in stream order. Projections are version-guarded, so replaying over a live projection (or
  * twice) applies nothing twice. Used to fill in-memory read models at start-up and by the rebuild job.
+ *
+ * Paged: stream ids come in pages, a page's streams are read concurrently, and its events go to the
+ * projection as one batch (folded in memory, one bulk write); the next page is read while the last one
+ * is written.
  */
 @Injectable()
 export class ProjectionReplayer {
@@ -36,19 +46,54 @@ export class ProjectionReplayer {
     const only = (h: EventHandlerOptions) => h.name === projection;
     let streams = 0;
     let events = 0;
-    for (const category of options.categories) {
-      for await (const streamId of this.store.streamIds(category)) {
-        const history = await this.store.readStream(streamId);
-        for (const event of history.events) {
-          if (!options.events.includes(event.type)) continue;
-          await this.handlers.dispatch(this.eventTypes.upcast(event), only);
-          events++;
-        }
-        streams++;
-        onProgress({ projection, streams, events });
+    let writing: Promise<void> = Promise.resolve();
+    const write = async (page: readonly string[], batch: RecordedEvent[]): Promise<void> => {
+      try {
+        await this.handlers.dispatchBatch(batch, only);
+      } catch (error) {
+        throw batchCause(error);
       }
+      streams += page.length;
+      events += batch.length;
+      onProgress({ projection, streams, events });
+    };
+    const flush = async (page: string[]): Promise<void> => {
+      const batch = await this.#read(page, options);
+      await writing;
+      writing = write(page, batch);
+    };
+    try {
+      for (const category of options.categories) {
+        let page: string[] = [];
+        for await (const streamId of this.store.streamIds(category)) {
+          page.push(streamId);
+          if (page.length === PAGE_STREAMS) {
+            await flush(page);
+            page = [];
+          }
+        }
+        if (page.length > 0) await flush(page);
+      }
+    } finally {
+      await writing.catch(() => undefined);
     }
+    await writing;
     return { projection, streams, events };
+  }
+
+  /** The events of a page of streams that the projection handles, upcast, in stream order. */
+  async #read(streamIds: readonly string[], options: EventHandlerOptions): Promise<RecordedEvent[]> {
+    const histories: (readonly RecordedEvent[])[] = new Array(streamIds.length);
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      for (let i = next++; i < streamIds.length; i = next++) {
+        histories[i] = await this.store.readStreamForReplay(streamIds[i]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, streamIds.length) }, reader));
+    return histories.flatMap((events) =>
+      events.filter((e) => options.events.includes(e.type)).map((e) => this.eventTypes.upcast(e)),
+    );
   }
 
   /**

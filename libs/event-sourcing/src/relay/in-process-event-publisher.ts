@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import { batchCause, type RecordedEvent } from '@app/core';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
 import { runWithCorrelation } from '../repository/correlation.js';
 import { EventTypeRegistry } from '../store/event-types.js';
@@ -19,11 +19,19 @@ export class InProcessEventPublisher extends EventPublisher {
     super();
   }
 
+  /**
+   * The events of one stream go to the handlers as one batch (a projection writes them at once). A failure
+   * fails the publish: the relay publishes the stream again later and the handlers skip what they applied.
+   */
   override async publish(events: readonly RecordedEvent[]): Promise<void> {
-    for (const event of events) {
-      await runWithCorrelation(event.metadata.correlationId, () =>
-        this.handlers.dispatch(this.eventTypes.upcast(event)),
-      );
+    const upcast = events.map((event) => this.eventTypes.upcast(event));
+    const correlationId = events[0]?.metadata.correlationId;
+    try {
+      await (correlationId
+        ? runWithCorrelation(correlationId, () => this.handlers.dispatchBatch(upcast))
+        : this.handlers.dispatchBatch(upcast));
+    } catch (error) {
+      throw batchCause(error);
     }
   }
 }

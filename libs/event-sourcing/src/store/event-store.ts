@@ -47,6 +47,15 @@ export abstract class EventStore {
   abstract readStream(streamId: string, options?: { fromVersion?: number }): Promise<ReadStreamResult>;
 
   /**
+   * Every event of a stream, in order, for replays and rebuilds. Adapters may read it in one request where
+   * `readStream` takes several (Cosmos: one query in the stream's partition instead of a tip read and
+   * point reads). An append is atomic, so a replay sees all of a concurrent append's events or none.
+   */
+  async readStreamForReplay(streamId: string): Promise<readonly RecordedEvent[]> {
+    return (await this.readStream(streamId)).events;
+  }
+
+  /**
    * Appends events to a stream if it is at `expectedVersion`.
    * @throws ConcurrencyError when the stream is elsewhere (or moved during the append).
    * @throws AppendTooLargeError beyond MAX_EVENTS_PER_APPEND or MAX_APPEND_BYTES.

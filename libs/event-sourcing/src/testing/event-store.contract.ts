@@ -75,6 +75,18 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         expect((await store.readStream(streamId)).events.map((e) => e.type)).toEqual(['A', 'B', 'C']);
       });
 
+      it('reads the whole stream for a replay, in order, as a stream read does', async () => {
+        await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+        const replayed = await store.readStreamForReplay(streamId);
+        expect(replayed.map((e) => [e.type, e.version])).toEqual([
+          ['A', 1],
+          ['B', 2],
+          ['C', 3],
+        ]);
+        expect(replayed).toEqual((await store.readStream(streamId)).events);
+        await expect(store.readStreamForReplay(newStream())).resolves.toEqual([]);
+      });
+
       it('appends with "any"', async () => {
         const result = await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: ANY });
         expect(result.nextExpectedVersion).toBe(3);

@@ -1,8 +1,13 @@
 import { jest } from '@jest/globals';
-import { ApplicationError, NotFound, type RecordedEvent } from '@app/core';
+import { ApplicationError, NotFound, PartialBatchError, type RecordedEvent } from '@app/core';
 import { ConcurrencyError, EventTypeRegistry, type EventHandlerRegistry } from '@app/event-sourcing';
 import { encodeEvent } from './kafka-envelope.js';
-import { ConsumerStoppingError, KafkaEventConsumer, type ConsumedMessage } from './kafka-event-consumer.js';
+import {
+  ConsumerStoppingError,
+  KafkaEventConsumer,
+  type ConsumedBatch,
+  type ConsumedMessage,
+} from './kafka-event-consumer.js';
 
 const event: RecordedEvent = {
   streamId: 'Order-1',
@@ -129,5 +134,127 @@ describe('KafkaEventConsumer', () => {
     expect(dispatch).not.toHaveBeenCalled();
     expect(sent).toHaveLength(0);
     expect(pause).toHaveBeenCalled();
+  });
+});
+
+describe('KafkaEventConsumer with a fetched batch', () => {
+  const eventOf = (stream: string, version: number, type = 'OrderPlaced'): RecordedEvent => ({
+    ...event,
+    streamId: `Order-${stream}`,
+    version,
+    type,
+    metadata: { ...event.metadata, eventId: `${stream}-${version}` },
+  });
+  const label = (e: RecordedEvent) => `${e.streamId.slice(6)}${e.version}`;
+
+  /** A registry whose batch dispatch behaves like the real one: handled up to the first failing event. */
+  const setupBatch = (fails: (e: RecordedEvent, call: number) => boolean) => {
+    const calls = new Map<string, number>();
+    const handled: string[] = [];
+    const batches: string[][] = [];
+    const handle = async (e: RecordedEvent) => {
+      const call = (calls.get(label(e)) ?? 0) + 1;
+      calls.set(label(e), call);
+      if (fails(e, call)) throw new Error(`${label(e)} fails`);
+      handled.push(label(e));
+    };
+    const registry = {
+      subscribedTypes: new Set(['OrderPlaced']),
+      dispatch: async (e: RecordedEvent) => (await handle(e), 1),
+      dispatchBatch: async (events: readonly RecordedEvent[]) => {
+        batches.push(events.map(label));
+        for (const [i, e] of events.entries()) {
+          try {
+            await handle(e);
+          } catch (error) {
+            throw new PartialBatchError(i, error);
+          }
+        }
+      },
+    } as unknown as EventHandlerRegistry;
+    const consumer = new KafkaEventConsumer(registry, new EventTypeRegistry(), {
+      handlerAttempts: 3,
+      retryBaseDelayMs: 1,
+    });
+    consumer.onApplicationBootstrap();
+    const sent: any[] = [];
+    const resolved: string[] = [];
+    let active = true;
+    const batchOf = (values: string[]): ConsumedBatch => ({
+      topic: 'orders.order',
+      partition: 0,
+      messages: values.map((value, i) => ({
+        key: null,
+        value: Buffer.from(value),
+        headers: {},
+        offset: String(10 + i),
+      })),
+      producer: { send: async (record) => void sent.push(record) },
+      heartbeat: async () => undefined,
+      pause: () => undefined,
+      resolveOffset: (offset) => void resolved.push(offset),
+      isActive: () => active,
+    });
+    return { consumer, batchOf, handled, batches, calls, sent, resolved, deactivate: () => (active = false) };
+  };
+  const values = (...events: RecordedEvent[]) => events.map((e) => encodeEvent(e).value);
+
+  it('hands the whole batch to the handlers in one call and resolves its last offset after it', async () => {
+    const { consumer, batchOf, batches, resolved } = setupBatch(() => false);
+    await consumer.consumeBatch(
+      batchOf(values(eventOf('a', 1), eventOf('b', 1), eventOf('x', 1, 'Other'), eventOf('a', 2))),
+    );
+    expect(batches).toEqual([['a1', 'b1', 'a2']]);
+    expect(resolved).toEqual(['13']);
+  });
+
+  describe('when one event fails', () => {
+    it('resolves what came before, retries that event alone, then goes on with the rest as a batch', async () => {
+      const { consumer, batchOf, handled, batches, calls, resolved, sent } = setupBatch(
+        (e, call) => label(e) === 'b1' && call <= 2,
+      );
+      await consumer.consumeBatch(batchOf(values(eventOf('a', 1), eventOf('b', 1), eventOf('b', 2), eventOf('a', 2))));
+      expect(calls.get('b1')).toBe(3); // the batch call was its first attempt
+      expect(handled).toEqual(['a1', 'b1', 'b2', 'a2']); // nothing of stream b overtook b1
+      expect(batches).toEqual([
+        ['a1', 'b1', 'b2', 'a2'],
+        ['b2', 'a2'],
+      ]);
+      expect(resolved).toEqual(['10', '11', '13']);
+      expect(sent).toEqual([]);
+    });
+
+    it('dead-letters it after handlerAttempts tries in all and keeps the partition moving', async () => {
+      const { consumer, batchOf, calls, resolved, sent, handled } = setupBatch((e) => label(e) === 'a1');
+      await consumer.consumeBatch(batchOf(values(eventOf('a', 1), eventOf('b', 1))));
+      expect(calls.get('a1')).toBe(3);
+      expect(sent).toHaveLength(1);
+      expect(sent[0].messages[0].headers).toMatchObject({ 'dlq-origin-offset': '10', 'dlq-attempts': '3' });
+      expect(handled).toEqual(['b1']);
+      expect(resolved).toEqual(['10', '11']);
+    });
+  });
+
+  it('dead-letters a malformed message at its place, between the runs of events around it', async () => {
+    const { consumer, batchOf, batches, sent, resolved } = setupBatch(() => false);
+    await consumer.consumeBatch(batchOf([...values(eventOf('a', 1)), 'not json', ...values(eventOf('a', 2))]));
+    expect(batches).toEqual([['a1'], ['a2']]);
+    expect(sent[0].messages[0].headers).toMatchObject({ 'dlq-origin-offset': '11', 'dlq-attempts': '0' });
+    expect(resolved).toEqual(['10', '11', '12']);
+  });
+
+  it('leaves the rest of the batch alone once the partition is no longer its own', async () => {
+    const { consumer, batchOf, batches, resolved, deactivate } = setupBatch(() => false);
+    deactivate();
+    await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
+    expect(batches).toEqual([]);
+    expect(resolved).toEqual([]);
+  });
+
+  it('throws without resolving anything once the application is stopping', async () => {
+    const { consumer, batchOf, resolved } = setupBatch(() => false);
+    consumer.onModuleDestroy();
+    await expect(consumer.consumeBatch(batchOf(values(eventOf('a', 1))))).rejects.toBeInstanceOf(ConsumerStoppingError);
+    expect(resolved).toEqual([]);
   });
 });

@@ -7,12 +7,12 @@ import {
   type OnModuleDestroy,
   type Type,
 } from '@nestjs/common';
-import { Ctx, EventPattern, KafkaContext, Payload } from '@nestjs/microservices';
-import type { RecordedEvent } from '@app/core';
+import { Ctx, EventPattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { deadLetterTopic } from '@app/contracts';
-import { ApplicationError } from '@app/core';
+import { ApplicationError, batchCause, handledBefore, type RecordedEvent } from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
+import type { KafkaBatchContext } from './kafka-microservice.js';
 import { ACKS_ALL, type KafkaTransportOptions } from './kafka-settings.js';
 
 export const KAFKA_TRANSPORT_OPTIONS = Symbol('KAFKA_TRANSPORT_OPTIONS');
@@ -53,7 +53,27 @@ export interface ConsumedMessage {
   pause(): void;
 }
 
+/** One fetched batch of a partition, in offset order: Nest's KafkaBatchContext, reduced (fakeable in tests). */
+export interface ConsumedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly ConsumedMessage['message'][];
+  readonly producer: DeadLetterProducer;
+  heartbeat(): Promise<void>;
+  pause(): void;
+  /** Marks a message as done; kafkajs commits the resolved offsets once the batch returns. */
+  resolveOffset(offset: string): void;
+  /** False once the consumer stops or the partition was revoked: the rest of the batch is left alone. */
+  isActive(): boolean;
+}
+
 export type ConsumeOutcome = 'handled' | 'skipped' | 'dead-lettered';
+
+/** A message of a batch, read: an event to dispatch, one to skip, or one that goes to the dead-letter topic. */
+type Decoded =
+  | { readonly kind: 'event'; readonly event: RecordedEvent }
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'dead-letter'; readonly error: unknown };
 
 /** The application is stopping: the message is left uncommitted and is delivered again after restart. */
 export class ConsumerStoppingError extends Error {
@@ -74,8 +94,12 @@ const rawValue = (value: unknown): Buffer | string | null =>
   value === undefined || value === null ? null : Buffer.isBuffer(value) ? value : (textOf(value) ?? null);
 
 /**
- * Delivers consumed event messages to this application's handlers (the EventHandlerRegistry), with the
- * guarantees the design asks for: a failing message is retried with exponential backoff `handlerAttempts`
+ * Delivers consumed event messages to this application's handlers (the EventHandlerRegistry), a fetched
+ * batch of a partition at a time (`consumeBatch`): its events go to the handlers as one `dispatchBatch`
+ * (a projection writes them in one bulk write), and its offsets are resolved once that is done. When a
+ * handler fails on one event, everything before it is resolved, that event alone takes the one-at-a-time
+ * path below, and the events after it (of its stream and of the others) continue as a batch: no event is
+ * skipped, none overtakes an earlier one of its partition. The guarantees of that path: a failing message is retried with exponential backoff `handlerAttempts`
  * times in all, then produced to the topic's dead-letter topic with the error in its headers, and the
  * partition moves on. Malformed messages go to the dead-letter topic at once; event types no handler of
  * this application subscribes to are skipped with a log line. Never throws for a bad message: only when the
@@ -108,42 +132,130 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     this.stopping.abort();
   }
 
+  /** One message on its own: decode, dispatch with retries, skip or dead-letter. */
   async consume(consumed: ConsumedMessage): Promise<ConsumeOutcome> {
     const correlationId = textOf(consumed.message.headers?.[EVENT_HEADERS.correlationId]);
-    return correlationId ? runWithCorrelation(correlationId, () => this.process(consumed)) : this.process(consumed);
+    const run = async (): Promise<ConsumeOutcome> => {
+      await this.untilBootstrapped(consumed);
+      const decoded = this.decode(consumed);
+      if (decoded.kind === 'skip') return 'skipped';
+      if (decoded.kind === 'dead-letter') return this.deadLetter(consumed, 0, decoded.error);
+      return this.deliver(consumed, decoded.event);
+    };
+    return correlationId ? runWithCorrelation(correlationId, run) : run();
   }
 
-  private async process(consumed: ConsumedMessage): Promise<ConsumeOutcome> {
+  /**
+   * A fetched batch of one partition. Runs of events between dead letters are dispatched as one batch
+   * (skipped types ride along: nothing to do for them); each run's offsets are resolved once its handlers
+   * are done. Throws only as `consume` does (stopping, dead-letter topic down), leaving the rest unresolved.
+   */
+  async consumeBatch(batch: ConsumedBatch): Promise<void> {
+    const first = batch.messages[0];
+    if (!first) return;
+    await this.untilBootstrapped(this.single(batch, first));
+    let run: { message: ConsumedMessage['message']; event?: RecordedEvent }[] = [];
+    for (const message of batch.messages) {
+      const decoded = this.decode(this.single(batch, message));
+      if (decoded.kind !== 'dead-letter') {
+        run.push({ message, event: decoded.kind === 'event' ? decoded.event : undefined });
+        continue;
+      }
+      if (!(await this.dispatchRun(batch, run))) return;
+      run = [];
+      this.throwIfStopping(this.single(batch, message));
+      await this.deadLetter(this.single(batch, message), 0, decoded.error);
+      batch.resolveOffset(message.offset);
+    }
+    await this.dispatchRun(batch, run);
+  }
+
+  /**
+   * Dispatches a run of messages as a batch. On a failure at event k: resolves everything before it,
+   * delivers k alone (retries, backoff, dead letter; the failed batch call counts as its first attempt),
+   * then goes on with the rest as a batch. @returns false when the partition is no longer ours.
+   */
+  private async dispatchRun(
+    batch: ConsumedBatch,
+    run: readonly { message: ConsumedMessage['message']; event?: RecordedEvent }[],
+  ): Promise<boolean> {
+    for (let rest = run; rest.length > 0;) {
+      if (!batch.isActive()) return false;
+      this.throwIfStopping(this.single(batch, rest[0]!.message));
+      const positions = rest.flatMap((entry, i) => (entry.event ? [i] : []));
+      try {
+        if (positions.length > 0) await this.handlers.dispatchBatch(positions.map((i) => rest[i]!.event!));
+        batch.resolveOffset(rest.at(-1)!.message.offset);
+        await batch.heartbeat().catch(() => undefined);
+        return true;
+      } catch (error) {
+        const failing = positions[Math.min(handledBefore(error), positions.length - 1)]!;
+        if (failing > 0) batch.resolveOffset(rest[failing - 1]!.message.offset);
+        const { message, event } = rest[failing]!;
+        const consumed = this.single(batch, message);
+        const correlationId = event!.metadata.correlationId;
+        await runWithCorrelation(correlationId, () => this.deliver(consumed, event!, batchCause(error)));
+        batch.resolveOffset(message.offset);
+        rest = rest.slice(failing + 1);
+      }
+    }
+    return true;
+  }
+
+  /** One message of a batch, as the one-at-a-time path sees it. */
+  private single(batch: ConsumedBatch, message: ConsumedMessage['message']): ConsumedMessage {
+    const { topic, partition, producer } = batch;
+    return { topic, partition, message, producer, heartbeat: () => batch.heartbeat(), pause: () => batch.pause() };
+  }
+
+  /** Until the application bootstrap, messages wait (heartbeating). */
+  private async untilBootstrapped(consumed: ConsumedMessage): Promise<void> {
     while (!this.#bootstrapped) {
       this.throwIfStopping(consumed);
       await this.backoff(100, consumed);
     }
+  }
+
+  /** Reads the envelope: malformed or unreadable (schema version) -> dead letter; no subscriber -> skip. */
+  private decode(consumed: ConsumedMessage): Decoded {
     let event: RecordedEvent;
     try {
       event = decodeEvent(consumed.message);
     } catch (error) {
       if (!(error instanceof MalformedMessageError)) throw error;
-      return this.deadLetter(consumed, 0, error);
+      return { kind: 'dead-letter', error };
     }
     if (!this.handlers.subscribedTypes.has(event.type)) {
       this.logSkipped(event, consumed);
-      return 'skipped';
+      return { kind: 'skip' };
     }
     try {
-      event = this.eventTypes.upcast(event);
+      return { kind: 'event', event: this.eventTypes.upcast(event) };
     } catch (error) {
-      return this.deadLetter(consumed, 0, error); // a schema version this build cannot read: retrying won't help
+      return { kind: 'dead-letter', error }; // a schema version this build cannot read: retrying won't help
     }
+  }
 
+  /**
+   * Dispatches one event until it succeeds, `handlerAttempts` tries in all (`firstFailure`: the first try
+   * already failed, inside a batch), then dead-letters it. A store outage holds the partition instead.
+   */
+  private async deliver(
+    consumed: ConsumedMessage,
+    event: RecordedEvent,
+    firstFailure?: unknown,
+  ): Promise<ConsumeOutcome> {
     const attempts = Math.max(1, this.options.handlerAttempts);
     let lastError: unknown;
     let outageWaits = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.throwIfStopping(consumed);
       try {
+        if (attempt === 1 && firstFailure !== undefined) throw firstFailure;
         await this.handlers.dispatch(event);
         return 'handled';
       } catch (error) {
+        if (error === firstFailure) firstFailure = undefined;
         lastError = error;
         this.throwIfStopping(consumed); // a dependency closing under the handler is no reason to dead-letter
         if (isDependencyOutage(error)) {
@@ -241,7 +353,7 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
     signal.addEventListener('abort', done, { once: true });
   });
 
-/** Reduces Nest's KafkaContext to what KafkaEventConsumer needs. */
+/** Reduces Nest's KafkaContext to what KafkaEventConsumer needs for one message. */
 export const consumedMessageOf = (context: KafkaContext): ConsumedMessage => {
   const topic = context.getTopic();
   const partition = context.getPartition();
@@ -256,11 +368,28 @@ export const consumedMessageOf = (context: KafkaContext): ConsumedMessage => {
   };
 };
 
+/** Reduces Nest's KafkaBatchContext (BatchingKafkaServer) to what KafkaEventConsumer needs for a batch. */
+export const consumedBatchOf = (context: KafkaBatchContext): ConsumedBatch => {
+  const { producer, heartbeat, pause } = consumedMessageOf(context);
+  const { messages, resolveOffset, isActive } = context.batch;
+  return {
+    topic: context.getTopic(),
+    partition: context.getPartition(),
+    messages: messages as unknown as ConsumedBatch['messages'],
+    producer,
+    heartbeat,
+    pause,
+    resolveOffset,
+    isActive,
+  };
+};
+
 /**
  * A controller class with one `@EventPattern` handler for `topics` (Nest subscribes the microservice's
  * consumer to them). Register it in a module of a hybrid application whose microservice uses
- * `kafkaMicroserviceOptions`. The handler resolves for every message it dealt with (handled, skipped or
- * dead-lettered), so Nest/kafkajs commit the offset only after that.
+ * `kafkaMicroserviceOptions` (BatchingKafkaServer: the handler gets a partition's fetched batch). The
+ * handler resolves the offset of every message it dealt with (handled, skipped or dead-lettered), so
+ * kafkajs commits only those, after the batch.
  */
 export const kafkaEventConsumerController = (topics: readonly string[]): Type => {
   if (topics.length === 0) throw new Error('kafkaEventConsumerController needs at least one topic');
@@ -269,10 +398,10 @@ export const kafkaEventConsumerController = (topics: readonly string[]): Type =>
   class KafkaEventConsumerController {
     constructor(@Inject(KafkaEventConsumer) private readonly consumer: KafkaEventConsumer) {}
 
-    // The payload is the raw value (parser keepBinary); the envelope is read from the whole message.
+    // The payload is the batch's messages, values raw (parser keepBinary); the context carries the rest.
     @EventPattern([...topics])
-    async onEvent(@Payload() _payload: unknown, @Ctx() context: KafkaContext): Promise<void> {
-      await this.consumer.consume(consumedMessageOf(context));
+    async onBatch(@Payload() _messages: unknown, @Ctx() context: KafkaBatchContext): Promise<void> {
+      await this.consumer.consumeBatch(consumedBatchOf(context));
     }
   }
   return KafkaEventConsumerController;

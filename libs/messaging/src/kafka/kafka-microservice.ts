@@ -1,44 +1,109 @@
 import { EVENT_TOPICS } from '@app/contracts';
 import type { INestMicroservice } from '@nestjs/common';
-import { Transport, type KafkaOptions, type MicroserviceOptions } from '@nestjs/microservices';
-import type { Consumer } from 'kafkajs';
+import { KafkaContext, ServerKafka, type CustomStrategy, type KafkaOptions } from '@nestjs/microservices';
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { ACKS_ALL, kafkaClientConfig, kafkaProducerConfig, type KafkaTransportOptions } from './kafka-settings.js';
 
-type KafkaServerOptions = NonNullable<KafkaOptions['options']>;
+type KafkaServerOptions = Required<KafkaOptions>['options'];
+
+/** The batch side of a KafkaBatchContext: what kafkajs' `eachBatch` gives beyond the messages. */
+export interface KafkaBatchControls {
+  /** The batch's messages as Nest's parser gives them (headers as text, value as bytes: keepBinary). */
+  readonly messages: readonly (KafkaMessage & { readonly offset: string })[];
+  /** Marks an offset as processed; kafkajs commits what was resolved once the batch returns. */
+  resolveOffset(offset: string): void;
+  /** False once the consumer stops or the partition was revoked or seeked: the rest is not ours to process. */
+  isActive(): boolean;
+}
+
+/**
+ * What the `@EventPattern` handler gets as `@Ctx()` for a batch: a KafkaContext (topic, partition,
+ * consumer, heartbeat, producer; `getMessage()` is the batch's last message) plus the batch controls.
+ */
+export class KafkaBatchContext extends KafkaContext {
+  constructor(
+    args: ConstructorParameters<typeof KafkaContext>[0],
+    readonly batch: KafkaBatchControls,
+  ) {
+    super(args);
+  }
+}
+
+/**
+ * Nest's ServerKafka, consuming with kafkajs' `eachBatch` instead of `eachMessage`.
+ *
+ * Why by hand: ServerKafka.bindEvents always runs the consumer with `eachMessage` (it overwrites any
+ * `run.eachBatch`), so a handler only ever sees one message and a projection can only write one document
+ * per round trip. This subclass overrides that one step: it subscribes exactly as Nest does, runs with
+ * `eachBatch` and `eachBatchAutoResolve: false`, parses each message with Nest's own KafkaParser, and hands
+ * the whole batch of one partition to the `@EventPattern` handler of its topic through Nest's
+ * `handleEvent` (so interceptors, filters and processing hooks still apply), with a KafkaBatchContext. The
+ * handler resolves the offsets of what it applied; kafkajs commits them after the batch, i.e. after the
+ * writes. Everything else (client, producer, status events, unwrap, close) is Nest's.
+ */
+export class BatchingKafkaServer extends ServerKafka {
+  override async bindEvents(consumer: Consumer): Promise<void> {
+    const topics = [...this.messageHandlers.keys()];
+    if (topics.length > 0) await consumer.subscribe({ ...(this.options.subscribe ?? {}), topics });
+    await consumer.run({
+      ...(this.options.run ?? {}),
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.#handleBatch(payload),
+    });
+  }
+
+  async #handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    if (batch.messages.length === 0) return;
+    const messages = batch.messages.map(
+      (message) => this.parser!.parse({ ...message, topic, partition }) as KafkaBatchControls['messages'][number],
+    );
+    const context = new KafkaBatchContext(
+      [messages.at(-1)!, partition, topic, this.consumer!, heartbeat, this.producer!],
+      { messages, resolveOffset, isActive: () => isRunning() && !isStale() },
+    );
+    await this.handleEvent(topic, { pattern: topic, data: messages }, context);
+  }
+}
 
 /**
  * Options of the Kafka microservice of a hybrid app: `app.connectMicroservice(kafkaMicroserviceOptions(o))`
- * then `app.startAllMicroservices()`.
+ * then `app.startAllMicroservices()`. The strategy is BatchingKafkaServer (Nest's Kafka transport, batches).
  * - `postfixId: ''`: group id and client id exactly as configured (Nest appends `-server` otherwise).
- * - Fetches return as soon as one byte is there, or after 100 ms: latency, not kafkajs' 5 s default wait.
+ * - Fetches return as soon as one byte is there, or after 20 ms: latency, not kafkajs' 5 s default wait.
+ *   Under load a fetch brings what accumulated meanwhile (up to 1 MB per partition): that is the batch.
  * - Short session/rebalance timeouts so a restarted instance gets its partitions back within seconds.
- * - One partition per worker, up to `partitions` at once: a retrying partition does not hold the others.
+ * - Every partition of every subscribed topic processed at once (`partitionsConsumedConcurrently`), so a
+ *   partition that backs off holds up only itself.
  * - `parser.keepBinary`: the value reaches the handler as the produced bytes, so a malformed one is
  *   dead-lettered byte for byte (Nest would JSON-parse it, or pass text that merely fails to parse).
  */
-export const kafkaMicroserviceOptions = (options: KafkaTransportOptions): MicroserviceOptions => ({
-  transport: Transport.KAFKA,
-  options: {
+export const kafkaMicroserviceOptions = (options: KafkaTransportOptions): CustomStrategy => ({
+  strategy: new BatchingKafkaServer(kafkaServerOptions(options)),
+});
+
+/** The ServerKafka options behind kafkaMicroserviceOptions. */
+export const kafkaServerOptions = (options: KafkaTransportOptions): KafkaServerOptions =>
+  ({
     postfixId: '',
     client: kafkaClientConfig(options) as KafkaServerOptions['client'],
     consumer: {
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: 20,
       minBytes: 1,
+      maxBytesPerPartition: 1024 * 1024,
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
       rebalanceTimeout: 5000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
     },
     subscribe: { fromBeginning: true },
-    // Every partition of every subscribed topic at once, so a partition that backs off holds up only itself.
     run: { partitionsConsumedConcurrently: Math.max(1, options.partitions * Object.keys(EVENT_TOPICS).length) },
     producer: kafkaProducerConfig() as KafkaServerOptions['producer'],
     send: { acks: ACKS_ALL },
     parser: { keepBinary: true },
-  },
-});
+  }) as KafkaServerOptions;
 
 export type KafkaConsumerState =
   'starting' | 'joined' | 'rebalancing' | 'restarting' | 'crashed' | 'stopped' | 'disconnected';

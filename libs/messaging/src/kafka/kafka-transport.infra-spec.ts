@@ -257,6 +257,32 @@ describe('Kafka transport (hybrid Nest app against the real broker)', () => {
     expect(handler.handled.filter((e) => e.metadata.eventId === event.metadata.eventId)).toHaveLength(1);
   });
 
+  it('consumes a backlog in batches, keeping each stream in order around an event that fails before it passes', async () => {
+    const handler = app.get(SpecHandler);
+    const streamId = `Spec-${randomUUID()}`;
+    const other = `Spec-${randomUUID()}`;
+    const ours = [
+      specEvent('SpecHandled', streamId, 1),
+      specEvent('SpecFailsTwice', streamId, 2),
+      specEvent('SpecHandled', streamId, 3),
+      specEvent('SpecHandled', streamId, 4),
+    ];
+    const theirs = [1, 2, 3].map((v) => specEvent('SpecHandled', other, v));
+    // one send: the messages land together and are fetched as one batch per partition
+    await producer.send({
+      topic: specTopic,
+      acks: -1,
+      messages: [ours[0]!, theirs[0]!, ours[1]!, theirs[1]!, ours[2]!, theirs[2]!, ours[3]!]
+        .map(encodeEvent)
+        .map((m) => ({ ...m, headers: { ...m.headers } })),
+    });
+    const versionsOf = (id: string) => handler.handled.filter((e) => e.streamId === id).map((e) => e.version);
+    await until(() => versionsOf(streamId).length === 4 && versionsOf(other).length === 3, 'both streams');
+    expect(versionsOf(streamId)).toEqual([1, 2, 3, 4]);
+    expect(versionsOf(other)).toEqual([1, 2, 3]);
+    expect(handler.calls.get(ours[1]!.metadata.eventId)).toBe(3);
+  });
+
   it('dead-letters an event after exactly handlerAttempts failures, keeping key, value and headers, and moves on', async () => {
     const handler = app.get(SpecHandler);
     const streamId = `Spec-${randomUUID()}`;

@@ -33,4 +33,25 @@ describe('KeyedMutex', () => {
     await expect(next).resolves.toBe('ok');
     expect(mutex.size).toBe(0);
   });
+
+  it('runs a task over several keys after every earlier task of those keys, and beside tasks of other keys', async () => {
+    const mutex = new KeyedMutex();
+    const log: string[] = [];
+    const task = (name: string) => async () => {
+      log.push(`start ${name}`);
+      await tick();
+      log.push(`end ${name}`);
+    };
+    await Promise.all([
+      mutex.run('a', task('a')),
+      mutex.run('b', task('b')),
+      mutex.runAll(['a', 'b'], task('ab')),
+      mutex.runAll(['b', 'a'], task('ba')), // reversed order: queued behind ab, no deadlock
+      mutex.run('c', task('c')),
+    ]);
+    expect(log.indexOf('start ab')).toBeGreaterThan(Math.max(log.indexOf('end a'), log.indexOf('end b')));
+    expect(log.indexOf('start ba')).toBeGreaterThan(log.indexOf('end ab'));
+    expect(log.indexOf('start c')).toBeLessThan(log.indexOf('end a'));
+    expect(mutex.size).toBe(0);
+  });
 });

@@ -5,17 +5,26 @@
 export class KeyedMutex {
   readonly #tails = new Map<string, Promise<void>>();
 
-  async run<R>(key: string, task: () => Promise<R>): Promise<R> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
+  run<R>(key: string, task: () => Promise<R>): Promise<R> {
+    return this.runAll([key], task);
+  }
+
+  /**
+   * Runs `task` once it holds every key. All keys are queued for at once (synchronously), so two callers
+   * with overlapping keys are ordered by call time and cannot wait on each other in a cycle.
+   */
+  async runAll<R>(keys: readonly string[], task: () => Promise<R>): Promise<R> {
     let release!: () => void;
     const tail = new Promise<void>((resolve) => (release = resolve));
-    this.#tails.set(key, tail);
-    await previous;
+    const unique = [...new Set(keys)];
+    const previous = unique.map((key) => this.#tails.get(key) ?? Promise.resolve());
+    for (const key of unique) this.#tails.set(key, tail);
+    await Promise.all(previous);
     try {
       return await task();
     } finally {
       release();
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      for (const key of unique) if (this.#tails.get(key) === tail) this.#tails.delete(key);
     }
   }
 

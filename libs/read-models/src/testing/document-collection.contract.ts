@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { RecordedEvent } from '@app/core';
-import { InvalidCursorError, ReadModelStore, type CollectionDefinition } from '../document-collection.js';
-import { applyToDocument, ProjectionGapError } from '../projection.js';
+import {
+  InvalidCursorError,
+  ReadModelStore,
+  type CollectionDefinition,
+  type DocumentCollection,
+} from '../document-collection.js';
+import { PartialBatchError } from '@app/core';
+import { applyToDocument, DocumentProjector, ProjectionGapError } from '../projection.js';
 
 interface Item {
   readonly id: string;
@@ -66,6 +72,78 @@ export const readModelStoreContract = (adapter: string, createStore: () => Promi
         await expect(collection.list({ where: { owner: '{"$gt": ""}' }, limit: 10 })).resolves.toMatchObject({
           items: [odd],
         });
+      });
+    });
+
+    describe('batches of conditional writes', () => {
+      it('reads several documents at once, leaving out absent ones', async () => {
+        const collection = store.collection(definition());
+        await collection.replace(item('a'), 0);
+        await collection.replace(item('b', { rank: 2 }), 0);
+        const found = await collection.getMany(['a', 'b', 'nope']);
+        expect([...found.keys()].sort()).toEqual(['a', 'b']);
+        expect(found.get('b')).toEqual(item('b', { rank: 2 }));
+        await expect(collection.getMany([])).resolves.toEqual(new Map());
+      });
+
+      it('writes each document whose guard holds and refuses the others, creates and updates alike', async () => {
+        const collection = store.collection(definition());
+        await collection.replace(item('updated'), 0);
+        await collection.replace(item('moved', { version: 1 }), 0);
+        await collection.replace(item('moved', { version: 2 }), 1);
+        await collection.replace(item('exists'), 0);
+        const refused = await collection.writeMany([
+          { document: item('created'), expectedVersion: 0 },
+          { document: item('updated', { version: 2, state: 'done' }), expectedVersion: 1 },
+          { document: item('moved', { version: 2, state: 'stale' }), expectedVersion: 1 }, // already at 2
+          { document: item('exists', { version: 1, state: 'again' }), expectedVersion: 0 }, // already at 1
+          { document: item('absent', { version: 4 }), expectedVersion: 3 },
+          { document: item('behind', { version: 3 }), expectedVersion: 2 },
+        ]);
+        expect([...refused].sort()).toEqual(['absent', 'behind', 'exists', 'moved']);
+        const stored = await collection.getMany(['created', 'updated', 'moved', 'exists', 'absent', 'behind']);
+        expect(stored.get('created')).toEqual(item('created'));
+        expect(stored.get('updated')).toEqual(item('updated', { version: 2, state: 'done' }));
+        expect(stored.get('moved')).toEqual(item('moved', { version: 2 }));
+        expect(stored.get('exists')).toEqual(item('exists'));
+        expect(stored.has('absent')).toBe(false);
+        expect(stored.has('behind')).toBe(false);
+      });
+
+      it('refuses a document that moved on past the version written', async () => {
+        const collection = store.collection(definition());
+        await collection.replace(item('a'), 0);
+        await collection.replace(item('a', { version: 2 }), 1);
+        await collection.replace(item('a', { version: 3 }), 2);
+        await expect(
+          collection.writeMany([{ document: item('a', { version: 2 }), expectedVersion: 1 }]),
+        ).resolves.toEqual(new Set(['a']));
+        await expect(collection.get('a')).resolves.toEqual(item('a', { version: 3 }));
+      });
+
+      it('writes a batch larger than one bulk command carries, and finds the refusals in any part of it', async () => {
+        const collection = store.collection(definition());
+        const ids = Array.from({ length: 130 }, (_, i) => `doc-${i}`);
+        await expect(
+          collection.writeMany(ids.map((id) => ({ document: item(id), expectedVersion: 0 }))),
+        ).resolves.toEqual(new Set());
+        const refused = await collection.writeMany(
+          ids.map((id, i) => ({ document: item(id, { version: 2 }), expectedVersion: i === 120 ? 5 : 1 })),
+        );
+        expect(refused).toEqual(new Set(['doc-120']));
+        const stored = await collection.getMany(ids);
+        expect(stored.size).toBe(130);
+        expect([...stored.values()].filter((d) => d.version === 2)).toHaveLength(129);
+      });
+
+      it('refuses two writes of one document in one batch', async () => {
+        const collection = store.collection(definition());
+        await expect(
+          collection.writeMany([
+            { document: item('a'), expectedVersion: 0 },
+            { document: item('a', { version: 2 }), expectedVersion: 1 },
+          ]),
+        ).rejects.toThrow(/one write per document/);
       });
     });
 
@@ -155,6 +233,111 @@ export const readModelStoreContract = (adapter: string, createStore: () => Promi
           expect(outcomes.filter((o) => o === 'applied')).toHaveLength(1);
         }
         await expect(collection.get('t')).resolves.toMatchObject({ rank: 3, version: 3 });
+      });
+    });
+
+    describe('applying batches of events', () => {
+      const event = (stream: string, version: number): RecordedEvent => ({
+        streamId: `Thing-${stream}`,
+        version,
+        type: 'Bumped',
+        schemaVersion: 1,
+        data: { id: stream },
+        metadata: {
+          eventId: `${stream}-${version}`,
+          correlationId: 'c',
+          causationId: 'c',
+          occurredAt: '2026-01-01T00:00:00Z',
+        },
+      });
+      const projectorOf = (collection: DocumentCollection<Item>, rememberDocuments?: number) =>
+        new DocumentProjector<Item>(
+          collection,
+          {
+            documentId: (e) => (e.data as { id: string }).id,
+            evolve: (current, e) => {
+              if (e.type === 'Broken') throw new Error(`cannot apply ${e.streamId}@${e.version}`);
+              const { id } = e.data as { id: string };
+              return { ...(current ?? item(id)), rank: (current?.rank ?? 0) + 1 };
+            },
+          },
+          { rememberDocuments },
+        );
+
+      it('applies interleaved streams in order per document, each version once', async () => {
+        const collection = store.collection<Item>(definition());
+        const projector = projectorOf(collection);
+        const batch = [event('a', 1), event('b', 1), event('a', 2), event('b', 2), event('a', 3)];
+        await expect(projector.applyAll(batch)).resolves.toEqual(Array(5).fill('applied'));
+        await expect(projector.applyAll([event('a', 3), event('b', 2), event('b', 3)])).resolves.toEqual([
+          'duplicate',
+          'duplicate',
+          'applied',
+        ]);
+        const stored = await collection.getMany(['a', 'b']);
+        expect(stored.get('a')).toMatchObject({ rank: 3, version: 3 });
+        expect(stored.get('b')).toMatchObject({ rank: 3, version: 3 });
+      });
+
+      it('ignores a redelivered batch, also in a new process that remembers nothing', async () => {
+        const collection = store.collection<Item>(definition());
+        const batch = [event('a', 1), event('a', 2), event('b', 1)];
+        await projectorOf(collection).applyAll(batch);
+        await expect(projectorOf(collection).applyAll(batch)).resolves.toEqual(Array(3).fill('duplicate'));
+        await expect(projectorOf(collection, 0).applyAll([...batch, event('a', 3)])).resolves.toEqual([
+          'duplicate',
+          'duplicate',
+          'duplicate',
+          'applied',
+        ]);
+        await expect(collection.get('a')).resolves.toMatchObject({ rank: 3, version: 3 });
+      });
+
+      it('stops a document at a gap, applies everything else, and names the first event not applied', async () => {
+        const collection = store.collection<Item>(definition());
+        const projector = projectorOf(collection);
+        await projector.applyAll([event('a', 1), event('b', 1)]);
+        const batch = [event('b', 2), event('a', 3), event('b', 3), event('a', 4), event('c', 1)];
+        const error = await projector.applyAll(batch).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(PartialBatchError);
+        expect(error).toMatchObject({ handled: 1 });
+        expect((error as PartialBatchError).cause).toBeInstanceOf(ProjectionGapError);
+        const stored = await collection.getMany(['a', 'b', 'c']);
+        expect(stored.get('a')).toMatchObject({ version: 1 });
+        expect(stored.get('b')).toMatchObject({ version: 3 });
+        expect(stored.get('c')).toMatchObject({ version: 1 });
+        // the missing event arrives, then the rest again, in order
+        await projector.applyAll([event('a', 2), ...batch]);
+        await expect(collection.get('a')).resolves.toMatchObject({ rank: 4, version: 4 });
+      });
+
+      it('keeps the events of a document before one that fails, none after it', async () => {
+        const collection = store.collection<Item>(definition());
+        const broken = { ...event('a', 2), type: 'Broken' };
+        const error = await projectorOf(collection)
+          .applyAll([event('a', 1), event('b', 1), broken, event('a', 3)])
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ handled: 2 });
+        await expect(collection.get('a')).resolves.toMatchObject({ version: 1 });
+        await expect(collection.get('b')).resolves.toMatchObject({ version: 1 });
+      });
+
+      it('notices a document another writer moved on, and decides its events again from the store', async () => {
+        const collection = store.collection<Item>(definition());
+        const ours = projectorOf(collection);
+        const theirs = projectorOf(collection);
+        await ours.applyAll([event('a', 1)]);
+        await theirs.applyAll([event('a', 1), event('a', 2)]); // ours still remembers version 1
+        await expect(ours.applyAll([event('a', 2), event('a', 3)])).resolves.toEqual(['duplicate', 'applied']);
+        await expect(collection.get('a')).resolves.toMatchObject({ rank: 3, version: 3 });
+      });
+
+      it('applies concurrent batches of one document exactly once', async () => {
+        const collection = store.collection<Item>(definition());
+        const batch = [event('a', 1), event('a', 2), event('b', 1)];
+        const results = await Promise.all(Array.from({ length: 5 }, () => projectorOf(collection).applyAll(batch)));
+        expect(results.flat().filter((o) => o === 'applied')).toHaveLength(3);
+        await expect(collection.get('a')).resolves.toMatchObject({ rank: 2, version: 2 });
       });
     });
   });

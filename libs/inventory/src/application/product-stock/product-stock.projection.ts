@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { RecordedEvent } from '@app/core';
 import { PRODUCT_CATEGORY, type ProductEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
-import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
+import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
 import {
   evolveProductStock,
   PRODUCT_STOCKS,
@@ -19,19 +19,27 @@ import {
 })
 export class ProductStockProjection implements EventHandler {
   readonly collection: DocumentCollection<ProductStock>;
+  readonly #projector: DocumentProjector<ProductStock>;
 
   constructor(store: ReadModelStore) {
     this.collection = store.collection(PRODUCT_STOCKS);
+    this.#projector = new DocumentProjector(this.collection, {
+      documentId: (event) => (event.data as ProductEvent['data']).sku,
+      evolve: (current, event) => evolveProductStock(current, event as unknown as ProductEvent),
+    });
   }
 
-  reset(): Promise<void> {
-    return this.collection.clear();
+  async reset(): Promise<void> {
+    this.#projector.forget();
+    await this.collection.clear();
   }
 
   async handle(event: RecordedEvent): Promise<void> {
-    const productEvent = event as unknown as ProductEvent;
-    await applyToDocument(this.collection, productEvent.data.sku, event, (current) =>
-      evolveProductStock(current, productEvent),
-    );
+    await this.#projector.apply(event);
+  }
+
+  /** A consumed batch: one bulk write. */
+  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
+    await this.#projector.applyAll(events);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { RecordedEvent } from '@app/core';
 import { ORDER_CATEGORY, type OrderEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
-import { applyToDocument, ReadModelStore, type DocumentCollection } from '@app/read-models';
+import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
 import {
   evolveOrderSummary,
   ORDER_SUMMARIES,
@@ -19,19 +19,27 @@ import {
 })
 export class OrderSummaryProjection implements EventHandler {
   readonly collection: DocumentCollection<OrderSummary>;
+  readonly #projector: DocumentProjector<OrderSummary>;
 
   constructor(store: ReadModelStore) {
     this.collection = store.collection(ORDER_SUMMARIES);
+    this.#projector = new DocumentProjector(this.collection, {
+      documentId: (event) => (event.data as OrderEvent['data']).orderId,
+      evolve: (current, event) => evolveOrderSummary(current, event as unknown as OrderEvent),
+    });
   }
 
-  reset(): Promise<void> {
-    return this.collection.clear();
+  async reset(): Promise<void> {
+    this.#projector.forget();
+    await this.collection.clear();
   }
 
   async handle(event: RecordedEvent): Promise<void> {
-    const orderEvent = event as unknown as OrderEvent;
-    await applyToDocument(this.collection, orderEvent.data.orderId, event, (current) =>
-      evolveOrderSummary(current, orderEvent),
-    );
+    await this.#projector.apply(event);
+  }
+
+  /** A consumed batch: one bulk write. */
+  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
+    await this.#projector.applyAll(events);
   }
 }

@@ -1,0 +1,104 @@
+/** What a wait needs of a document (a ReadModelDocument; declared here so this file imports nothing). */
+interface VersionedDocument {
+  readonly id: string;
+  readonly version: number;
+}
+
+/** How often a document someone waits for is read, for writes made by another process (one read per document). */
+const FALLBACK_READ_MS = 250;
+
+interface Waiter<T> {
+  readonly minVersion: number;
+  readonly resolve: (document: T | undefined) => void;
+}
+
+interface SharedWait<T> {
+  readonly waiters: Set<Waiter<T>>;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * The read-your-writes waits of one collection: one shared wait per document, however many queries wait
+ * for it. A projection in this process announces each document it wrote (`written`), which hands it to
+ * every waiter it satisfies at once, with no read. For writes made elsewhere (another replica's
+ * partitions), the document is read every FALLBACK_READ_MS while anyone waits for it: one read per
+ * document, not per waiter.
+ */
+export class DocumentWaits<T extends VersionedDocument> {
+  readonly #waits = new Map<string, SharedWait<T>>();
+
+  constructor(
+    private readonly read: (id: string) => Promise<T | undefined>,
+    private readonly fallbackReadMs = FALLBACK_READ_MS,
+  ) {}
+
+  /** A write of `document` is done. */
+  written(document: T): void {
+    const wait = this.#waits.get(document.id);
+    if (wait) this.#settle(document.id, wait, document);
+  }
+
+  /**
+   * Settles with the document once a write reaches `minVersion`, or with undefined after `ms`.
+   * `cancel()` stops waiting (settling with undefined).
+   */
+  until(id: string, minVersion: number, ms: number): Promise<T | undefined> & { cancel(): void } {
+    let wait = this.#waits.get(id);
+    if (!wait) {
+      wait = { waiters: new Set() };
+      this.#waits.set(id, wait);
+      this.#scheduleRead(id, wait);
+    }
+    const shared = wait;
+    let waiter!: Waiter<T>;
+    const promise = new Promise<T | undefined>((resolve) => {
+      waiter = {
+        minVersion,
+        resolve: (document) => {
+          clearTimeout(timer);
+          resolve(document && structuredClone(document));
+        },
+      };
+    });
+    shared.waiters.add(waiter);
+    const stop = (): void => {
+      if (!shared.waiters.delete(waiter)) return;
+      waiter.resolve(undefined);
+      this.#forgetIfIdle(id, shared);
+    };
+    const timer = setTimeout(stop, ms);
+    return Object.assign(promise, { cancel: stop });
+  }
+
+  /** Documents someone waits for (tests, diagnostics). */
+  get size(): number {
+    return this.#waits.size;
+  }
+
+  #settle(id: string, wait: SharedWait<T>, document: T): void {
+    for (const waiter of wait.waiters) {
+      if (document.version < waiter.minVersion) continue;
+      wait.waiters.delete(waiter);
+      waiter.resolve(document);
+    }
+    this.#forgetIfIdle(id, wait);
+  }
+
+  #scheduleRead(id: string, wait: SharedWait<T>): void {
+    wait.timer = setTimeout(() => {
+      this.read(id)
+        .then((document) => document && this.#settle(id, wait, document))
+        .catch(() => undefined) // the store is down: the waiters time out, or a write is announced
+        .finally(() => {
+          if (this.#waits.get(id) === wait) this.#scheduleRead(id, wait);
+        });
+    }, this.fallbackReadMs);
+    wait.timer.unref();
+  }
+
+  #forgetIfIdle(id: string, wait: SharedWait<T>): void {
+    if (wait.waiters.size > 0 || this.#waits.get(id) !== wait) return;
+    clearTimeout(wait.timer);
+    this.#waits.delete(id);
+  }
+}
