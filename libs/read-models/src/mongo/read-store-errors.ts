@@ -41,9 +41,17 @@ const UNAVAILABLE_CLASSES = new Set([
 /** Server codes for "this node is going away / cannot serve now" (shutdown, step-down, network inside the server). */
 const UNAVAILABLE_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 
-export const isReadStoreUnavailable = (error: unknown): boolean => {
+export const isReadStoreUnavailable = (error: unknown, depth = 0): boolean => {
   if (!(error instanceof Error)) return false;
   if (error instanceof ReadStoreUnavailableError) return true;
+  // A bulk write that could not reach the server fails as MongoBulkWriteError (a MongoServerError), which
+  // keeps the driver's own error as `errorResponse`: judge that one (and a `cause`), not the wrapper.
+  const { errorResponse, cause } = error as { errorResponse?: unknown; cause?: unknown };
+  if (depth < 3) {
+    for (const inner of [errorResponse, cause]) {
+      if (inner !== error && inner instanceof Error && isReadStoreUnavailable(inner, depth + 1)) return true;
+    }
+  }
   for (let proto: object | null = error; proto; proto = Object.getPrototypeOf(proto)) {
     const name = (proto as { constructor?: { name?: string } }).constructor?.name;
     if (name && UNAVAILABLE_CLASSES.has(name)) return true;
