@@ -111,13 +111,13 @@ export const windowCost = (before: Probe, after: Probe, confirmed: number): Wind
 /**
  * The design minimum per placed-and-confirmed order. Per command: one point read (or a few) to load, one
  * transactional batch to append, one publish from memory, one batch to complete the outbox; so:
- *   appends: OrderPlaced, the reservation, the product's stock, OrderConfirmed = 4 batches, 4 outbox completions;
+ *   appends: OrderPlaced, the reservation, the product's stock, OrderConfirmed = 4 batches, + 4 completion batches;
  *   loads: the product and the order (the reservation and a new order are new streams) = 2 tips (+ their events);
  *   Kafka: the 4 events, once each; MongoDB: the order summary twice, the product stock once, one query read.
  */
 export const DESIGN_MINIMUM = {
-  cosmosBatches: 4,
-  cosmosOutboxCompletions: 4,
+  /** 4 appends and 4 outbox completions (a completion is one delete batch). */
+  cosmosBatches: 8,
   cosmosQueries: 0,
   kafkaProduced: 4,
   mongoWrites: 3,
