@@ -4,11 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { EventStoreReader } from './support/event-store.js';
 import { confirmFlow, type Deployment } from './support/flows.js';
-import { HttpApi } from './support/http.js';
 import { defineService, stopAll, type AppName } from './support/processes.js';
-import { prepareGroups, serviceEnv, stackRun } from './support/stack.js';
+import { deploymentOf, prepareGroups, serviceEnv } from './support/stack.js';
 
 const repositoryRoot = resolve(import.meta.dirname, '..', '..');
 const BUILD_AND_START_MS = 240_000;
@@ -84,13 +82,7 @@ describe('app projects', () => {
           'nest-start',
         );
         await inventory.start(BUILD_AND_START_MS);
-        const d: Deployment = {
-          ordersApi: new HttpApi(orders.url),
-          inventoryApi: new HttpApi(inventory.url),
-          store: new EventStoreReader(stackRun),
-          ordersContainer: 'orders-events',
-          inventoryContainer: 'inventory-events',
-        };
+        const d: Deployment = deploymentOf(orders, inventory);
         const order = await confirmFlow(d);
         expect(order.outcome).toBe('CONFIRMED');
         await Promise.all([orders.stop(), inventory.stop()]);

@@ -3,7 +3,6 @@
 // messages on the topics, and that crashing either service mid-flow loses nothing and settles nothing twice.
 import { eventually } from '../e2e/support/eventually.js';
 import { uniqueSku } from '../e2e/support/api.js';
-import { EventStoreReader } from './support/event-store.js';
 import {
   cancelFlow,
   confirmFlow,
@@ -20,10 +19,9 @@ import {
   type Outcome,
   type TrackedOrder,
 } from './support/flows.js';
-import { HttpApi } from './support/http.js';
 import { EVENT_HEADER_NAMES, EventTap, type TappedMessage } from './support/kafka.js';
 import { defineService, stopAll, type ServiceProcess } from './support/processes.js';
-import { prepareGroups, reportReplay, serviceEnv, stackRun } from './support/stack.js';
+import { deploymentOf, prepareGroups, reportReplay, serviceEnv, stackRun } from './support/stack.js';
 
 const SERVICES = ['orders', 'inventory'] as const;
 
@@ -46,13 +44,7 @@ describe('orders and inventory as separate processes over Kafka', () => {
         `inventory :${inventory.port} ready in ${inventoryReadyMs} ms; logs in ${orders.logFile} and siblings`,
     );
     await reportReplay(SERVICES, ends, since);
-    d = {
-      ordersApi: new HttpApi(orders.url),
-      inventoryApi: new HttpApi(inventory.url),
-      store: new EventStoreReader(stackRun),
-      ordersContainer: 'orders-events',
-      inventoryContainer: 'inventory-events',
-    };
+    d = deploymentOf(orders, inventory);
   }, 660_000);
 
   afterAll(async () => {

@@ -10,11 +10,10 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { MongoClient } from 'mongodb';
 import type { Response } from 'supertest';
 import { cosmosAgent, infraEnv, mongodbUrlFor, runId } from '../../infra/infra-env.js';
-import { EventStoreReader, type StoredEvent } from '../../services/support/event-store.js';
+import type { StoredEvent } from '../../services/support/event-store.js';
 import { SETTLE_MS, type Deployment, type Outcome, type TrackedOrder } from '../../services/support/flows.js';
-import { HttpApi } from '../../services/support/http.js';
 import { defineService, stopAll, type ServiceProcess } from '../../services/support/processes.js';
-import { serviceEnv, stackRun } from '../../services/support/stack.js';
+import { deploymentOf, serviceEnv, stackRun } from '../../services/support/stack.js';
 
 const repositoryRoot = resolve(import.meta.dirname, '..', '..', '..');
 export const PREFIX = `rel-${runId}.`;
@@ -307,13 +306,7 @@ export const startStack = async (): Promise<Stack> => {
   const inventory = await defineService('inventory', reliabilityEnv('inventory'));
   await Promise.all([orders.start(), inventory.start()]);
   console.log(`reliability (${stackRun}, topics ${PREFIX}*): logs in ${orders.logFile} and siblings`);
-  const d: Deployment = {
-    ordersApi: new HttpApi(orders.url),
-    inventoryApi: new HttpApi(inventory.url),
-    store: new EventStoreReader(stackRun),
-    ordersContainer: 'orders-events',
-    inventoryContainer: 'inventory-events',
-  };
+  const d: Deployment = deploymentOf(orders, inventory);
   return {
     orders,
     inventory,

@@ -2,8 +2,11 @@
 // and Kafka consumer groups per run), and where their consumer groups start on the shared topics.
 import { resolve } from 'node:path';
 import { infraEnv, mongodbUrlFor, runId } from '../../infra/infra-env.js';
+import { EventStoreReader } from './event-store.js';
+import type { Deployment } from './flows.js';
+import { HttpApi } from './http.js';
 import { commitGroupOffsets, topicEnds, waitGroupCaughtUp, type TopicEnds } from './kafka.js';
-import type { ProcessEnv } from './processes.js';
+import type { ProcessEnv, ServiceProcess } from './processes.js';
 
 const repositoryRoot = resolve(import.meta.dirname, '..', '..', '..');
 
@@ -57,3 +60,12 @@ export const reportReplay = async (services: readonly string[], ends: TopicEnds,
     console.log(`replay: ${service} consumed the topics' history (${backlog}) in ${Date.now() - since} ms`);
   }
 };
+
+/** The deployment of this run's orders and inventory processes: their HTTP APIs and their event stores. */
+export const deploymentOf = (orders: ServiceProcess, inventory: ServiceProcess): Deployment => ({
+  ordersApi: new HttpApi(orders.url),
+  inventoryApi: new HttpApi(inventory.url),
+  store: new EventStoreReader(stackRun),
+  ordersContainer: 'orders-events',
+  inventoryContainer: 'inventory-events',
+});
