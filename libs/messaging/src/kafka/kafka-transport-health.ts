@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type INestApplication, type INestMicroservice } from '@nestjs/common';
 import { TransportHealth } from '../messaging.options.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
-import { KafkaConsumerMonitor, kafkaMicroserviceOptions } from './kafka-microservice.js';
+import { BatchingKafkaServer, KafkaConsumerMonitor, kafkaMicroserviceOptions } from './kafka-microservice.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 
 /**
@@ -59,7 +59,9 @@ export const connectKafkaConsumer = async (
   app: INestApplication,
   options: KafkaTransportOptions,
 ): Promise<INestMicroservice> => {
-  const microservice = app.connectMicroservice(kafkaMicroserviceOptions(options));
+  const microserviceOptions = kafkaMicroserviceOptions(options);
+  const server = microserviceOptions.strategy as BatchingKafkaServer;
+  const microservice = app.connectMicroservice(microserviceOptions);
   await app.init();
   await microservice.listen();
   const health = app.get(KafkaTransportHealth);
@@ -71,8 +73,10 @@ export const connectKafkaConsumer = async (
       logger.error(`Consumer stopped for good (${error}); starting it again in ${CONSUMER_RESTART_DELAY_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, CONSUMER_RESTART_DELAY_MS));
       try {
-        await microservice.close();
-        await microservice.listen();
+        // The Kafka server only: `microservice.close()` of a hybrid app's microservice would run the shared
+        // container's shutdown hooks (read-model store closed, producer disconnected) and leave a dead app.
+        await server.close();
+        await new Promise<void>((done, fail) => server.listen((error?: unknown) => (error ? fail(error) : done())));
         watch();
         logger.log('Consumer started again');
       } catch (restartError) {
