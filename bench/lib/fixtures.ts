@@ -1,8 +1,11 @@
 // Events and Cosmos helpers shared by the benchmarks.
 import { randomUUID } from 'node:crypto';
 import type { CosmosClient } from '@azure/cosmos';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { ORDER_CATEGORY } from '@app/contracts';
+import { ensureKafkaTopics, kafkaTopicOf, type KafkaTransportOptions } from '@app/messaging';
 import { COSMOS_EVENT_STORE_PARTITION_KEY, createCosmosClient, type EventToAppend } from '@app/event-sourcing';
-import { benchEnv } from './env.js';
+import { benchEnv, runId } from './env.js';
 
 /** A Cosmos client for the configured endpoint, through the event store's own factory (it trusts the CA). */
 export const benchCosmosClient = (): CosmosClient =>
@@ -73,3 +76,29 @@ export const orderEvents = (orderId: string, count: number): EventToAppend[] => 
         };
   });
 };
+
+/** This run's Kafka transport options and its order topic, created (the relay benchmarks publish there). */
+export const benchOrderTopic = async (): Promise<{ kafka: KafkaTransportOptions; topic: string }> => {
+  const kafka: KafkaTransportOptions = {
+    kind: 'kafka',
+    brokers: benchEnv.kafkaBrokers,
+    clientId: `bench-${runId}`,
+    topicPrefix: `bench${runId}.`,
+    groupId: `bench-${runId}`,
+    partitions: 3,
+    handlerAttempts: 1,
+    retryBaseDelayMs: 100,
+  };
+  const topic = kafkaTopicOf(kafka, ORDER_CATEGORY);
+  await ensureKafkaTopics(kafka, [topic]);
+  return { kafka, topic };
+};
+
+/** The raw kafkajs producer the relay is compared with: idempotent, one request in flight, like ours. */
+export const rawBenchProducer = (kafka: KafkaTransportOptions): Producer =>
+  new Kafka({ clientId: `bench-${runId}-raw`, brokers: [...kafka.brokers], logLevel: logLevel.WARN }).producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });

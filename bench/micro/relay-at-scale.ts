@@ -5,7 +5,7 @@
 // filled container. Run alone: node dist/bench/micro/relay-at-scale.js
 import { randomUUID } from 'node:crypto';
 import { BulkOperationType, type Container, type JSONObject, type OperationInput } from '@azure/cosmos';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import type { RecordedEvent } from '@app/core';
 import {
   CosmosEventStore,
@@ -15,17 +15,17 @@ import {
   type EventStore,
   type EventToAppend,
 } from '@app/event-sourcing';
+import { encodeEvent, KafkaEventPublisher, kafkaClientConfig } from '@app/messaging';
+import { orderStream } from '@app/contracts';
+import { runId, scaled } from '../lib/env.js';
 import {
-  encodeEvent,
-  ensureKafkaTopics,
-  KafkaEventPublisher,
-  kafkaClientConfig,
-  kafkaTopicOf,
-  type KafkaTransportOptions,
-} from '@app/messaging';
-import { ORDER_CATEGORY, orderStream } from '@app/contracts';
-import { benchEnv, runId, scaled } from '../lib/env.js';
-import { benchCosmosClient, createEventContainer, dropCosmosDatabase, orderEvents } from '../lib/fixtures.js';
+  benchCosmosClient,
+  benchOrderTopic,
+  createEventContainer,
+  dropCosmosDatabase,
+  orderEvents,
+  rawBenchProducer,
+} from '../lib/fixtures.js';
 import { ratioOf, type BenchResult } from '../lib/report.js';
 import { isMain, runStandalone } from '../lib/standalone.js';
 import {
@@ -118,29 +118,12 @@ export const relayAtScale = async ({
   roundMs = 3_000,
   rounds = 3,
 }: RelayAtScaleOptions = {}): Promise<BenchResult> => {
-  const kafka: KafkaTransportOptions = {
-    kind: 'kafka',
-    brokers: benchEnv.kafkaBrokers,
-    clientId: `bench-${runId}`,
-    topicPrefix: `bench${runId}.`,
-    groupId: `bench-${runId}`,
-    partitions: 3,
-    handlerAttempts: 1,
-    retryBaseDelayMs: 100,
-  };
-  const topic = kafkaTopicOf(kafka, ORDER_CATEGORY);
-  await ensureKafkaTopics(kafka, [topic]);
+  const { kafka, topic } = await benchOrderTopic();
   const databaseId = `bench-${runId}-scale`;
   const cosmos = benchCosmosClient();
   const kafkaPublisher = new KafkaEventPublisher(kafka);
   const publisher = new SignallingPublisher(kafkaPublisher);
-  const rawClient = new Kafka({ clientId: `bench-${runId}-raw`, brokers: [...kafka.brokers], logLevel: logLevel.WARN });
-  const producer: Producer = rawClient.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = rawBenchProducer(kafka);
   const relays: OutboxRelay[] = [];
   try {
     await kafkaPublisher.onModuleInit();

@@ -6,7 +6,7 @@
 // Run alone: node dist/bench/micro/relay.js
 import { randomUUID } from 'node:crypto';
 import type { RecordedEvent } from '@app/core';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import {
   CosmosEventStore,
   InMemoryEventStore,
@@ -15,17 +15,17 @@ import {
   type AppendResult,
   type EventStore,
 } from '@app/event-sourcing';
+import { encodeEvent, KafkaEventPublisher, kafkaClientConfig } from '@app/messaging';
+import { orderStream } from '@app/contracts';
+import { runId, scaled } from '../lib/env.js';
 import {
-  encodeEvent,
-  ensureKafkaTopics,
-  KafkaEventPublisher,
-  kafkaClientConfig,
-  kafkaTopicOf,
-  type KafkaTransportOptions,
-} from '@app/messaging';
-import { ORDER_CATEGORY, orderStream } from '@app/contracts';
-import { benchEnv, runId, scaled } from '../lib/env.js';
-import { benchCosmosClient, createEventContainer, dropCosmosDatabase, orderEvents } from '../lib/fixtures.js';
+  benchCosmosClient,
+  benchOrderTopic,
+  createEventContainer,
+  dropCosmosDatabase,
+  orderEvents,
+  rawBenchProducer,
+} from '../lib/fixtures.js';
 import { ratioOf, type BenchResult } from '../lib/report.js';
 import { isMain, runStandalone } from '../lib/standalone.js';
 import { forEachConcurrent, interleaved, medianRate, rates, round, timed, type RoundSample } from '../lib/stats.js';
@@ -77,28 +77,11 @@ export const relay = async ({
   fastRepeats = 3,
 }: RelayOptions = {}): Promise<BenchResult> => {
   const total = streams * eventsPerStream;
-  const kafka: KafkaTransportOptions = {
-    kind: 'kafka',
-    brokers: benchEnv.kafkaBrokers,
-    clientId: `bench-${runId}`,
-    topicPrefix: `bench${runId}.`,
-    groupId: `bench-${runId}`,
-    partitions: 3,
-    handlerAttempts: 1,
-    retryBaseDelayMs: 100,
-  };
-  const topic = kafkaTopicOf(kafka, ORDER_CATEGORY);
-  await ensureKafkaTopics(kafka, [topic]);
+  const { kafka, topic } = await benchOrderTopic();
   const databaseId = `bench-${runId}-relay`;
   const cosmos = benchCosmosClient();
   const publisher = new KafkaEventPublisher(kafka);
-  const rawClient = new Kafka({ clientId: `bench-${runId}-raw`, brokers: [...kafka.brokers], logLevel: logLevel.WARN });
-  const producer: Producer = rawClient.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = rawBenchProducer(kafka);
   try {
     await publisher.onModuleInit();
     await producer.connect();
