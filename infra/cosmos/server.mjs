@@ -1,5 +1,5 @@
 // Cosmos DB-compatible server for local development/CI: @vercel/cosmosdb-server (in-memory) made
-// durable by a journal (./journal.mjs). Started by infra/infra.mjs; serves HTTPS with our own
+// durable by a journal (./journal.mjs), with equality indexes for its queries (./query-index.mjs). Started by infra/infra.mjs; serves HTTPS with our own
 // self-signed certificate because the certificate shipped inside the package expired in 2021.
 //
 //   node infra/cosmos/server.mjs --host 127.0.0.1 --port 8081 --cert .infra/cosmos/cert.pem \
@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { openJournal } from './journal.mjs';
+import { installQueryIndex } from './query-index.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +23,8 @@ const { values } = parseArgs({
 // Before the server exists: the journal hooks the package's storage classes and replays into the
 // account the server creates when it starts listening.
 const journal = openJournal(values.data);
+// Queries with an equality filter read only the matching documents (see query-index.mjs).
+installQueryIndex();
 
 const server = createHttpsServer({
   cert: readFileSync(values.cert),

@@ -3,20 +3,15 @@
 // `npm run infra:up`), so restarting it cannot disturb the suites that share the configured server; the
 // whole stack going down and up under running services is test/reliability/infra-restart.reliability-spec.ts.
 import { jest } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CosmosClient, type Container, type OperationInput } from '@azure/cosmos';
 import { infraEnv } from './infra-env.js';
+import { freePort, haveLocalCosmosCertificate, LocalCosmos, localCosmosCert } from './support/local-cosmos.js';
 
 jest.setTimeout(60_000);
-
-const root = resolve(import.meta.dirname, '..', '..');
-const cert = resolve(root, '.infra', 'cosmos', 'cert.pem');
-const key = resolve(root, '.infra', 'cosmos', 'key.pem');
 
 interface Doc {
   id: string;
@@ -28,290 +23,234 @@ interface Doc {
   _rid?: string;
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((done) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
+if (!haveLocalCosmosCertificate)
+  console.warn(`cosmos restart suite skipped: ${localCosmosCert} missing (run \`npm run infra:up\` once)`);
+
+(haveLocalCosmosCertificate ? describe : describe.skip)(
+  'local Cosmos server (cosmosdb-server + journal) across restarts',
+  () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cosmos-restart-spec-'));
+    let server: LocalCosmos;
+    let agent: Agent;
+    let client: CosmosClient;
+    let container: Container;
+    const streamId = 'Order-restart-1';
+
+    const batch = (ops: OperationInput[], pk = streamId) => container.items.batch(ops, pk);
+    const event = (version: number, pk = streamId): OperationInput => ({
+      operationType: 'Create',
+      partitionKey: pk,
+      resourceBody: { id: `${pk}@${version}`, streamId: pk, kind: 'event', version },
     });
-  });
-
-/** One copy of the local Cosmos server on its own port and data folder, started and stopped at will. */
-class LocalCosmos {
-  #child: ChildProcess | undefined;
-  /** The start-up line of the last start (it reports the replay). */
-  readyLine = '';
-
-  constructor(
-    readonly port: number,
-    readonly dataDir: string,
-  ) {}
-
-  start(): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      [
-        join(root, 'infra', 'cosmos', 'server.mjs'),
-        ...['--port', String(this.port), '--cert', cert, '--key', key, '--data', this.dataDir],
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    this.#child = child;
-    return new Promise((done, fail) => {
-      let output = '';
-      const collect = (chunk: Buffer) => {
-        output += chunk.toString();
-        const line = output.split('\n').find((l) => l.includes(' ready on '));
-        if (line) {
-          this.readyLine = line;
-          done();
-        }
-      };
-      child.stdout!.on('data', collect);
-      child.stderr!.on('data', collect);
-      child.once('exit', (code) => fail(new Error(`cosmos server exited with ${code}: ${output}`)));
-    });
-  }
-
-  /** SIGTERM (orderly, as `infra:down`) or SIGKILL (a crash: nothing flushed on the way out). */
-  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    const child = this.#child;
-    if (!child || child.exitCode !== null) return;
-    child.removeAllListeners('exit');
-    await new Promise((done) => (child.once('exit', done), child.kill(signal)));
-  }
-
-  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
-    await this.stop(signal);
-    await this.start();
-  }
-}
-
-const haveCertificate = existsSync(cert) && existsSync(key);
-if (!haveCertificate) console.warn(`cosmos restart suite skipped: ${cert} missing (run \`npm run infra:up\` once)`);
-
-(haveCertificate ? describe : describe.skip)('local Cosmos server (cosmosdb-server + journal) across restarts', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'cosmos-restart-spec-'));
-  let server: LocalCosmos;
-  let agent: Agent;
-  let client: CosmosClient;
-  let container: Container;
-  const streamId = 'Order-restart-1';
-
-  const batch = (ops: OperationInput[], pk = streamId) => container.items.batch(ops, pk);
-  const event = (version: number, pk = streamId): OperationInput => ({
-    operationType: 'Create',
-    partitionKey: pk,
-    resourceBody: { id: `${pk}@${version}`, streamId: pk, kind: 'event', version },
-  });
-
-  beforeAll(async () => {
-    server = new LocalCosmos(await freePort(), dataDir);
-    await server.start();
-    agent = new Agent({ ca: readFileSync(cert), keepAlive: true });
-    client = new CosmosClient({
-      endpoint: `https://127.0.0.1:${server.port}`,
-      key: infraEnv.cosmosKey,
-      agent,
-      connectionPolicy: { enableEndpointDiscovery: false },
-    });
-    const { database } = await client.databases.createIfNotExists({ id: 'restart-spec' });
-    ({ container } = await database.containers.createIfNotExists({
-      id: 'events',
-      partitionKey: { paths: ['/streamId'] },
-    }));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    client?.dispose();
-    agent?.destroy();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  describe('after an orderly restart', () => {
-    const before = new Map<string, Doc>();
-    let tipEtagV1 = '';
 
     beforeAll(async () => {
-      // a stream as the event store writes it: tip + events in one batch, then a second append
-      const first = await batch([
-        {
-          operationType: 'Create',
-          partitionKey: streamId,
-          resourceBody: { id: `${streamId}@tip`, streamId, kind: 'tip', version: 2 },
-        },
-        event(1),
-        event(2),
-      ]);
-      expect(first.result?.map((r) => r.statusCode)).toEqual([201, 201, 201]);
-      tipEtagV1 = first.result![0].eTag!;
-      const second = await batch([
-        {
-          operationType: 'Replace',
-          id: `${streamId}@tip`,
-          partitionKey: streamId,
-          ifMatch: tipEtagV1,
-          resourceBody: { id: `${streamId}@tip`, streamId, kind: 'tip', version: 3 },
-        },
-        event(3),
-      ]);
-      expect(second.result?.map((r) => r.statusCode)).toEqual([200, 201]);
-      // the other mutating calls: create + delete, upsert (twice), patch
-      await container.items.create({ id: 'gone', streamId, kind: 'outbox', version: 0 });
-      await container.item('gone', streamId).delete();
-      await container.items.upsert({ id: 'lease', streamId: 'lease', kind: 'lease', version: 1 });
-      await container.items.upsert({ id: 'lease', streamId: 'lease', kind: 'lease', version: 2 });
-      await container.item('patched', 'p').read(); // a miss changes nothing
-      await container.items.create({ id: 'patched', streamId: 'p', kind: 'doc', version: 1 });
-      await container.item('patched', 'p').patch([{ op: 'set', path: '/version', value: 7 }]);
-
-      for (const [id, pk] of [
-        [`${streamId}@tip`, streamId],
-        [`${streamId}@1`, streamId],
-        [`${streamId}@3`, streamId],
-        ['lease', 'lease'],
-        ['patched', 'p'],
-      ]) {
-        before.set(id, (await container.item(id, pk).read<Doc>()).resource!);
-      }
-      await server.restart('SIGTERM');
+      server = new LocalCosmos(await freePort(), dataDir);
+      await server.start();
+      agent = new Agent({ ca: readFileSync(localCosmosCert), keepAlive: true });
+      client = new CosmosClient({
+        endpoint: `https://127.0.0.1:${server.port}`,
+        key: infraEnv.cosmosKey,
+        agent,
+        connectionPolicy: { enableEndpointDiscovery: false },
+      });
+      const { database } = await client.databases.createIfNotExists({ id: 'restart-spec' });
+      ({ container } = await database.containers.createIfNotExists({
+        id: 'events',
+        partitionKey: { paths: ['/streamId'] },
+      }));
     });
 
-    it('replays the journal at start-up and says so', () => {
-      expect(server.readyLine).toMatch(/\d+ writes replayed \(\d+ items\) in \d+ ms/);
+    afterAll(async () => {
+      await server?.stop();
+      client?.dispose();
+      agent?.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it('point-reads every document as it was, system properties (_etag, _ts, _rid) included', async () => {
-      for (const [id, doc] of before) {
-        const { resource } = await container.item(id, doc.streamId).read<Doc>();
-        expect(resource).toEqual(doc);
-      }
-      expect(before.get('lease')?.version).toBe(2);
-      expect(before.get('patched')?.version).toBe(7);
-    });
+    describe('after an orderly restart', () => {
+      const before = new Map<string, Doc>();
+      let tipEtagV1 = '';
 
-    it('keeps deletes deleted', async () => {
-      expect((await container.item('gone', streamId).read()).statusCode).toBe(404);
-    });
-
-    it('answers queries in the partition, ordered by version', async () => {
-      const { resources } = await container.items
-        .query<Doc>(
-          {
-            query: "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'event' ORDER BY c.version",
-            parameters: [{ name: '@s', value: streamId }],
-          },
-          { partitionKey: streamId },
-        )
-        .fetchAll();
-      expect(resources.map((d) => d.version)).toEqual([1, 2, 3]);
-    });
-
-    it('still lists the database and the container', async () => {
-      const { resources: dbs } = await client.databases.readAll().fetchAll();
-      expect(dbs.map((d) => d.id)).toContain('restart-spec');
-      const { resource } = await container.read();
-      expect(resource?.partitionKey?.paths).toEqual(['/streamId']);
-    });
-
-    it('matches an ETag taken before the restart to the same version only', async () => {
-      const tip = before.get(`${streamId}@tip`)!;
-      // a stale ETag (version 2's tip) still loses ...
-      const stale = await batch([
-        {
-          operationType: 'Replace',
-          id: tip.id,
-          partitionKey: streamId,
-          ifMatch: tipEtagV1,
-          resourceBody: { ...tip, version: 4 },
-        },
-        event(4),
-      ]);
-      expect(stale.result?.map((r) => r.statusCode)).toEqual([412, 424]);
-      expect((await container.item(`${streamId}@4`, streamId).read()).statusCode).toBe(404);
-      // ... and the current one, taken before the restart, still wins, once
-      const fresh = await batch([
-        {
-          operationType: 'Replace',
-          id: tip.id,
-          partitionKey: streamId,
-          ifMatch: tip._etag,
-          resourceBody: { id: tip.id, streamId, kind: 'tip', version: 4 },
-        },
-        event(4),
-      ]);
-      expect(fresh.result?.map((r) => r.statusCode)).toEqual([200, 201]);
-      const newEtag = fresh.result![0].eTag;
-      expect(newEtag).not.toBe(tip._etag);
-      expect(newEtag).not.toBe(tipEtagV1);
-      const again = await batch([
-        {
-          operationType: 'Replace',
-          id: tip.id,
-          partitionKey: streamId,
-          ifMatch: tip._etag,
-          resourceBody: { id: tip.id, streamId, kind: 'tip', version: 5 },
-        },
-      ]);
-      expect(again.result?.map((r) => r.statusCode)).toEqual([412]);
-    });
-
-    it('gives documents created after the restart ids of their own (_rid)', async () => {
-      const { resource } = await container.items.create<Doc>({ id: 'new', streamId, kind: 'doc', version: 1 });
-      const rids = [...before.values()].map((d) => d._rid);
-      expect(rids).not.toContain(resource?._rid);
-    });
-  });
-
-  describe('after a crash (SIGKILL)', () => {
-    it('keeps every write that was acknowledged before the kill', async () => {
-      const pk = 'Order-crash-1';
-      const acknowledged: number[] = [];
-      await batch(
-        [
+      beforeAll(async () => {
+        // a stream as the event store writes it: tip + events in one batch, then a second append
+        const first = await batch([
           {
             operationType: 'Create',
-            partitionKey: pk,
-            resourceBody: { id: `${pk}@tip`, streamId: pk, kind: 'tip', version: 20 },
+            partitionKey: streamId,
+            resourceBody: { id: `${streamId}@tip`, streamId, kind: 'tip', version: 2 },
           },
-          ...Array.from({ length: 20 }, (_, i) => event(i + 1, pk)),
-        ],
-        pk,
-      );
-      // concurrent writers: group commits of several requests at once
-      await Promise.all(
-        Array.from({ length: 30 }, async (_, i) => {
-          await container.items.create({ id: `crash-${i}`, streamId: pk, kind: 'doc', version: i });
-          acknowledged.push(i);
-        }),
-      );
-      await server.restart('SIGKILL');
-      const { resources } = await container.items
-        .query<Doc>(
-          { query: 'SELECT * FROM c WHERE c.streamId = @s', parameters: [{ name: '@s', value: pk }] },
-          { partitionKey: pk },
-        )
-        .fetchAll();
-      expect(resources.filter((d) => d.kind === 'event').length).toBe(20);
-      expect(
-        resources
-          .filter((d) => d.kind === 'doc')
-          .map((d) => d.version)
-          .sort((a, b) => a - b),
-      ).toEqual([...acknowledged].sort((a, b) => a - b));
+          event(1),
+          event(2),
+        ]);
+        expect(first.result?.map((r) => r.statusCode)).toEqual([201, 201, 201]);
+        tipEtagV1 = first.result![0].eTag!;
+        const second = await batch([
+          {
+            operationType: 'Replace',
+            id: `${streamId}@tip`,
+            partitionKey: streamId,
+            ifMatch: tipEtagV1,
+            resourceBody: { id: `${streamId}@tip`, streamId, kind: 'tip', version: 3 },
+          },
+          event(3),
+        ]);
+        expect(second.result?.map((r) => r.statusCode)).toEqual([200, 201]);
+        // the other mutating calls: create + delete, upsert (twice), patch
+        await container.items.create({ id: 'gone', streamId, kind: 'outbox', version: 0 });
+        await container.item('gone', streamId).delete();
+        await container.items.upsert({ id: 'lease', streamId: 'lease', kind: 'lease', version: 1 });
+        await container.items.upsert({ id: 'lease', streamId: 'lease', kind: 'lease', version: 2 });
+        await container.item('patched', 'p').read(); // a miss changes nothing
+        await container.items.create({ id: 'patched', streamId: 'p', kind: 'doc', version: 1 });
+        await container.item('patched', 'p').patch([{ op: 'set', path: '/version', value: 7 }]);
+
+        for (const [id, pk] of [
+          [`${streamId}@tip`, streamId],
+          [`${streamId}@1`, streamId],
+          [`${streamId}@3`, streamId],
+          ['lease', 'lease'],
+          ['patched', 'p'],
+        ]) {
+          before.set(id, (await container.item(id, pk).read<Doc>()).resource!);
+        }
+        await server.restart('SIGTERM');
+      });
+
+      it('replays the journal at start-up and says so', () => {
+        expect(server.readyLine).toMatch(/\d+ writes replayed \(\d+ items\) in \d+ ms/);
+      });
+
+      it('point-reads every document as it was, system properties (_etag, _ts, _rid) included', async () => {
+        for (const [id, doc] of before) {
+          const { resource } = await container.item(id, doc.streamId).read<Doc>();
+          expect(resource).toEqual(doc);
+        }
+        expect(before.get('lease')?.version).toBe(2);
+        expect(before.get('patched')?.version).toBe(7);
+      });
+
+      it('keeps deletes deleted', async () => {
+        expect((await container.item('gone', streamId).read()).statusCode).toBe(404);
+      });
+
+      it('answers queries in the partition, ordered by version', async () => {
+        const { resources } = await container.items
+          .query<Doc>(
+            {
+              query: "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'event' ORDER BY c.version",
+              parameters: [{ name: '@s', value: streamId }],
+            },
+            { partitionKey: streamId },
+          )
+          .fetchAll();
+        expect(resources.map((d) => d.version)).toEqual([1, 2, 3]);
+      });
+
+      it('still lists the database and the container', async () => {
+        const { resources: dbs } = await client.databases.readAll().fetchAll();
+        expect(dbs.map((d) => d.id)).toContain('restart-spec');
+        const { resource } = await container.read();
+        expect(resource?.partitionKey?.paths).toEqual(['/streamId']);
+      });
+
+      it('matches an ETag taken before the restart to the same version only', async () => {
+        const tip = before.get(`${streamId}@tip`)!;
+        // a stale ETag (version 2's tip) still loses ...
+        const stale = await batch([
+          {
+            operationType: 'Replace',
+            id: tip.id,
+            partitionKey: streamId,
+            ifMatch: tipEtagV1,
+            resourceBody: { ...tip, version: 4 },
+          },
+          event(4),
+        ]);
+        expect(stale.result?.map((r) => r.statusCode)).toEqual([412, 424]);
+        expect((await container.item(`${streamId}@4`, streamId).read()).statusCode).toBe(404);
+        // ... and the current one, taken before the restart, still wins, once
+        const fresh = await batch([
+          {
+            operationType: 'Replace',
+            id: tip.id,
+            partitionKey: streamId,
+            ifMatch: tip._etag,
+            resourceBody: { id: tip.id, streamId, kind: 'tip', version: 4 },
+          },
+          event(4),
+        ]);
+        expect(fresh.result?.map((r) => r.statusCode)).toEqual([200, 201]);
+        const newEtag = fresh.result![0].eTag;
+        expect(newEtag).not.toBe(tip._etag);
+        expect(newEtag).not.toBe(tipEtagV1);
+        const again = await batch([
+          {
+            operationType: 'Replace',
+            id: tip.id,
+            partitionKey: streamId,
+            ifMatch: tip._etag,
+            resourceBody: { id: tip.id, streamId, kind: 'tip', version: 5 },
+          },
+        ]);
+        expect(again.result?.map((r) => r.statusCode)).toEqual([412]);
+      });
+
+      it('gives documents created after the restart ids of their own (_rid)', async () => {
+        const { resource } = await container.items.create<Doc>({ id: 'new', streamId, kind: 'doc', version: 1 });
+        const rids = [...before.values()].map((d) => d._rid);
+        expect(rids).not.toContain(resource?._rid);
+      });
     });
 
-    it('starts after a torn last journal line (a write cut short), dropping only that line', async () => {
-      await container.items.create({ id: 'before-tear', streamId: 'tear', kind: 'doc', version: 1 });
-      await server.stop('SIGKILL');
-      appendFileSync(join(dataDir, 'journal.jsonl'), '[{"o":"s","k":"docs","db":"x');
-      await server.start();
-      expect(server.readyLine).toContain('dropped a torn last line');
-      expect((await container.item('before-tear', 'tear').read()).statusCode).toBe(200);
-      await container.items.create({ id: 'after-tear', streamId: 'tear', kind: 'doc', version: 2 });
-      await server.restart('SIGTERM');
-      expect((await container.item('after-tear', 'tear').read()).statusCode).toBe(200);
+    describe('after a crash (SIGKILL)', () => {
+      it('keeps every write that was acknowledged before the kill', async () => {
+        const pk = 'Order-crash-1';
+        const acknowledged: number[] = [];
+        await batch(
+          [
+            {
+              operationType: 'Create',
+              partitionKey: pk,
+              resourceBody: { id: `${pk}@tip`, streamId: pk, kind: 'tip', version: 20 },
+            },
+            ...Array.from({ length: 20 }, (_, i) => event(i + 1, pk)),
+          ],
+          pk,
+        );
+        // concurrent writers: group commits of several requests at once
+        await Promise.all(
+          Array.from({ length: 30 }, async (_, i) => {
+            await container.items.create({ id: `crash-${i}`, streamId: pk, kind: 'doc', version: i });
+            acknowledged.push(i);
+          }),
+        );
+        await server.restart('SIGKILL');
+        const { resources } = await container.items
+          .query<Doc>(
+            { query: 'SELECT * FROM c WHERE c.streamId = @s', parameters: [{ name: '@s', value: pk }] },
+            { partitionKey: pk },
+          )
+          .fetchAll();
+        expect(resources.filter((d) => d.kind === 'event').length).toBe(20);
+        expect(
+          resources
+            .filter((d) => d.kind === 'doc')
+            .map((d) => d.version)
+            .sort((a, b) => a - b),
+        ).toEqual([...acknowledged].sort((a, b) => a - b));
+      });
+
+      it('starts after a torn last journal line (a write cut short), dropping only that line', async () => {
+        await container.items.create({ id: 'before-tear', streamId: 'tear', kind: 'doc', version: 1 });
+        await server.stop('SIGKILL');
+        appendFileSync(join(dataDir, 'journal.jsonl'), '[{"o":"s","k":"docs","db":"x');
+        await server.start();
+        expect(server.readyLine).toContain('dropped a torn last line');
+        expect((await container.item('before-tear', 'tear').read()).statusCode).toBe(200);
+        await container.items.create({ id: 'after-tear', streamId: 'tear', kind: 'doc', version: 2 });
+        await server.restart('SIGTERM');
+        expect((await container.item('after-tear', 'tear').read()).statusCode).toBe(200);
+      });
     });
-  });
-});
+  },
+);

@@ -1,0 +1,168 @@
+// Equality indexes for @vercel/cosmosdb-server's document queries.
+//
+// The package answers every query by running it over every document of the container, so a query's cost
+// grows with everything ever stored (the relay's outbox recovery scan, a stream query in one partition).
+// Cosmos DB answers the same queries from its index (every path is indexed by default) and sends a
+// partition-key filter to one partition. This module gives the local server the part of that which our
+// queries need: when a query's WHERE clause is a conjunction (AND) that contains `alias.<property> =
+// <constant or @parameter>` for a top-level property, only the documents holding that value are handed
+// to the package's query engine, which still evaluates the whole query on them (filter, ORDER BY,
+// aggregates, continuation tokens; these are value-based, so pages are the same), so the answers are the
+// same as without the index (`test/infra/cosmos-query-index.infra-spec.ts` compares them). Anything else
+// (OR at the top, JOIN, nested paths, object or array constants) runs as before, over all documents.
+//
+// An index is built per (container, property) the first time a query filters on that property (one pass
+// over the container), then kept current by hooking the package's two storage primitives, which every
+// write goes through (create, replace, upsert, delete, patch, batch, and the journal's replay).
+// Written by hand because no Cosmos-compatible server we can run here indexes; the hooks follow the
+// package's internals (lib/account/items.js), which the pinned version fixes.
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { default: Documents } = require('@vercel/cosmosdb-server/lib/account/documents.js');
+
+const NONE = new Set();
+
+/** Index key of a scalar (typed: 1 and '1' differ, as they do for `=`), undefined for what is not indexed. */
+const keyOf = (value) => {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return `s:${value}`;
+    case 'number':
+      return Number.isFinite(value) ? `n:${value}` : undefined;
+    case 'boolean':
+      return `b:${value}`;
+    default:
+      return undefined;
+  }
+};
+
+const constantOf = (node, parameters) => {
+  switch (node.type) {
+    case 'string_constant':
+    case 'number_constant':
+    case 'boolean_constant':
+      return { value: node.value };
+    case 'null_constant':
+      return { value: null };
+    case 'parameter_name': {
+      const parameter = (parameters ?? []).find((p) => p.name === node.name);
+      return parameter ? { value: parameter.value } : undefined;
+    }
+    default:
+      return undefined;
+  }
+};
+
+/** `alias.prop` or `alias["prop"]` of the query's root alias: the property name, else undefined. */
+const propertyOf = (node, alias) => {
+  if (node.type !== 'scalar_member_expression') return undefined;
+  if (node.object.type !== 'identifier' || node.object.name !== alias) return undefined;
+  if (!node.computed && node.property.type === 'identifier') return node.property.name;
+  if (node.computed && node.property.type === 'string_constant') return node.property.value;
+  return undefined;
+};
+
+/** The `property = constant` terms of a query's top-level conjunction, as [property, index key] pairs. */
+const equalityTerms = (query, parameters) => {
+  const body = query.ast?.body;
+  const from = body?.from;
+  const condition = body?.where?.condition;
+  if (!from || !condition || from.joins?.length) return [];
+  const alias = from.source.alias?.name ?? from.source.expression?.expression?.name;
+  if (!alias) return [];
+  const terms = [];
+  const visit = (node) => {
+    if (node.type !== 'scalar_binary_expression') return;
+    if (node.operator === 'AND') {
+      visit(node.left);
+      visit(node.right);
+      return;
+    }
+    if (node.operator !== '=') return;
+    for (const [member, other] of [
+      [node.left, node.right],
+      [node.right, node.left],
+    ]) {
+      const property = propertyOf(member, alias);
+      const constant = property === undefined ? undefined : constantOf(other, parameters);
+      const key = constant === undefined ? undefined : keyOf(constant.value);
+      if (key !== undefined) terms.push([property, key]);
+    }
+  };
+  visit(condition);
+  return terms;
+};
+
+/** Installs the indexes into the package's Documents class. Call once, before the server is created. */
+export function installQueryIndex() {
+  if (Documents.prototype.__queryIndexInstalled) return;
+  const base = Object.getPrototypeOf(Documents.prototype); // Items, looked up per call: the journal hooks it too
+  const indexesOf = new WeakMap(); // Documents -> Map<property, Map<key, Set<_rid>>>
+
+  const add = (indexes, document) => {
+    for (const [property, index] of indexes) {
+      const key = keyOf(document[property]);
+      if (key === undefined) continue;
+      let rids = index.get(key);
+      if (!rids) index.set(key, (rids = new Set()));
+      rids.add(document._rid);
+    }
+  };
+  const remove = (indexes, document) => {
+    for (const [property, index] of indexes) {
+      const key = keyOf(document[property]);
+      const rids = key === undefined ? undefined : index.get(key);
+      if (!rids) continue;
+      rids.delete(document._rid);
+      if (rids.size === 0) index.delete(key);
+    }
+  };
+  const indexOf = (documents, property) => {
+    let indexes = indexesOf.get(documents);
+    if (!indexes) indexesOf.set(documents, (indexes = new Map()));
+    let index = indexes.get(property);
+    if (!index) {
+      index = new Map();
+      const only = new Map([[property, index]]);
+      for (const item of documents._data.values()) add(only, item.read());
+      indexes.set(property, index);
+    }
+    return index;
+  };
+
+  Object.defineProperty(Documents.prototype, '__queryIndexInstalled', { value: true });
+
+  Documents.prototype._set = function indexedSet(data) {
+    const indexes = indexesOf.get(this);
+    const before = indexes && this._data.get(data._rid)?.read();
+    if (before) remove(indexes, before);
+    const result = base._set.call(this, data);
+    if (indexes) add(indexes, result);
+    return result;
+  };
+
+  Documents.prototype.delete = function indexedDelete(idOrRid, partition) {
+    const indexes = indexesOf.get(this);
+    const before = indexes && this._item('/id', idOrRid, partition).read();
+    base.delete.call(this, idOrRid, partition);
+    if (before) remove(indexes, before);
+  };
+
+  Documents.prototype.query = function indexedQuery(params, options) {
+    if (!this._parent.read()) return null;
+    const terms = equalityTerms(this._getQuery(params.query), params.parameters);
+    if (terms.length === 0) return base.query.call(this, params, options);
+    let smallest; // the fewest candidates any term allows; none when a value is held by no document
+    for (const [property, key] of terms) {
+      const rids = indexOf(this, property).get(key) ?? NONE;
+      if (smallest === undefined || rids.size < smallest.size) smallest = rids;
+      if (smallest.size === 0) break;
+    }
+    // The query engine reads `this._data`: hand it a view of this container holding only the candidates.
+    const candidates = new Map();
+    for (const rid of smallest) candidates.set(rid, this._data.get(rid));
+    return base.query.call(Object.create(this, { _data: { value: candidates } }), params, options);
+  };
+}

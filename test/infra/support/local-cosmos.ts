@@ -1,0 +1,72 @@
+// A private copy of the local Cosmos-compatible server (infra/cosmos/server.mjs) for the suites that
+// restart it or need it to themselves: free port, its own data folder, the certificate of
+// `npm run infra:up`. Started and stopped at will.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..', '..', '..');
+export const localCosmosCert = resolve(root, '.infra', 'cosmos', 'cert.pem');
+const key = resolve(root, '.infra', 'cosmos', 'key.pem');
+/** The certificate exists once `npm run infra:up` ran; without it the suites using this skip. */
+export const haveLocalCosmosCertificate = existsSync(localCosmosCert) && existsSync(key);
+
+export const freePort = (): Promise<number> =>
+  new Promise((done) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => done(port));
+    });
+  });
+
+/** One copy of the local Cosmos server on its own port and data folder, started and stopped at will. */
+export class LocalCosmos {
+  #child: ChildProcess | undefined;
+  /** The start-up line of the last start (it reports the replay). */
+  readyLine = '';
+
+  constructor(
+    readonly port: number,
+    readonly dataDir: string,
+  ) {}
+
+  start(): Promise<void> {
+    const child = spawn(
+      process.execPath,
+      [
+        join(root, 'infra', 'cosmos', 'server.mjs'),
+        ...['--port', String(this.port), '--cert', localCosmosCert, '--key', key, '--data', this.dataDir],
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.#child = child;
+    return new Promise((done, fail) => {
+      let output = '';
+      const collect = (chunk: Buffer) => {
+        output += chunk.toString();
+        const line = output.split('\n').find((l) => l.includes(' ready on '));
+        if (line) {
+          this.readyLine = line;
+          done();
+        }
+      };
+      child.stdout!.on('data', collect);
+      child.stderr!.on('data', collect);
+      child.once('exit', (code) => fail(new Error(`cosmos server exited with ${code}: ${output}`)));
+    });
+  }
+
+  /** SIGTERM (orderly, as `infra:down`) or SIGKILL (a crash: nothing flushed on the way out). */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    child.removeAllListeners('exit');
+    await new Promise((done) => (child.once('exit', done), child.kill(signal)));
+  }
+
+  async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    await this.stop(signal);
+    await this.start();
+  }
+}
