@@ -16,7 +16,7 @@ import { freePort, haveLocalCosmosCertificate, LocalCosmos, localCosmosCert } fr
 jest.setTimeout(60_000);
 
 // CommonJS with `exports.default`: Node's ESM import hands over `module.exports`.
-const cosmosQuery = (cosmosQueryModule as unknown as { default: typeof cosmosQueryModule }).default;
+const cosmosQuery = cosmosQueryModule.default;
 
 interface Case {
   readonly query: string;
