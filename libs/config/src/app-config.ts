@@ -141,6 +141,7 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
           ttlMs: int('RELAY_LEASE_TTL_MS', 10_000, 1_000, 600_000),
         },
       },
+      aggregateCacheSize: int('AGGREGATE_CACHE_SIZE', 1_000, 0, 1_000_000),
       commandRetry: {
         attempts: int('COMMAND_RETRY_ATTEMPTS', 8, 1, 100),
         baseDelayMs: int('COMMAND_RETRY_BASE_DELAY_MS', 10, 1, 10_000),

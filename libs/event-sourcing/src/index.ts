@@ -9,6 +9,7 @@ export * from './relay/event-publisher.js';
 export * from './relay/in-process-event-publisher.js';
 export * from './relay/outbox-relay.js';
 export * from './relay/outbox-source.js';
+export * from './repository/aggregate-cache.js';
 export * from './repository/aggregate-repository.js';
 export * from './repository/command-context.js';
 export * from './repository/retry.js';

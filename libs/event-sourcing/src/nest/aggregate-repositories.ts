@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AggregateRoot, DomainEvent } from '@app/core';
-import { AggregateRepository, type AggregateType } from '../repository/aggregate-repository.js';
+import { AggregateCache } from '../repository/aggregate-cache.js';
+import {
+  AggregateRepository,
+  DEFAULT_AGGREGATE_CACHE_SIZE,
+  type AggregateType,
+} from '../repository/aggregate-repository.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { EventStore } from '../store/event-store.js';
 import { EventTypeRegistry, type EventTypeDefinition } from '../store/event-types.js';
@@ -27,6 +32,7 @@ export class AggregateRepositories {
       type,
       (result) => this.relay.appended(result),
       this.options.commandRetry,
+      new AggregateCache<A>(this.options.aggregateCacheSize ?? DEFAULT_AGGREGATE_CACHE_SIZE),
     );
   }
 }

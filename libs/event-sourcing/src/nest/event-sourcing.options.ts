@@ -24,6 +24,8 @@ export interface EventSourcingOptions {
   readonly store: EventStoreOptions;
   readonly relay: OutboxRelayOptions;
   readonly commandRetry: RetryPolicy;
+  /** Aggregates each repository keeps between commands (0: none; see AggregateCache). Default 1,000. */
+  readonly aggregateCacheSize?: number;
   /**
    * Replay every projection from the event store before serving: for read models that do not
    * survive a restart (in memory) over an event store that does.

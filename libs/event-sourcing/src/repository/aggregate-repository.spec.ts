@@ -3,7 +3,8 @@ import { AggregateRoot, NotFound, type DomainEvent } from '@app/core';
 import { ConcurrencyError } from '../store/errors.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
-import { AggregateRepository } from './aggregate-repository.js';
+import { AggregateCache } from './aggregate-cache.js';
+import { AggregateRepository, DEFAULT_AGGREGATE_CACHE_SIZE } from './aggregate-repository.js';
 import { commandCausedBy, externalCommand } from './command-context.js';
 
 type Incremented = DomainEvent<'Incremented', { by: number }>;
@@ -13,12 +14,17 @@ class Counter extends AggregateRoot<Incremented> {
   increment(by: number): void {
     this.raise({ type: 'Incremented', data: { by } });
   }
+  /** A rule that depends on the state: the total stays at most 10. */
+  incrementUpTo10(by: number): void {
+    if (this.total + by > 10) throw new Error(`over 10: ${this.total} + ${by}`);
+    this.increment(by);
+  }
   protected override evolve(event: Incremented): void {
     this.total += event.data.by;
   }
 }
 
-const setUp = (attempts = 8) => {
+const setUp = (attempts = 8, cacheSize = DEFAULT_AGGREGATE_CACHE_SIZE) => {
   const store = new InMemoryEventStore();
   const types = new EventTypeRegistry();
   types.register([{ type: 'Incremented', schemaVersion: 1 }]);
@@ -29,8 +35,9 @@ const setUp = (attempts = 8) => {
     { category: 'Counter', create: () => new Counter(), notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id) },
     (result) => appended.push(`${result.entry.streamId}@${result.entry.fromVersion}`),
     { attempts, baseDelayMs: 1, maxDelayMs: 20 },
+    new AggregateCache(cacheSize),
   );
-  return { store, repository, appended };
+  return { store, repository, appended, reads: jest.spyOn(store, 'readStream') };
 };
 
 const create = (repository: AggregateRepository<Counter, Incremented>, id: string) =>
@@ -123,5 +130,99 @@ describe('AggregateRepository', () => {
     expect(ids[0]).toEqual({ ...ids[1], occurredAt: ids[0]!.occurredAt });
     expect(ids[0]!.causationId).toBe('e-1');
     expect(ids[0]!.correlationId).toBe('c');
+  });
+
+  describe('between commands, the state it saved last', () => {
+    /** Another process's append, which this repository has not seen. */
+    const appendElsewhere = (store: InMemoryEventStore, by: number, expectedVersion: number) =>
+      store.appendToStream(
+        'Counter-c1',
+        [
+          {
+            type: 'Incremented',
+            schemaVersion: 1,
+            data: { by },
+            metadata: {
+              eventId: `other-${by}`,
+              correlationId: 'c',
+              causationId: 'c',
+              occurredAt: '2026-01-01T00:00:00Z',
+            },
+          },
+        ],
+        { expectedVersion },
+      );
+
+    it('serves the next command on the stream without reading it', async () => {
+      const { repository, reads } = setUp();
+      await create(repository, 'c1');
+      for (let i = 0; i < 3; i++) await repository.update('c1', (c) => c.increment(1), externalCommand());
+      expect(reads).not.toHaveBeenCalled();
+      expect((await repository.load('c1')).total).toBe(4);
+    });
+
+    it('decides on the stored state when another process appended since', async () => {
+      const { repository, store, reads } = setUp();
+      await create(repository, 'c1'); // total 1, cached at version 1
+      await appendElsewhere(store, 5, 1); // total 6 at version 2
+      await expect(repository.update('c1', (c) => c.incrementUpTo10(4), externalCommand())).resolves.toEqual({
+        id: 'c1',
+        version: 3,
+      });
+      expect(reads).toHaveBeenCalledTimes(1); // the conditional append failed, the retry read the stream
+      expect((await repository.load('c1')).total).toBe(10);
+    });
+
+    it('does not let an error decided on a stale state stand', async () => {
+      const { repository, store } = setUp();
+      await create(repository, 'c1');
+      await repository.update('c1', (c) => c.increment(8), externalCommand()); // cached: total 9
+      await appendElsewhere(store, -7, 2); // stored: total 2
+      await expect(repository.update('c1', (c) => c.incrementUpTo10(5), externalCommand())).resolves.toEqual({
+        id: 'c1',
+        version: 4,
+      });
+      expect((await repository.load('c1')).total).toBe(7);
+      // an error on the stored state is the answer
+      await expect(repository.update('c1', (c) => c.incrementUpTo10(5), externalCommand())).rejects.toThrow(
+        'over 10: 7 + 5',
+      );
+    });
+
+    it('does not let "nothing to do" decided on a stale state stand', async () => {
+      const { repository, store } = setUp();
+      await create(repository, 'c1'); // cached: total 1
+      await appendElsewhere(store, -1, 1); // stored: total 0
+      const topUp = (c: Counter) => {
+        if (c.total < 1) c.increment(1);
+      };
+      await expect(repository.update('c1', topUp, externalCommand())).resolves.toEqual({ id: 'c1', version: 3 });
+    });
+
+    it('keeps no state with a cache size of 0: every command reads the stream', async () => {
+      const { repository, reads } = setUp(8, 0);
+      await create(repository, 'c1');
+      await repository.update('c1', (c) => c.increment(1), externalCommand());
+      await repository.update('c1', (c) => c.increment(1), externalCommand());
+      expect(reads).toHaveBeenCalledTimes(2);
+    });
+
+    it('keeps the state a failed command left out of the cache', async () => {
+      const { repository, reads } = setUp();
+      await create(repository, 'c1');
+      await expect(
+        repository.update(
+          'c1',
+          (c) => {
+            c.increment(100); // raised, then the command fails: this state must not be the next one's
+            throw new Error('refused');
+          },
+          externalCommand(),
+        ),
+      ).rejects.toThrow('refused');
+      await repository.update('c1', (c) => c.increment(1), externalCommand());
+      expect((await repository.load('c1')).total).toBe(2);
+      expect(reads.mock.calls.length).toBeGreaterThanOrEqual(2);
+    });
   });
 });

@@ -1,5 +1,6 @@
 import type { AggregateRoot, DomainEvent } from '@app/core';
 import { ApplicationError } from '@app/core';
+import { AggregateCache } from './aggregate-cache.js';
 import { deterministicUuid, type CommandContext } from './command-context.js';
 import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
 import { EventStore, NO_STREAM, type AppendResult, type EventToAppend } from '../store/event-store.js';
@@ -23,10 +24,14 @@ export interface SaveResult {
 /** Called after every successful append with what it wrote: the outbox relay's fast path. */
 export type AfterAppend = (result: AppendResult) => void;
 
+/** How many aggregates a repository keeps between commands (see AggregateCache). */
+export const DEFAULT_AGGREGATE_CACHE_SIZE = 1_000;
+
 /**
  * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
  * at. `create` and `update` run a whole command (load, decide, append) and re-run it on a concurrency
- * conflict, so handlers stay three lines long.
+ * conflict, so handlers stay three lines long. A command on a stream this process saved last starts
+ * from the cached state (no read); the conditional append proves it was current.
  */
 export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEvent = DomainEvent> {
   constructor(
@@ -35,6 +40,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     private readonly type: AggregateType<A>,
     private readonly afterAppend: AfterAppend = () => {},
     private readonly retryPolicy: RetryPolicy = defaultRetryPolicy,
+    private readonly cache: AggregateCache<A> = new AggregateCache(DEFAULT_AGGREGATE_CACHE_SIZE),
   ) {}
 
   streamId(id: string): string {
@@ -56,25 +62,52 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
 
   /** Starts a new stream; fails with ConcurrencyError if it already exists (no retry: it never will not). */
   async create(id: string, decide: () => A, context: CommandContext): Promise<SaveResult> {
-    return this.append(id, decide(), context);
+    return this.save(id, decide(), context);
   }
 
   /** Runs `decide` on the current state and appends its events; retried on concurrency conflicts. */
   async update(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
-    return retryOnConcurrencyConflict(async () => {
-      const aggregate = await this.load(id);
-      decide(aggregate);
-      return this.append(id, aggregate, context);
-    }, this.retryPolicy);
+    return this.run(id, () => this.load(id), decide, context);
   }
 
   /** Like `update`, but starts the stream when it does not exist yet (for event-driven aggregates). */
   async upsert(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
+    return this.run(id, async () => (await this.find(id)) ?? this.type.create(), decide, context);
+  }
+
+  private async run(
+    id: string,
+    read: () => Promise<A>,
+    decide: (aggregate: A) => void,
+    context: CommandContext,
+  ): Promise<SaveResult> {
     return retryOnConcurrencyConflict(async () => {
-      const aggregate = (await this.find(id)) ?? this.type.create();
+      const cached = this.cache.take(this.streamId(id));
+      if (cached !== undefined) {
+        // A decision on the cached state stands only if its append succeeds: the append is conditional
+        // on the cached version, so success proves the state was current, and a ConcurrencyError is
+        // retried with a read. Nothing to append, or an error, may come from a stale state: decide again
+        // on what the store holds.
+        let raised = false;
+        try {
+          decide(cached);
+          raised = cached.pendingEvents.length > 0;
+        } catch {
+          // decided again below, on a fresh read
+        }
+        if (raised) return this.save(id, cached, context);
+      }
+      const aggregate = await read();
       decide(aggregate);
-      return this.append(id, aggregate, context);
+      return this.save(id, aggregate, context);
     }, this.retryPolicy);
+  }
+
+  /** Appends what the aggregate raised; afterwards it is the cached state of its stream. */
+  private async save(id: string, aggregate: A, context: CommandContext): Promise<SaveResult> {
+    const result = await this.append(id, aggregate, context);
+    this.cache.put(this.streamId(id), aggregate);
+    return result;
   }
 
   private async append(id: string, aggregate: A, context: CommandContext): Promise<SaveResult> {
