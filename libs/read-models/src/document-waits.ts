@@ -4,8 +4,13 @@ interface VersionedDocument {
   readonly version: number;
 }
 
-/** How often a document someone waits for is read, for writes made by another process (one read per document). */
+/**
+ * When a document someone waits for is read, for writes made by another process (one read per document):
+ * first after FALLBACK_READ_MS, then at intervals growing by FALLBACK_BACKOFF, so that waits piling up
+ * behind a projection that fell behind do not multiply the read model's load (250, 375, 560 ms, ...).
+ */
 const FALLBACK_READ_MS = 250;
+const FALLBACK_BACKOFF = 1.5;
 
 interface Waiter<T> {
   readonly minVersion: number;
@@ -15,13 +20,15 @@ interface Waiter<T> {
 interface SharedWait<T> {
   readonly waiters: Set<Waiter<T>>;
   timer?: NodeJS.Timeout;
+  /** Delay before the next fallback read. */
+  nextReadMs: number;
 }
 
 /**
  * The read-your-writes waits of one collection: one shared wait per document, however many queries wait
  * for it. A projection in this process announces each document it wrote (`written`), which hands it to
  * every waiter it satisfies at once, with no read. For writes made elsewhere (another replica's
- * partitions), the document is read every FALLBACK_READ_MS while anyone waits for it: one read per
+ * partitions), the document is read while anyone waits for it, at growing intervals: one read per
  * document, not per waiter.
  */
 export class DocumentWaits<T extends VersionedDocument> {
@@ -45,7 +52,7 @@ export class DocumentWaits<T extends VersionedDocument> {
   until(id: string, minVersion: number, ms: number): Promise<T | undefined> & { cancel(): void } {
     let wait = this.#waits.get(id);
     if (!wait) {
-      wait = { waiters: new Set() };
+      wait = { waiters: new Set(), nextReadMs: this.fallbackReadMs };
       this.#waits.set(id, wait);
       this.#scheduleRead(id, wait);
     }
@@ -85,6 +92,8 @@ export class DocumentWaits<T extends VersionedDocument> {
   }
 
   #scheduleRead(id: string, wait: SharedWait<T>): void {
+    const delay = wait.nextReadMs;
+    wait.nextReadMs = delay * FALLBACK_BACKOFF;
     wait.timer = setTimeout(() => {
       this.read(id)
         .then((document) => document && this.#settle(id, wait, document))
@@ -92,7 +101,7 @@ export class DocumentWaits<T extends VersionedDocument> {
         .finally(() => {
           if (this.#waits.get(id) === wait) this.#scheduleRead(id, wait);
         });
-    }, this.fallbackReadMs);
+    }, delay);
     wait.timer.unref();
   }
 

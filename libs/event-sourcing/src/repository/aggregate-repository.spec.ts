@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { AggregateRoot, NotFound, type DomainEvent } from '@app/core';
 import { ConcurrencyError } from '../store/errors.js';
+import type { ExpectedVersion } from '../store/event-store.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { AggregateCache } from './aggregate-cache.js';
@@ -134,7 +135,7 @@ describe('AggregateRepository', () => {
 
   describe('between commands, the state it saved last', () => {
     /** Another process's append, which this repository has not seen. */
-    const appendElsewhere = (store: InMemoryEventStore, by: number, expectedVersion: number) =>
+    const appendElsewhere = (store: InMemoryEventStore, by: number, expectedVersion: ExpectedVersion) =>
       store.appendToStream(
         'Counter-c1',
         [
@@ -223,6 +224,30 @@ describe('AggregateRepository', () => {
       await repository.update('c1', (c) => c.increment(1), externalCommand());
       expect((await repository.load('c1')).total).toBe(2);
       expect(reads.mock.calls.length).toBeGreaterThanOrEqual(2);
+    });
+
+    it('starts a stream that `find` just saw missing without reading it again', async () => {
+      const { repository, reads } = setUp();
+      expect(await repository.find('c1')).toBeUndefined();
+      await expect(repository.upsert('c1', (c) => c.increment(2), externalCommand())).resolves.toEqual({
+        id: 'c1',
+        version: 1,
+      });
+      expect(reads).toHaveBeenCalledTimes(1);
+    });
+
+    it('reads a stream seen missing when another process started it since', async () => {
+      const { repository, store } = setUp();
+      expect(await repository.find('c1')).toBeUndefined();
+      await appendElsewhere(store, 4, 'no_stream');
+      await repository.upsert('c1', (c) => c.incrementUpTo10(5), externalCommand());
+      expect((await repository.load('c1')).total).toBe(9);
+    });
+
+    it('still answers not found to an update of a stream seen missing', async () => {
+      const { repository } = setUp();
+      await repository.find('c1');
+      await expect(repository.update('c1', (c) => c.increment(1), externalCommand())).rejects.toBeInstanceOf(NotFound);
     });
   });
 });

@@ -48,8 +48,14 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
   }
 
   async find(id: string): Promise<A | undefined> {
-    const { streamExists, currentVersion, events } = await this.store.readStream(this.streamId(id));
-    if (!streamExists) return undefined;
+    const streamId = this.streamId(id);
+    const { streamExists, currentVersion, events } = await this.store.readStream(streamId);
+    if (!streamExists) {
+      // What an `upsert` of the same command would read again: it starts from this (an append that
+      // creates the stream fails if someone else created it since, and the retry reads it).
+      this.cache.put(streamId, this.type.create());
+      return undefined;
+    }
     const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
     return this.type.create().rehydrate(history, currentVersion);
   }
@@ -67,12 +73,12 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
 
   /** Runs `decide` on the current state and appends its events; retried on concurrency conflicts. */
   async update(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
-    return this.run(id, () => this.load(id), decide, context);
+    return this.run(id, () => this.load(id), decide, context, false);
   }
 
   /** Like `update`, but starts the stream when it does not exist yet (for event-driven aggregates). */
   async upsert(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
-    return this.run(id, async () => (await this.find(id)) ?? this.type.create(), decide, context);
+    return this.run(id, async () => (await this.find(id)) ?? this.type.create(), decide, context, true);
   }
 
   private async run(
@@ -80,10 +86,12 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     read: () => Promise<A>,
     decide: (aggregate: A) => void,
     context: CommandContext,
+    mayStart: boolean,
   ): Promise<SaveResult> {
     return retryOnConcurrencyConflict(async () => {
       const cached = this.cache.take(this.streamId(id));
-      if (cached !== undefined) {
+      // A stream last seen missing is only a start for an upsert; `update` reads, to answer not found.
+      if (cached !== undefined && (mayStart || cached.exists)) {
         // A decision on the cached state stands only if its append succeeds: the append is conditional
         // on the cached version, so success proves the state was current, and a ConcurrencyError is
         // retried with a read. Nothing to append, or an error, may come from a stale state: decide again
