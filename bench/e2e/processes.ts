@@ -85,6 +85,7 @@ export class AppProcess {
   /**
    * Spawns `node dist/apps/<app>/src/main.js` with exactly `env` plus PORT (no `.env` file); does not wait for
    * readiness. The process counts its Cosmos requests and MongoDB commands (bench/lib/op-counter.mjs).
+   * BENCH_CPU_PROF=1 adds `--cpu-prof` (open the `.cpuprofile` files in Chrome DevTools or speedscope).
    */
   static async spawn(app: AppName, name: string, env: Readonly<Record<string, string>>): Promise<AppProcess> {
     const port = await freePort();
@@ -94,7 +95,15 @@ export class AppProcess {
     const counter = pathToFileURL(resolve(repoRoot, 'bench', 'lib', 'op-counter.mjs')).href;
     const child = spawn(
       process.execPath,
-      ['--import', counter, resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js')],
+      [
+        // BENCH_CPU_PROF=1: a V8 CPU profile per process, written on exit next to its log.
+        ...(process.env.BENCH_CPU_PROF === '1'
+          ? ['--cpu-prof', '--cpu-prof-dir', join(logDir, `${name}.cpuprofile`)]
+          : []),
+        '--import',
+        counter,
+        resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js'),
+      ],
       {
         cwd: repoRoot,
         env: { ENV_FILE: '', ...env, PORT: String(port), BENCH_OPS_FILE: opsFile },
