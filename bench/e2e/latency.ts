@@ -15,7 +15,8 @@
 // BENCH_E2E_RATES (steps, default 10,20,35,50,75,100), BENCH_E2E_SHAPES (default kafka,monolith,kafka-history),
 // BENCH_SOAK_SHAPES (default kafka), BENCH_STORED_EVENTS (default 50000), BENCH_HISTORY_RATE (default 10),
 // BENCH_E2E_KEEP=1 keeps this run's databases and topics.
-// BENCH_CPU_PROF=1 writes a V8 CPU profile of each service process into its log folder.
+// BENCH_CPU_PROF=1 writes a V8 CPU profile of each service process into its log folder; BENCH_NODE_ARGS adds
+// Node.js flags to every service (e.g. --heapsnapshot-signal=SIGUSR2, snapshots land in the log folder).
 import { Logger } from '@nestjs/common';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { MongoClient } from 'mongodb';

@@ -100,6 +100,8 @@ export class AppProcess {
         ...(process.env.BENCH_CPU_PROF === '1'
           ? ['--cpu-prof', '--cpu-prof-dir', join(logDir, `${name}.cpuprofile`)]
           : []),
+        // BENCH_NODE_ARGS: more Node.js flags for every service, e.g. --heapsnapshot-signal=SIGUSR2.
+        ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
         '--import',
         counter,
         resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js'),
