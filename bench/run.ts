@@ -2,7 +2,7 @@
 // side with the raw driver doing the same work in the same run, then the end-to-end latency at fixed
 // rates and the services' memory. Results: bench/results/summary.{md,json} (+ one file per benchmark).
 // BENCH_SCALE multiplies the micro-benchmark sizes; BENCH_E2E_SECONDS and BENCH_SOAK_SECONDS set the
-// latency run and memory soak lengths (defaults 20 s per rate and 300 s); BENCH_ONLY=micro|e2e runs half.
+// latency run and memory soak lengths (defaults 60 s per rate and 300 s); BENCH_ONLY=micro|e2e runs half.
 import { runE2eBench, e2eOptionsFromEnv, toBenchResults } from './e2e/latency.js';
 import { writeResults, type BenchResult } from './lib/report.js';
 import { commandAppend } from './micro/command-append.js';

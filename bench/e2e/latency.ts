@@ -13,7 +13,7 @@
 // Build and run: npx nest build bench && node dist/bench/e2e/latency.js
 // Settings: BENCH_E2E_SECONDS (measured seconds per rate, default 60), BENCH_SOAK_SECONDS (default 300),
 // BENCH_E2E_RATES (steps, default 10,20,35,50,75,100), BENCH_E2E_SHAPES (default kafka,monolith,kafka-history),
-// BENCH_SOAK_SHAPES (default kafka), BENCH_STORED_EVENTS (default 50000), BENCH_HISTORY_RATE (default 10),
+// BENCH_SOAK_SHAPES (default kafka), BENCH_SOAK_RATE (default: half the sustainable rate), BENCH_STORED_EVENTS (default 50000), BENCH_HISTORY_RATE (default 10),
 // BENCH_E2E_KEEP=1 keeps this run's databases and topics.
 // BENCH_CPU_PROF=1 writes a V8 CPU profile of each service process into its log folder; BENCH_NODE_ARGS adds
 // Node.js flags to every service (e.g. --heapsnapshot-signal=SIGUSR2, snapshots land in the log folder).
@@ -47,6 +47,7 @@ export interface E2eOptions {
   /** Shapes that get the memory soak. */
   readonly soakShapes?: readonly Shape[];
   readonly soakSeconds?: number;
+  /** Offered rate of the soak; 0 (the default): half the sustainable rate. */
   readonly soakRate?: number;
   readonly sampleEverySeconds?: number;
   /** Distinct SKUs, one per order round-robin. */
@@ -136,6 +137,7 @@ export const e2eOptionsFromEnv = (): E2eOptions => ({
   storedEvents: numberEnv('BENCH_STORED_EVENTS', 50_000),
   historyRate: numberEnv('BENCH_HISTORY_RATE', 10),
   soakShapes: listEnv('BENCH_SOAK_SHAPES', 'kafka') as Shape[],
+  ...(process.env.BENCH_SOAK_RATE ? { soakRate: numberEnv('BENCH_SOAK_RATE', 5) } : {}),
   drainTimeoutMs: numberEnv('BENCH_E2E_DRAIN_SECONDS', 60) * 1000,
   keep: process.env.BENCH_E2E_KEEP === '1',
 });
@@ -409,7 +411,9 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
     }
     if (settings.soakShapes.includes(shape) && settings.soakSeconds > 0) {
       // Half the sustainable rate: memory must stay flat where the stack keeps up, not while a backlog grows.
-      settings = { ...settings, soakRate: Math.max(1, Math.floor((sustainedRate || settings.soakRate * 2) / 2)) };
+      // BENCH_SOAK_RATE fixes it; with no rate sustained, half the lowest rate stepped.
+      const soakRate = settings.soakRate || Math.max(1, Math.floor((sustainedRate || settings.rates[0]!) / 2));
+      settings = { ...settings, soakRate };
       await soakPhase();
     }
     const afterRuns = rss();
@@ -444,7 +448,7 @@ export async function runE2eBench(options: E2eOptions = {}): Promise<E2eResult> 
     shapes: options.shapes ?? ['kafka', 'monolith', 'kafka-history'],
     soakShapes: options.soakShapes ?? ['kafka'],
     soakSeconds: options.soakSeconds ?? 300,
-    soakRate: options.soakRate ?? 50,
+    soakRate: options.soakRate ?? 0,
     sampleEverySeconds: options.sampleEverySeconds ?? 10,
     products: options.products ?? 400,
     visibilityTimeoutMs: options.visibilityTimeoutMs ?? 15_000,
