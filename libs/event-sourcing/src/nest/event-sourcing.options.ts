@@ -6,7 +6,8 @@ export type EventStoreOptions =
   | {
       readonly kind: 'cosmos';
       readonly endpoint: string;
-      readonly key: string;
+      /** Account key; absent: Microsoft Entra ID (DefaultAzureCredential) authenticates instead. */
+      readonly key?: string;
       readonly databaseId: string;
       readonly containerId: string;
       /** PEM file to trust for this client only (self-signed local servers). */
