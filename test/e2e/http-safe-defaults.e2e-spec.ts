@@ -27,6 +27,7 @@ describe(
         expect(response.headers['x-frame-options']).toBe('SAMEORIGIN');
         expect(response.headers['strict-transport-security']).toMatch(/max-age=\d+/);
         expect(response.headers['content-security-policy']).toContain("default-src 'self'");
+        expect(response.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
       }
     });
 

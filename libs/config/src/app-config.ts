@@ -30,6 +30,9 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** A URL for a message: its user info (user:password@) masked, so no problem ever prints a credential. */
+export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/i, '$1***@');
+
 const isLoopbackUrl = (url: string): boolean => {
   try {
     const host = new URL(url).hostname;
@@ -81,7 +84,7 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
   if (storeKind === 'cosmos') {
     const endpoint = env.COSMOS_ENDPOINT ?? '';
     if (!/^https?:\/\/[^\s/]+/.test(endpoint))
-      problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
+      problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${redactUrl(endpoint)}")`);
     // No key: Microsoft Entra ID (DefaultAzureCredential) signs the requests instead.
     const key = env.COSMOS_KEY || undefined;
     if (endpoint.startsWith('http:') && !isLoopbackUrl(endpoint) && !security.cosmos.allowInsecureHttp)
@@ -105,7 +108,8 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
   let readModelStore: ReadModelsOptions['store'] = { kind: 'memory' };
   if (readModelKind === 'mongo') {
     const url = env.MONGODB_URL ?? '';
-    if (!/^mongodb(\+srv)?:\/\/\S+$/.test(url)) problems.push(`MONGODB_URL must be a mongodb:// URL (got "${url}")`);
+    if (!/^mongodb(\+srv)?:\/\/\S+$/.test(url))
+      problems.push(`MONGODB_URL must be a mongodb:// URL (got "${redactUrl(url)}")`);
     readModelStore = {
       kind: 'mongo',
       url,
@@ -170,9 +174,6 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       },
       // In-memory read models forget on restart while a persistent store does not: refill them.
       replayProjectionsOnStart: readModelKind === 'memory' && store.kind !== 'memory',
-      ...(env.TEST_FAULT_KILL_AFTER_APPEND
-        ? { testFaults: { killAfterAppendOf: name('TEST_FAULT_KILL_AFTER_APPEND', '') } }
-        : {}),
     },
     readModels: {
       store: readModelStore,

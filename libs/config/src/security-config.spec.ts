@@ -197,6 +197,15 @@ describe('the security configuration', () => {
       ).not.toThrow();
     });
 
+    it('never prints the password of a URL it refuses', () => {
+      expect(() =>
+        loadConfig({ MONGODB_URL: 'mongodb://reader:s3cr3t@db:27017/ x', COSMOS_ENDPOINT: 'ftp://u:pw@x' }, defaults),
+      ).toThrow(expect.objectContaining({ message: expect.not.stringMatching(/s3cr3t|:pw@/) }));
+      expect(() => loadConfig({ MONGODB_URL: 'mongodb://reader:s3cr3t@db:27017/ x' }, defaults)).toThrow(
+        'MONGODB_URL must be a mongodb:// URL (got "mongodb://***@db:27017/ x")',
+      );
+    });
+
     it('reports security problems together with the others', () => {
       try {
         loadConfig({ PORT: 'x', AUTH_MODE: 'jwt' }, defaults);

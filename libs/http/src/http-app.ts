@@ -62,7 +62,9 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOptions): void => {
   // Safe defaults: security headers (CSP, HSTS, nosniff, frame denial...), no framework fingerprint.
   app.disable('x-powered-by');
-  app.use(helmet());
+  // No upgrade-insecure-requests: it would send Swagger UI's own files to https:// on a plain-http
+  // development server (TLS for the API is terminated in front of it, see README "Security").
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
   const origins = options.corsOrigins ?? [];
   if (origins.length > 0) {
     app.enableCors({

@@ -19,7 +19,6 @@ import { InProcessEventPublisher } from '../relay/in-process-event-publisher.js'
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { OutboxSource } from '../relay/outbox-source.js';
 import { EventStore } from '../store/event-store.js';
-import { killAfterAppendOf } from '../store/fault-injection.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
@@ -71,11 +70,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         { provide: CLOCK, useValue: systemClock },
         {
           provide: EventStore,
-          useFactory: async () => {
-            const store = await createEventStore(options.store);
-            const killAfter = options.testFaults?.killAfterAppendOf;
-            return killAfter ? killAfterAppendOf(store, killAfter) : store;
-          },
+          useFactory: () => createEventStore(options.store),
         },
         EventTypeRegistry,
         EventHandlerRegistry,

@@ -30,8 +30,6 @@ export interface EventSourcingOptions {
    * survive a restart (in memory) over an event store that does.
    */
   readonly replayProjectionsOnStart: boolean;
-  /** Test-only fault points (reliability suite); see fault-injection.ts. */
-  readonly testFaults?: { readonly killAfterAppendOf?: string };
 }
 
 export const EVENT_SOURCING_OPTIONS = Symbol('EVENT_SOURCING_OPTIONS');
