@@ -38,7 +38,8 @@ const createEventStore = async (options: EventStoreOptions): Promise<EventStore>
   const client = createCosmosClient({ endpoint: options.endpoint, key: options.key, caFile: options.caFile });
   const store = CosmosEventStore.fromClient(client, options.databaseId, options.containerId);
   await store.init();
-  logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId}`);
+  const auth = options.key ? 'account key' : 'Microsoft Entra ID';
+  logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId} (${auth})`);
   return store;
 };
 
