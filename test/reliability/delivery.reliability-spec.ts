@@ -2,7 +2,10 @@
 // writers on one aggregate, poison messages, a crash between append and publish, and duplicate delivery. Every
 // case checks the end state: Cosmos DB streams, Kafka topics and read models agree, nothing is lost and nothing
 // applied twice. Needs `npm run infra:up`. Own topic prefix per run: the topics hold only this run's events.
+import { randomUUID } from 'node:crypto';
 import type { Response } from 'supertest';
+import { reservationStream } from '@app/contracts';
+import { encodeEvent } from '@app/messaging';
 import { expectProblem, uniqueCustomer, uniqueSku } from '../e2e/support/api.js';
 import { eventually } from '../e2e/support/eventually.js';
 import {
@@ -22,6 +25,7 @@ import { groupOf } from '../services/support/stack.js';
 import {
   eventKeys,
   expectPublishedInOrder,
+  killAfterAppendEnv,
   ORDERS_TOPIC,
   produceRaw,
   queryEvents,
@@ -200,6 +204,81 @@ describe('delivery guarantees of orders and inventory as separate processes', ()
     }, 120_000);
   });
 
+  describe('forged event payloads', () => {
+    const forgedStockReserved = (orderId: string, data: object) =>
+      encodeEvent({
+        streamId: reservationStream(orderId),
+        version: 1,
+        type: 'StockReserved',
+        schemaVersion: 1,
+        data,
+        metadata: {
+          eventId: randomUUID(),
+          correlationId: `forged-${randomUUID()}`,
+          causationId: randomUUID(),
+          occurredAt: new Date().toISOString(),
+        },
+      });
+
+    it('dead-letters a StockReserved of the wrong shape or for an unknown order, and confirms nothing', async () => {
+      // Inventory is stopped, so nothing but the forgeries can answer for the order meanwhile.
+      const sku = uniqueSku('REL-FORGED');
+      await d.inventoryApi.registerProduct(sku, 0); // no stock: inventory's real answer is a rejection
+      await stack.inventory.stop();
+      let orderId: string;
+      const unknownOrder = randomUUID();
+      try {
+        orderId = await placeOrder(d, sku, 1);
+        const forged = [
+          forgedStockReserved(orderId, { orderId }),
+          forgedStockReserved(orderId, { orderId, lines: 'everything', reservedAt: 'now' }),
+          forgedStockReserved(orderId, {
+            orderId,
+            lines: [{ sku, quantity: -1 }],
+            reservedAt: new Date().toISOString(),
+          }),
+          forgedStockReserved(unknownOrder, {
+            orderId: unknownOrder,
+            lines: [{ sku, quantity: 1 }],
+            reservedAt: new Date().toISOString(),
+          }),
+        ];
+        const sent = await produceRaw(
+          RESERVATION_TOPIC,
+          forged.map((m) => ({ ...m, headers: { ...m.headers } })),
+        );
+
+        const reasons = await eventually(async () => {
+          const messages = await readTopic(`${RESERVATION_TOPIC}.dlq`);
+          return sent.map(({ partition, offset }) => {
+            const found = messages.find(
+              (m) =>
+                m.headers['dlq-origin-partition'] === String(partition) && m.headers['dlq-origin-offset'] === offset,
+            );
+            expect(found).toBeDefined();
+            return found!.headers['dlq-error'];
+          });
+        }, 30_000);
+        for (const reason of reasons.slice(0, 3)) {
+          expect(reason).toMatch(/^ContractViolationError: StockReserved v1 breaks its contract: /);
+        }
+        expect(reasons[0]).toContain('lines');
+        expect(reasons[3]).toMatch(/Order .* does not exist/);
+
+        // Nothing changed: the order is still pending, the unknown one was not created.
+        expect((await d.ordersApi.order(orderId)).status).toBe('PENDING');
+        const stream = await d.store.stream(d.ordersContainer, orderStream(orderId));
+        expect(stream.events.map((e) => e.type)).toEqual(['OrderPlaced']);
+        expect((await d.store.stream(d.ordersContainer, orderStream(unknownOrder))).events).toEqual([]);
+      } finally {
+        await stack.inventory.start();
+      }
+      // Inventory's real answer still settles it.
+      expect((await d.ordersApi.settledOrder(orderId, SETTLE_MS)).status).toBe('REJECTED');
+      tracked.push({ orderId, sku, quantity: 1, outcome: 'REJECTED' });
+    }, 120_000);
+  });
+
   describe('crash between append and publish', () => {
     it('publishes OrderPlaced from the outbox after the orders service died right after appending it', async () => {
       const sku = uniqueSku('REL-CRASH');
@@ -207,7 +286,7 @@ describe('delivery guarantees of orders and inventory as separate processes', ()
       await orders.stop();
       const faulty = await defineService(
         'orders',
-        { ...orders.env, TEST_FAULT_KILL_AFTER_APPEND: 'OrderPlaced' },
+        { ...orders.env, ...killAfterAppendEnv('OrderPlaced') },
         'orders-faulty',
       );
       try {

@@ -5,6 +5,7 @@ import type { LogLevel } from '@nestjs/common';
 import type { EventSourcingOptions, EventStoreOptions } from '@app/event-sourcing';
 import type { TransportOptions } from '@app/messaging';
 import type { ReadModelsOptions } from '@app/read-models';
+import { loadSecurityConfig, type SecurityConfig } from './security-config.js';
 
 export interface AppConfig {
   /** Service name: consumer group and Kafka client id default to it. */
@@ -15,6 +16,8 @@ export interface AppConfig {
   readonly bodyLimit: string;
   readonly eventSourcing: EventSourcingOptions;
   readonly readModels: ReadModelsOptions;
+  /** Authentication, HTTP safe defaults and transport security (security-config.ts). */
+  readonly security: SecurityConfig;
 }
 
 /** Invalid configuration: every problem at once, so one restart fixes them all. */
@@ -27,12 +30,25 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** A URL for a message: its user info (user:password@) masked, so no problem ever prints a credential. */
+export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/i, '$1***@');
+
+const isLoopbackUrl = (url: string): boolean => {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  } catch {
+    return false;
+  }
+};
+
 /**
  * Reads and validates the environment (see .env.example). Nothing is required: with no variables the
  * app runs embedded, in memory. Setting COSMOS_ENDPOINT switches the event store to Cosmos DB.
  */
 export const loadConfig = (env: Env, defaults: { port: number; service: string }): AppConfig => {
   const problems: string[] = [];
+  const security = loadSecurityConfig(env, problems);
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
@@ -68,9 +84,13 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
   if (storeKind === 'cosmos') {
     const endpoint = env.COSMOS_ENDPOINT ?? '';
     if (!/^https?:\/\/[^\s/]+/.test(endpoint))
-      problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${endpoint}")`);
-    const key = env.COSMOS_KEY ?? '';
-    if (!key) problems.push('COSMOS_KEY is required with the Cosmos event store');
+      problems.push(`COSMOS_ENDPOINT must be an http(s) URL (got "${redactUrl(endpoint)}")`);
+    // No key: Microsoft Entra ID (DefaultAzureCredential) signs the requests instead.
+    const key = env.COSMOS_KEY || undefined;
+    if (endpoint.startsWith('http:') && !isLoopbackUrl(endpoint) && !security.cosmos.allowInsecureHttp)
+      problems.push(
+        'COSMOS_ENDPOINT uses plain http to a host that is not loopback: use https, or set COSMOS_ALLOW_INSECURE_HTTP=true',
+      );
     // A CA file only means something for TLS: ignored for http:// (the Docker emulator's default).
     const caFile = endpoint.startsWith('https:') ? env.COSMOS_CA_FILE || undefined : undefined;
     if (caFile && !existsSync(caFile)) problems.push(`COSMOS_CA_FILE ${caFile} does not exist`);
@@ -88,8 +108,13 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
   let readModelStore: ReadModelsOptions['store'] = { kind: 'memory' };
   if (readModelKind === 'mongo') {
     const url = env.MONGODB_URL ?? '';
-    if (!/^mongodb(\+srv)?:\/\/\S+$/.test(url)) problems.push(`MONGODB_URL must be a mongodb:// URL (got "${url}")`);
-    readModelStore = { kind: 'mongo', url };
+    if (!/^mongodb(\+srv)?:\/\/\S+$/.test(url))
+      problems.push(`MONGODB_URL must be a mongodb:// URL (got "${redactUrl(url)}")`);
+    readModelStore = {
+      kind: 'mongo',
+      url,
+      ...(security.mongo.tlsCaFile ? { tlsCaFile: security.mongo.tlsCaFile } : {}),
+    };
   }
 
   if (role !== 'all' && transportKind !== 'kafka') {
@@ -117,6 +142,7 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       partitions: int('KAFKA_TOPIC_PARTITIONS', 3, 1, 1_000),
       handlerAttempts: int('KAFKA_HANDLER_ATTEMPTS', 5, 1, 100),
       retryBaseDelayMs: int('KAFKA_RETRY_BASE_DELAY_MS', 100, 1, 60_000),
+      ...security.kafka,
     };
   }
 
@@ -149,14 +175,13 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       },
       // In-memory read models forget on restart while a persistent store does not: refill them.
       replayProjectionsOnStart: readModelKind === 'memory' && store.kind !== 'memory',
-      ...(env.TEST_FAULT_KILL_AFTER_APPEND
-        ? { testFaults: { killAfterAppendOf: name('TEST_FAULT_KILL_AFTER_APPEND', '') } }
-        : {}),
     },
     readModels: {
       store: readModelStore,
       readYourWritesTimeoutMs: int('READ_YOUR_WRITES_TIMEOUT_MS', 2_000, 0, 60_000),
+      maxConcurrentWaits: security.maxConcurrentWaits,
     },
+    security,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -2,3 +2,4 @@ export * from './inventory.events.js';
 export * from './orders.events.js';
 export * from './identifiers.js';
 export * from './topics.js';
+export * from './event-schemas.js';

@@ -1,18 +1,21 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
 import { PROBLEM_JSON, ProblemDetails, problemTitle, problemType } from './problem-details.js';
 
-export type ProblemStatus = 400 | 404 | 409 | 413 | 415 | 431 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 431 | 503;
 
 /** The stable codes each problem status of one operation can carry. */
 export type ProblemCodes = Partial<Record<ProblemStatus, readonly string[]>>;
 
 const STATUS_DESCRIPTIONS: Record<ProblemStatus, string> = {
   400: 'Invalid input: malformed JSON, a body that is not a JSON object, unknown or wrongly typed fields (see `errors`), or a broken business input rule',
+  401: 'No bearer token, or one that is malformed, expired, badly signed or for another issuer or audience (only with `AUTH_MODE=jwt`; see `WWW-Authenticate`)',
+  403: 'The token is valid but its roles or subject do not allow this operation',
   404: 'No such aggregate',
   409: 'A business rule refused the command, or a concurrent modification persisted after the bounded retries',
   413: 'Request body larger than the limit, or an append larger than the event store takes',
   415: 'The request has a body that is not `application/json` (or `+json`) in UTF-8',
+  429: 'Too many requests from this client in the rate-limit window (see `Retry-After`)',
   431: 'The request line (URL with its query) and headers exceed the server limit (16 kB)',
   503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time (see `Retry-After`)',
 };
@@ -41,6 +44,17 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
     title: problemTitle('CONCURRENCY_CONFLICT'),
     detail: 'Stream was modified concurrently (expected version 3, actual 4)',
   },
+  UNAUTHENTICATED: {
+    title: 'Unauthenticated',
+    detail: 'This operation needs a bearer token (Authorization: Bearer <JWT>)',
+  },
+  TOKEN_INVALID: { title: 'Token invalid', detail: 'The bearer token was refused: the token has expired' },
+  FORBIDDEN: { title: 'Forbidden', detail: 'This operation needs one of the roles: operator, admin' },
+  RATE_LIMITED: { title: 'Rate limited', detail: 'Too many requests; retry after 3 s' },
+  TOO_MANY_WAITS: {
+    title: 'Too many waits',
+    detail: '1000 queries already wait for a minVersion in this process; retry shortly',
+  },
   READ_MODEL_BEHIND: {
     title: problemTitle('READ_MODEL_BEHIND'),
     detail: 'The view has not reached version 4 after 2000 ms (it is at 3); retry shortly',
@@ -49,6 +63,19 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
 
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', example: 1 } },
+};
+
+const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': {
+    description: 'The bearer scheme, and why the token was refused (RFC 6750)',
+    schema: { type: 'string', example: 'Bearer realm="api", error="invalid_token"' },
+  },
+};
+
+const HEADERS_OF: Partial<Record<ProblemStatus, Extract<ApiResponseOptions, { headers?: unknown }>['headers']>> = {
+  401: WWW_AUTHENTICATE,
+  429: RETRY_AFTER,
+  503: RETRY_AFTER,
 };
 
 const exampleOf = (status: ProblemStatus, code: string) => ({
@@ -76,7 +103,7 @@ export const ApiProblems = (codes: ProblemCodes) =>
         // Replaces a schema another decorator gave this status (terminus documents its own 503 body).
         schema: undefined,
         description: `${STATUS_DESCRIPTIONS[status]}. Codes: ${list!.map((c) => `\`${c}\``).join(', ')}`,
-        ...(status === 503 ? { headers: RETRY_AFTER } : {}),
+        ...(HEADERS_OF[status] ? { headers: HEADERS_OF[status] } : {}),
         content: {
           [PROBLEM_JSON]: {
             schema: {
@@ -116,6 +143,7 @@ export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
         409: ['CONCURRENCY_CONFLICT'],
         413: ['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE'],
         415: ['UNSUPPORTED_MEDIA_TYPE'],
+        429: ['RATE_LIMITED'],
         431: ['HEADERS_TOO_LARGE'],
         503: ['EVENT_STORE_UNAVAILABLE'],
       },
@@ -126,7 +154,15 @@ export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
 /** What every query (a GET on a read model) can answer, plus `extra`. */
 export const ApiQueryProblems = (extra: ProblemCodes = {}) =>
   ApiProblems(
-    merge({ 400: ['VALIDATION_FAILED'], 431: ['HEADERS_TOO_LARGE'], 503: ['READ_STORE_UNAVAILABLE'] }, extra),
+    merge(
+      {
+        400: ['VALIDATION_FAILED'],
+        429: ['RATE_LIMITED'],
+        431: ['HEADERS_TOO_LARGE'],
+        503: ['READ_STORE_UNAVAILABLE'],
+      },
+      extra,
+    ),
   );
 
 export { ProblemDetails };

@@ -5,10 +5,12 @@ import { createParamDecorator, type ExecutionContext, type INestApplication } fr
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
 import { externalCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
 import { PROBLEM_JSON, problemTitle, problemType, ProblemDetails, type FieldError } from './problem-details.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
+import { BEARER_SCHEME } from './auth/access.decorators.js';
 
 export interface HttpAppOptions {
   readonly title: string;
@@ -17,6 +19,10 @@ export interface HttpAppOptions {
   readonly bodyLimit: string;
   /** Swagger tags (one per bounded context) with their descriptions. */
   readonly tags: readonly { name: string; description: string }[];
+  /** Serve Swagger UI at /docs and the document at /docs-json (default true). */
+  readonly swaggerEnabled?: boolean;
+  /** Origins CORS allows (`*`: any); empty or absent: CORS off, browsers on other origins are refused. */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** Keys that would reach object prototypes if a body were ever merged into an object: refused outright. */
@@ -54,6 +60,19 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * and shutdown hooks. Create the app with `{ bodyParser: false }` so the parser here is the only one.
  */
 export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOptions): void => {
+  // Safe defaults: security headers (CSP, HSTS, nosniff, frame denial...), no framework fingerprint.
+  app.disable('x-powered-by');
+  // No upgrade-insecure-requests: it would send Swagger UI's own files to https:// on a plain-http
+  // development server (TLS for the API is terminated in front of it, see README "Security").
+  app.use(helmet({ contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } } }));
+  const origins = options.corsOrigins ?? [];
+  if (origins.length > 0) {
+    app.enableCors({
+      origin: origins.includes('*') ? true : [...origins],
+      allowedHeaders: ['Authorization', 'Content-Type', 'x-correlation-id'],
+      exposedHeaders: ['x-correlation-id', 'Retry-After', 'WWW-Authenticate'],
+    });
+  }
   app.use(correlationIdMiddleware);
   app.use(methodNotAllowedMiddleware(app));
   app.use(unsupportedMediaTypeMiddleware);
@@ -76,7 +95,7 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();
   (app.getHttpServer() as Server).on('clientError', answerClientError);
-  setUpSwagger(app, options);
+  if (options.swaggerEnabled ?? true) setUpSwagger(app, options);
 };
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
@@ -198,13 +217,24 @@ const API_CONVENTIONS = [
   'Request bodies are JSON objects (`application/json`, UTF-8; anything else: 415 `UNSUPPORTED_MEDIA_TYPE`) and',
   'may carry no property the schema does not list. A method a path does not list answers 405',
   '`METHOD_NOT_ALLOWED` with an `Allow` header; an unknown path answers 404 `NOT_FOUND`.',
+  'With `AUTH_MODE=jwt` operations need `Authorization: Bearer <JWT>` (401 without a valid one, 403 without the role);',
+  'a customer (`sub`) sees and changes only its own orders. Too many requests answer 429 `RATE_LIMITED`.',
 ].join(' ');
 
 const setUpSwagger = (app: INestApplication, options: HttpAppOptions): void => {
   const builder = new DocumentBuilder()
     .setTitle(options.title)
     .setDescription(`${options.description}\n\n${API_CONVENTIONS}`)
-    .setVersion('1.0');
+    .setVersion('1.0')
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'A JWT whose `sub` is the customer id and `roles` its roles',
+      },
+      BEARER_SCHEME,
+    );
   const document = SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDetails] });
   closeRequestSchemas(document);
   // Only the tags this app's role serves (a command-only process lists no query tag), in declared order.

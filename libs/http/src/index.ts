@@ -5,3 +5,8 @@ export * from './problem-details.js';
 export * from './validation.js';
 export * from './query.dto.js';
 export * from './decimal-places.js';
+export * from './auth/access.decorators.js';
+export * from './auth/access.guard.js';
+export * from './auth/http-security.module.js';
+export * from './auth/jwt-verifier.js';
+export * from './auth/principal.js';

@@ -18,6 +18,18 @@ export class RequestValidationError extends HttpException {
   }
 }
 
+/** An answer of the HTTP edge itself (authentication, authorization) with a stable code and its headers. */
+export class HttpProblem extends HttpException {
+  constructor(
+    readonly code: string,
+    status: number,
+    message: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(message, status);
+  }
+}
+
 /**
  * The one place errors become HTTP: every failure is answered as RFC 9457 problem+json. Application
  * errors map by kind; Nest HTTP exceptions keep their status; anything else is a 500 whose details stay
@@ -45,6 +57,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       this.logger.warn(`${summary}: ${(exception as Error).message}`);
     }
     if (problem.status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
+    if (exception instanceof HttpProblem) {
+      for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
+    }
     if (response.headersSent) return;
     response.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(problem));
   }
@@ -65,6 +80,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         ...base(exception.code, problemTitle(exception.code), status),
         detail: exception.message,
       };
+    }
+    if (exception instanceof HttpProblem) {
+      const status = exception.getStatus();
+      return { ...base(exception.code, problemTitle(exception.code), status), detail: exception.message };
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

@@ -19,6 +19,19 @@ export type TransportOptions =
       readonly handlerAttempts: number;
       /** First retry delay; doubles per attempt. */
       readonly retryBaseDelayMs: number;
+      /** TLS to the brokers (absent: plaintext). */
+      readonly ssl?: {
+        readonly caFile?: string;
+        readonly certFile?: string;
+        readonly keyFile?: string;
+        readonly rejectUnauthorized: boolean;
+      };
+      /** SASL authentication (absent: none). */
+      readonly sasl?: {
+        readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+        readonly username: string;
+        readonly password: string;
+      };
     };
 
 /** Readiness of the event transport (producer and consumer connected); absent for in-process delivery. */

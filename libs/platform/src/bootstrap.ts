@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
 import { EventSourcingModule, type AppRole } from '@app/event-sourcing';
-import { configureHttpApp, type HttpAppOptions } from '@app/http';
+import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/http';
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
@@ -44,6 +44,7 @@ export const applicationModule = (
     module: ApplicationModule,
     imports: [
       ...(configModule ? [configModule] : []),
+      HttpSecurityModule.forRoot({ auth: config.security.auth, rateLimit: config.security.http.rateLimit }),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
       ...(kafka
         ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
@@ -74,6 +75,8 @@ export const createHttpApp = async (
     description: definition.description,
     bodyLimit: config.bodyLimit,
     tags: definition.tags,
+    swaggerEnabled: config.security.http.swaggerEnabled,
+    corsOrigins: config.security.http.corsOrigins,
   });
   // Hybrid app: the Kafka consumer delivers to the same handlers; it starts after the app initialised.
   if (config.transport.kind === 'kafka') await connectKafkaConsumer(app, config.transport);
@@ -97,8 +100,18 @@ export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
   const { store } = config.eventSourcing;
   const embedded = store.kind === 'memory' && config.readModels.store.kind === 'memory';
   logger.log(
-    `${definition.name} listening on http://localhost:${config.port} - Swagger UI http://localhost:${config.port}/docs`,
+    `${definition.name} listening on http://localhost:${config.port}` +
+      (config.security.http.swaggerEnabled ? ` - Swagger UI http://localhost:${config.port}/docs` : ''),
   );
+  const { auth } = config.security;
+  if (auth.mode === 'none') {
+    logger.warn(
+      'AUTH_MODE=none: the API is open to anyone who can reach it (any customer, any role). ' +
+        'Set AUTH_MODE=jwt with AUTH_JWT_SECRET or AUTH_JWKS_URL for any deployment.',
+    );
+  } else {
+    logger.log(`authentication: bearer JWT (${auth.jwksUrl ? 'JWKS, RS256/ES256' : 'shared secret, HS256'})`);
+  }
   logger.log(
     `event store: ${store.kind}, read models: ${config.readModels.store.kind}, ` +
       `event transport: ${config.transport.kind}, role: ${config.eventSourcing.role}` +

@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Optional, ServiceUnavailableException } from '
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { ApplicationError } from '@app/core';
-import { ApiProblems } from '@app/http';
+import { ApiProblems, NoRateLimit } from '@app/http';
 import { EventStore } from '@app/event-sourcing';
 import { TransportHealth } from '@app/messaging';
 import { ReadModelStore } from '@app/read-models';
@@ -14,6 +14,8 @@ const PROBE_TIMEOUT_MS = 2_000;
  * event transport including the consumer's connection), each within a bounded time; 503 otherwise.
  */
 @ApiTags('health')
+// Orchestrators probe often and from one address: probes never count against the rate limit.
+@NoRateLimit()
 @Controller('health')
 export class HealthController {
   constructor(

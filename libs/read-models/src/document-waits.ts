@@ -111,3 +111,32 @@ export class DocumentWaits<T extends VersionedDocument> {
     this.#waits.delete(id);
   }
 }
+
+/**
+ * How many read-your-writes waits this process holds open at once, over all collections. Each wait
+ * costs a timer and a pending request; past the limit a query is answered at once (503) instead of
+ * letting clients pile up waits. `ReadModelsModule` sets the limit from READ_YOUR_WRITES_MAX_WAITS.
+ */
+export class WaitBudget {
+  #open = 0;
+
+  constructor(public limit: number) {}
+
+  /** Takes one wait; false when the limit is reached (nothing taken). */
+  tryAcquire(): boolean {
+    if (this.#open >= this.limit) return false;
+    this.#open++;
+    return true;
+  }
+
+  release(): void {
+    this.#open = Math.max(0, this.#open - 1);
+  }
+
+  get open(): number {
+    return this.#open;
+  }
+}
+
+/** The budget of this process. */
+export const processWaitBudget = new WaitBudget(1_000);

@@ -1,5 +1,6 @@
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { ReadModelStore } from './document-collection.js';
+import { processWaitBudget } from './document-waits.js';
 import { InMemoryReadModelStore } from './in-memory-document-collection.js';
 import { MongoReadModelStore } from './mongo/mongo-read-model-store.js';
 
@@ -7,9 +8,16 @@ export interface ReadModelsOptions {
   readonly store:
     | { readonly kind: 'memory' }
     /** Connection string including the database name (`mongodb://host:27017/readmodels`). */
-    | { readonly kind: 'mongo'; readonly url: string };
+    | {
+        readonly kind: 'mongo';
+        readonly url: string;
+        /** CA (PEM) to trust for TLS to MongoDB; turns TLS on (`tls=true` in the url does too). */
+        readonly tlsCaFile?: string;
+      };
   /** How long a query with `minVersion` waits for its projection. */
   readonly readYourWritesTimeoutMs: number;
+  /** Concurrent `minVersion` waits of this process (beyond: 503 TOO_MANY_WAITS). Default 1000. */
+  readonly maxConcurrentWaits?: number;
 }
 
 export const READ_MODELS_OPTIONS = Symbol('READ_MODELS_OPTIONS');
@@ -24,7 +32,7 @@ const hostsOf = (url: string): string =>
 const createStore = async (options: ReadModelsOptions['store']): Promise<ReadModelStore> => {
   const logger = new Logger('ReadModels');
   if (options.kind === 'mongo') {
-    const store = new MongoReadModelStore({ url: options.url });
+    const store = new MongoReadModelStore({ url: options.url, tlsCaFile: options.tlsCaFile });
     await store.init();
     logger.log(`Read models: MongoDB ${hostsOf(options.url)}, database ${store.database}`);
     return store;
@@ -42,6 +50,7 @@ export class ReadModelsModule implements OnApplicationShutdown {
   constructor(@Inject(ReadModelStore) private readonly store: ReadModelStore) {}
 
   static forRoot(options: ReadModelsOptions): DynamicModule {
+    if (options.maxConcurrentWaits !== undefined) processWaitBudget.limit = options.maxConcurrentWaits;
     return {
       module: ReadModelsModule,
       providers: [

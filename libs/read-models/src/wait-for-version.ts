@@ -1,5 +1,18 @@
 import type { DocumentCollection, ReadModelDocument } from './document-collection.js';
 import { ApplicationError } from '@app/core';
+import { processWaitBudget, type WaitBudget } from './document-waits.js';
+
+/** Too many queries of this process wait for a version already (HTTP 503, retry). */
+export class TooManyWaitsError extends ApplicationError {
+  constructor(limit: number) {
+    super(
+      'TOO_MANY_WAITS',
+      'unavailable',
+      `${limit} queries already wait for a minVersion in this process; retry shortly`,
+      { limit },
+    );
+  }
+}
 
 /** The read model did not reach the version a client asked for within the wait (HTTP 503, retry). */
 export class ReadModelBehindError extends ApplicationError {
@@ -25,8 +38,24 @@ export const readAtLeast = async <T extends ReadModelDocument>(
   id: string,
   minVersion: number | undefined,
   timeoutMs: number,
+  budget: WaitBudget = processWaitBudget,
 ): Promise<T | undefined> => {
   if (minVersion === undefined) return collection.get(id);
+  if (!budget.tryAcquire()) throw new TooManyWaitsError(budget.limit);
+  try {
+    return await waitAtLeast(what, collection, id, minVersion, timeoutMs);
+  } finally {
+    budget.release();
+  }
+};
+
+const waitAtLeast = async <T extends ReadModelDocument>(
+  what: string,
+  collection: DocumentCollection<T>,
+  id: string,
+  minVersion: number,
+  timeoutMs: number,
+): Promise<T | undefined> => {
   const started = Date.now();
   // Wait before reading, so a write between the read and the wait is not missed.
   const reached = collection.waits.until(id, minVersion, timeoutMs);

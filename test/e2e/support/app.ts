@@ -3,7 +3,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { loadConfig } from '@app/config';
 import { createHttpApp } from '@app/platform';
 import { monolith } from '../../../apps/monolith/src/monolith.app.js';
-import { request } from './openapi-contract.js';
+import { bearer, jwtAuthEnv, tokenFor } from './auth.js';
+import { request, requestWithoutDocument, setDefaultHeaders } from './openapi-contract.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -17,22 +18,33 @@ export interface RunningApp {
 /**
  * The monolith as `main.ts` builds it, on the given environment, initialised but not listening. It logs
  * errors only (LOG_LEVEL=error unless `env` says otherwise): the warnings the suites provoke on purpose
- * (503s, embedded mode) stay out of the test output, a 500's stack trace does not.
+ * (503s, embedded mode) stay out of the test output, a 500's stack trace does not. The rate limit is
+ * off (RATE_LIMIT_MAX=0) unless `env` sets it: the suites send more per second than any client should.
+ * With AUTH_MODE=jwt, every request of `request(server)` carries an admin token unless it sets its own.
  */
 export const startMonolith = async (env: Env): Promise<RunningApp> => {
-  const config = loadConfig({ LOG_LEVEL: 'error', ...env }, { port: 0, service: monolith.service });
+  const config = loadConfig(
+    { LOG_LEVEL: 'error', RATE_LIMIT_MAX: '0', ...env },
+    { port: 0, service: monolith.service },
+  );
   const app = await createHttpApp(monolith, config);
   await app.init();
   const server = app.getHttpServer() as Server;
-  await untilReady(server);
+  if (config.security.auth.mode === 'jwt')
+    setDefaultHeaders(server, bearer(await tokenFor('e2e-admin', { roles: ['admin'], expiresInSec: 3_600 })));
+  await untilReady(server, config.security.http.swaggerEnabled ? request : requestWithoutDocument);
   return { app, server, close: () => app.close() };
 };
 
 /** Waits for /health/ready, as a deployment would before routing traffic (a Kafka consumer joins its group). */
-const untilReady = async (server: Server, timeoutMs = 30_000): Promise<void> => {
+const untilReady = async (
+  server: Server,
+  client: typeof request | typeof requestWithoutDocument,
+  timeoutMs = 30_000,
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const response = await request(server).get('/health/ready');
+    const response = await client(server).get('/health/ready');
     if (response.status === 200) return;
     if (Date.now() > deadline) throw new Error(`App not ready after ${timeoutMs} ms: ${response.text}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -50,6 +62,13 @@ export interface StoreVariant {
    */
   readonly shortReadYourWritesTimeoutMs?: number;
 }
+
+/** The same store with AUTH_MODE=jwt: the suites then run as an admin (see startMonolith). */
+export const withJwtAuth = (variant: StoreVariant): StoreVariant => ({
+  ...variant,
+  name: `${variant.name} with AUTH_MODE=jwt`,
+  env: (extra = {}) => variant.env({ ...jwtAuthEnv(), ...extra }),
+});
 
 export const inMemoryStore: StoreVariant = {
   name: 'in-memory event store',

@@ -208,13 +208,27 @@ export const assertDocumented = async (target: Target, response: Response): Prom
   }
 };
 
+const defaultHeaders = new WeakMap<object, Readonly<Record<string, string>>>();
+const urlDefaultHeaders = new Map<string, Readonly<Record<string, string>>>();
+
+/**
+ * Headers every request of `request(target)` carries unless the test sets its own (an app started with
+ * AUTH_MODE=jwt gets an admin token, so suites written for AUTH_MODE=none run unchanged).
+ */
+export const setDefaultHeaders = (target: Target, headers: Readonly<Record<string, string>>): void => {
+  if (typeof target === 'string') urlDefaultHeaders.set(target, headers);
+  else defaultHeaders.set(target, headers);
+};
+
 /**
  * supertest, except that every response is checked against the app's OpenAPI document before the
  * test sees it. The e2e suites use this instead of importing supertest, so no call can skip the check.
  */
 export const request = (target: Target) => {
   const agent = supertest(target);
+  const headers = (typeof target === 'string' ? urlDefaultHeaders.get(target) : defaultHeaders.get(target)) ?? {};
   const checked = (test: Test): Test => {
+    for (const [name, value] of Object.entries(headers)) test.set(name, value);
     const then = test.then.bind(test);
     test.then = ((onFulfilled, onRejected) =>
       then(async (response: Response) => {
@@ -235,3 +249,9 @@ export const request = (target: Target) => {
 };
 
 export type CheckedAgent = ReturnType<typeof request>;
+
+/**
+ * Plain supertest, for the one kind of app there is no document to check against: one started with
+ * SWAGGER_ENABLED=false. Everything else goes through `request`.
+ */
+export const requestWithoutDocument = (target: Target) => supertest(target);

@@ -1072,7 +1072,11 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         expect(codesOf('/orders/{id}/cancel', 'post', 409)).toEqual(['CONCURRENCY_CONFLICT', 'ORDER_NOT_CANCELLABLE']);
         expect(codesOf('/products', 'post', 409)).toEqual(['CONCURRENCY_CONFLICT', 'PRODUCT_ALREADY_REGISTERED']);
         expect(codesOf('/orders', 'post', 413)).toEqual(['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE']);
-        expect(codesOf('/orders/{id}', 'get', 503)).toEqual(['READ_STORE_UNAVAILABLE', 'READ_MODEL_BEHIND']);
+        expect(codesOf('/orders/{id}', 'get', 503)).toEqual([
+          'READ_STORE_UNAVAILABLE',
+          'READ_MODEL_BEHIND',
+          'TOO_MANY_WAITS',
+        ]);
         for (const [path, method] of routes.filter(([, m]) => m === 'post')) {
           expect(codesOf(path, method, 415)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
         }

@@ -4,7 +4,7 @@
 // own topics, databases and consumer groups.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { MongoClient } from 'mongodb';
@@ -29,6 +29,15 @@ const EXTRA_ENV = {
 };
 /** Environment of a service process of this run (topic prefix, short lease), e.g. for extra instances. */
 export const reliabilityEnv = (service: string) => serviceEnv(service, EXTRA_ENV);
+
+/**
+ * Environment that arms the test-only fault point of kill-after-append.preload.mjs in a built service:
+ * it SIGKILLs itself right after appending an event of `eventType`.
+ */
+export const killAfterAppendEnv = (eventType: string): Record<string, string> => ({
+  NODE_OPTIONS: `--import=${join(import.meta.dirname, 'kill-after-append.preload.mjs')}`,
+  TEST_FAULT_KILL_AFTER_APPEND: eventType,
+});
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 

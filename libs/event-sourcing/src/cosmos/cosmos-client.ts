@@ -1,10 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { CosmosClient, type ConnectionPolicy, type CosmosClientOptions, type PluginConfig } from '@azure/cosmos';
+import { DefaultAzureCredential } from '@azure/identity';
 
 export interface CosmosClientSettings {
   readonly endpoint: string;
-  readonly key: string;
+  /**
+   * The account key. Without one the client authenticates with Microsoft Entra ID through
+   * `DefaultAzureCredential` (managed identity, workload identity, environment or developer sign-in);
+   * the identity needs a Cosmos DB data-plane role on the account.
+   */
+  readonly key?: string;
   /**
    * PEM file of a CA to trust for this client only (the emulator's or a local server's self-signed
    * certificate). TLS stays fully verified; nothing is changed process-wide.
@@ -56,7 +62,7 @@ export const createCosmosClient = ({
   }
   const options: CosmosClientOptions & { plugins?: PluginConfig[] } = {
     endpoint,
-    key,
+    ...(key ? { key } : { aadCredentials: new DefaultAzureCredential() }),
     connectionPolicy,
     ...(agent ? { agent } : {}),
     ...(plugins ? { plugins } : {}),

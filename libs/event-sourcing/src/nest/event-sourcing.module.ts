@@ -19,7 +19,6 @@ import { InProcessEventPublisher } from '../relay/in-process-event-publisher.js'
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { OutboxSource } from '../relay/outbox-source.js';
 import { EventStore } from '../store/event-store.js';
-import { killAfterAppendOf } from '../store/fault-injection.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
@@ -39,7 +38,8 @@ const createEventStore = async (options: EventStoreOptions): Promise<EventStore>
   const client = createCosmosClient({ endpoint: options.endpoint, key: options.key, caFile: options.caFile });
   const store = CosmosEventStore.fromClient(client, options.databaseId, options.containerId);
   await store.init();
-  logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId}`);
+  const auth = options.key ? 'account key' : 'Microsoft Entra ID';
+  logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId} (${auth})`);
   return store;
 };
 
@@ -71,11 +71,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         { provide: CLOCK, useValue: systemClock },
         {
           provide: EventStore,
-          useFactory: async () => {
-            const store = await createEventStore(options.store);
-            const killAfter = options.testFaults?.killAfterAppendOf;
-            return killAfter ? killAfterAppendOf(store, killAfter) : store;
-          },
+          useFactory: () => createEventStore(options.store),
         },
         EventTypeRegistry,
         EventHandlerRegistry,

@@ -6,7 +6,8 @@ export type EventStoreOptions =
   | {
       readonly kind: 'cosmos';
       readonly endpoint: string;
-      readonly key: string;
+      /** Account key; absent: Microsoft Entra ID (DefaultAzureCredential) authenticates instead. */
+      readonly key?: string;
       readonly databaseId: string;
       readonly containerId: string;
       /** PEM file to trust for this client only (self-signed local servers). */
@@ -31,8 +32,6 @@ export interface EventSourcingOptions {
    * survive a restart (in memory) over an event store that does.
    */
   readonly replayProjectionsOnStart: boolean;
-  /** Test-only fault points (reliability suite); see fault-injection.ts. */
-  readonly testFaults?: { readonly killAfterAppendOf?: string };
 }
 
 export const EVENT_SOURCING_OPTIONS = Symbol('EVENT_SOURCING_OPTIONS');

@@ -7,9 +7,12 @@ import {
   ApiCommandProblems,
   ApiQueryProblems,
   MinVersionQueryDto,
+  Authenticated,
   PageQueryDto,
   RequestContext,
   RequestValidationError,
+  RequireRoles,
+  ROLES,
 } from '@app/http';
 import { RegisterProductCommand } from '../application/register-product/register-product.command.js';
 import { RestockProductCommand } from '../application/restock-product/restock-product.command.js';
@@ -48,6 +51,7 @@ export class ProductsCommandsController {
   @ApiOperation({ summary: 'Register a product with its initial stock' })
   @ApiCreatedResponse({ type: ProductAcceptedDto, description: 'Product registered: its SKU and stream version' })
   @ApiCommandProblems({ 400: ['STOCK_QUANTITY_INVALID'], 409: ['PRODUCT_ALREADY_REGISTERED'] })
+  @RequireRoles(ROLES.operator)
   async register(@Body() body: RegisterProductRequestDto, @RequestContext() context: CommandContext) {
     const { version } = await this.commands.execute(
       new RegisterProductCommand(body.sku, body.name, body.initialStock, context),
@@ -61,6 +65,7 @@ export class ProductsCommandsController {
   @ApiOperation({ summary: 'Add stock to a product' })
   @ApiOkResponse({ type: ProductAcceptedDto, description: 'Stock added: the SKU and its new stream version' })
   @ApiCommandProblems({ 400: ['MALFORMED_URL', 'STOCK_QUANTITY_INVALID'], 404: ['PRODUCT_NOT_FOUND'] })
+  @RequireRoles(ROLES.operator)
   async restock(
     @Param('sku', SkuPipe) sku: string,
     @Body() body: RestockRequestDto,
@@ -81,7 +86,12 @@ export class ProductsQueriesController {
   @skuParam
   @ApiOperation({ summary: 'Stock of one product, as projected from its events' })
   @ApiOkResponse({ type: ProductView, description: 'The stock view (at least at `minVersion` when given)' })
-  @ApiQueryProblems({ 400: ['MALFORMED_URL'], 404: ['PRODUCT_NOT_FOUND'], 503: ['READ_MODEL_BEHIND'] })
+  @ApiQueryProblems({
+    400: ['MALFORMED_URL'],
+    404: ['PRODUCT_NOT_FOUND'],
+    503: ['READ_MODEL_BEHIND', 'TOO_MANY_WAITS'],
+  })
+  @Authenticated()
   async get(@Param('sku', SkuPipe) sku: string, @Query() query: MinVersionQueryDto) {
     const { id: _id, ...view } = await this.queries.execute(new GetProductQuery(sku, query.minVersion));
     return view;
@@ -91,6 +101,7 @@ export class ProductsQueriesController {
   @ApiOperation({ summary: 'Products by SKU, paginated by cursor' })
   @ApiOkResponse({ type: ProductPageView, description: 'One page of stock views, by SKU' })
   @ApiQueryProblems({ 400: ['CURSOR_INVALID'] })
+  @Authenticated()
   async list(@Query() query: PageQueryDto) {
     const page = await this.queries.execute(new ListProductsQuery(query.limit ?? 20, query.cursor));
     return { items: page.items.map(({ id: _id, ...view }) => view), nextCursor: page.nextCursor };

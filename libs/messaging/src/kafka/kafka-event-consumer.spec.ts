@@ -14,7 +14,14 @@ const event: RecordedEvent = {
   version: 1,
   type: 'OrderPlaced',
   schemaVersion: 1,
-  data: {},
+  data: {
+    orderId: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b',
+    customerId: 'customer-1',
+    currency: 'EUR',
+    lines: [{ sku: 'APPLE', quantity: 1, unitPrice: 1.5 }],
+    total: 1.5,
+    placedAt: '2024-01-01T00:00:00.000Z',
+  },
   metadata: { eventId: 'e-1', correlationId: 'c-1', causationId: 'k-1', occurredAt: '2024-01-01T00:00:00.000Z' },
 };
 
@@ -46,6 +53,30 @@ describe('KafkaEventConsumer', () => {
     expect(dispatch).not.toHaveBeenCalled();
     consumer.onApplicationBootstrap();
     await expect(result).resolves.toBe('handled');
+  });
+
+  it('dead-letters data that breaks the published contract, with the reason, before any handler runs', async () => {
+    const dispatch = jest.fn(async () => 1);
+    const { consumer, consumed, sent } = setup(dispatch);
+    consumer.onApplicationBootstrap();
+    const forged = encodeEvent({ ...event, data: { orderId: 'not-a-uuid', lines: 'all' } }).value;
+    await expect(consumer.consume(consumed(forged))).resolves.toBe('dead-lettered');
+    expect(dispatch).not.toHaveBeenCalled();
+    expect(sent[0].messages[0].headers['dlq-attempts']).toBe('0');
+    expect(sent[0].messages[0].headers['dlq-error']).toMatch(
+      /^ContractViolationError: OrderPlaced v1 breaks its contract: orderId: .*; customerId: .*; .*lines/,
+    );
+  });
+
+  it('dead-letters a schema version that has no published contract', async () => {
+    const dispatch = jest.fn(async () => 1);
+    const { consumer, consumed, sent } = setup(dispatch);
+    consumer.onApplicationBootstrap();
+    await expect(consumer.consume(consumed(encodeEvent({ ...event, schemaVersion: 7 }).value))).resolves.toBe(
+      'dead-lettered',
+    );
+    expect(dispatch).not.toHaveBeenCalled();
+    expect(sent[0].messages[0].headers['dlq-error']).toContain('No published contract for OrderPlaced v7');
   });
 
   it('skips types no handler subscribes to', async () => {

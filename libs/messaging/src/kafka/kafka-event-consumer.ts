@@ -8,7 +8,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, type KafkaContext } from '@nestjs/microservices';
-import { deadLetterTopic } from '@app/contracts';
+import { assertEventContract, ContractViolationError, deadLetterTopic } from '@app/contracts';
 import { ApplicationError, batchCause, handledBefore, type RecordedEvent } from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
@@ -216,7 +216,11 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
-  /** Reads the envelope: malformed or unreadable (schema version) -> dead letter; no subscriber -> skip. */
+  /**
+   * Reads the envelope: malformed or unreadable (schema version) -> dead letter; no subscriber -> skip.
+   * The data must then satisfy the published contract of its type and schema version (@app/contracts):
+   * a forged or broken payload goes to the dead-letter topic with the reason, before any handler runs.
+   */
   private decode(consumed: ConsumedMessage): Decoded {
     let event: RecordedEvent;
     try {
@@ -228,6 +232,12 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     if (!this.handlers.subscribedTypes.has(event.type)) {
       this.logSkipped(event, consumed);
       return { kind: 'skip' };
+    }
+    try {
+      assertEventContract(event);
+    } catch (error) {
+      if (!(error instanceof ContractViolationError)) throw error;
+      return { kind: 'dead-letter', error };
     }
     try {
       return { kind: 'event', event: this.eventTypes.upcast(event) };

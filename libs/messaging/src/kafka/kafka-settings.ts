@@ -1,4 +1,6 @@
-import { logLevel, Partitioners, type KafkaConfig, type ProducerConfig } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { logLevel, Partitioners, type KafkaConfig, type ProducerConfig, type SASLOptions } from 'kafkajs';
 import type { TransportOptions } from '../messaging.options.js';
 
 export type KafkaTransportOptions = Extract<TransportOptions, { kind: 'kafka' }>;
@@ -15,7 +17,25 @@ export const kafkaClientConfig = (options: KafkaTransportOptions, clientId = opt
   connectionTimeout: 3000,
   requestTimeout: 10_000,
   retry: { retries: 6, initialRetryTime: 100, maxRetryTime: 2000 },
+  ...kafkaSecurityConfig(options),
 });
+
+/** TLS and SASL settings of kafkajs from the transport options (files read once, at client creation). */
+export const kafkaSecurityConfig = ({
+  ssl,
+  sasl,
+}: Pick<KafkaTransportOptions, 'ssl' | 'sasl'>): Pick<KafkaConfig, 'ssl' | 'sasl'> => {
+  const tls: ConnectionOptions | undefined = ssl && {
+    rejectUnauthorized: ssl.rejectUnauthorized,
+    ...(ssl.caFile ? { ca: [readFileSync(ssl.caFile, 'utf8')] } : {}),
+    ...(ssl.certFile ? { cert: readFileSync(ssl.certFile, 'utf8') } : {}),
+    ...(ssl.keyFile ? { key: readFileSync(ssl.keyFile, 'utf8') } : {}),
+  };
+  return {
+    ...(tls ? { ssl: tls } : {}),
+    ...(sasl ? { sasl: { ...sasl } as SASLOptions } : {}),
+  };
+};
 
 /**
  * Producer settings: idempotent (the broker drops duplicates of a retried batch), one request in flight

@@ -20,10 +20,16 @@ export interface PlaceOrder {
  */
 export class Order extends AggregateRoot<OrderEvent> {
   #id = '';
+  #customerId = '';
   #status: OrderStatus | undefined;
 
   get id(): string {
     return this.#id;
+  }
+
+  /** Who placed the order (its owner). */
+  get customerId(): string {
+    return this.#customerId;
   }
 
   get status(): OrderStatus | undefined {
@@ -82,6 +88,7 @@ export class Order extends AggregateRoot<OrderEvent> {
     switch (event.type) {
       case 'OrderPlaced':
         this.#id = event.data.orderId;
+        this.#customerId = event.data.customerId;
         this.#status = 'PENDING';
         return;
       case 'OrderConfirmed':

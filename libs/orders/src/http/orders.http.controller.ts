@@ -5,11 +5,18 @@ import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, Api
 import type { CommandContext } from '@app/event-sourcing';
 import {
   ApiCommandProblems,
+  ApiProblems,
   ApiQueryProblems,
+  Authenticated,
+  CurrentPrincipal,
+  HttpProblem,
   MinVersionQueryDto,
+  ownCustomerOf,
   RequestContext,
   RequestValidationError,
+  type Principal,
 } from '@app/http';
+import { orderNotFound } from '../domain/order.errors.js';
 import { CancelOrderCommand } from '../application/cancel-order/cancel-order.command.js';
 import { PlaceOrderCommand } from '../application/place-order/place-order.command.js';
 import { GetOrderQuery } from '../application/order-summary/get-order.query.js';
@@ -39,7 +46,16 @@ export class OrdersCommandsController {
   @ApiOperation({ summary: 'Place an order (PENDING until inventory reserves its stock)' })
   @ApiCreatedResponse({ type: CommandAcceptedDto, description: 'Order placed: its new id and stream version' })
   @ApiCommandProblems({ 400: ['ORDER_INVALID'] })
-  placeOrder(@Body() body: PlaceOrderRequestDto, @RequestContext() context: CommandContext) {
+  @Authenticated()
+  @ApiProblems({ 403: ['FORBIDDEN'] })
+  placeOrder(
+    @Body() body: PlaceOrderRequestDto,
+    @RequestContext() context: CommandContext,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const own = ownCustomerOf(principal);
+    if (own !== undefined && body.customerId !== own)
+      throw new HttpProblem('FORBIDDEN', 403, 'customerId must be the subject of your token');
     const order = { orderId: randomUUID(), customerId: body.customerId, currency: body.currency, lines: body.lines };
     return this.commands.execute(new PlaceOrderCommand(order, context));
   }
@@ -51,12 +67,14 @@ export class OrdersCommandsController {
   @ApiBody({ type: CancelOrderRequestDto, required: false })
   @ApiOkResponse({ type: CommandAcceptedDto, description: 'Order cancelled: its id and new stream version' })
   @ApiCommandProblems({ 400: ['MALFORMED_URL'], 404: ['ORDER_NOT_FOUND'], 409: ['ORDER_NOT_CANCELLABLE'] })
+  @Authenticated()
   cancelOrder(
     @Param('id', orderIdPipe) id: string,
     @Body() body: CancelOrderRequestDto,
     @RequestContext() context: CommandContext,
+    @CurrentPrincipal() principal: Principal,
   ) {
-    return this.commands.execute(new CancelOrderCommand(id, body.reason, context));
+    return this.commands.execute(new CancelOrderCommand(id, body.reason, context, ownCustomerOf(principal)));
   }
 }
 
@@ -70,18 +88,33 @@ export class OrdersQueriesController {
   @orderIdParam
   @ApiOperation({ summary: 'One order, as projected from its events' })
   @ApiOkResponse({ type: OrderView, description: 'The order summary (at least at `minVersion` when given)' })
-  @ApiQueryProblems({ 400: ['MALFORMED_URL'], 404: ['ORDER_NOT_FOUND'], 503: ['READ_MODEL_BEHIND'] })
-  getOrder(@Param('id', orderIdPipe) id: string, @Query() query: MinVersionQueryDto) {
-    return this.queries.execute(new GetOrderQuery(id, query.minVersion));
+  @ApiQueryProblems({ 400: ['MALFORMED_URL'], 404: ['ORDER_NOT_FOUND'], 503: ['READ_MODEL_BEHIND', 'TOO_MANY_WAITS'] })
+  @Authenticated()
+  async getOrder(
+    @Param('id', orderIdPipe) id: string,
+    @Query() query: MinVersionQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const order = await this.queries.execute(new GetOrderQuery(id, query.minVersion));
+    // Another customer's order is answered as unknown: order ids do not leak.
+    const own = ownCustomerOf(principal);
+    if (own !== undefined && order.customerId !== own) throw orderNotFound(id);
+    return order;
   }
 
   @Get()
   @ApiOperation({ summary: 'Orders, newest first, filtered by status and customer, paginated by cursor' })
   @ApiOkResponse({ type: OrderPageView, description: 'One page of order summaries, newest first' })
   @ApiQueryProblems({ 400: ['CURSOR_INVALID'] })
-  listOrders(@Query() query: ListOrdersQueryDto) {
+  @Authenticated()
+  async listOrders(@Query() query: ListOrdersQueryDto, @CurrentPrincipal() principal: Principal) {
+    // A customer sees its own orders only: the filter is its subject, whatever else it asks for.
+    const own = ownCustomerOf(principal);
+    if (own !== undefined && query.customerId !== undefined && query.customerId !== own)
+      return { items: [], nextCursor: null };
+    const customerId = own ?? query.customerId;
     return this.queries.execute(
-      new ListOrdersQuery({ status: query.status, customerId: query.customerId }, query.limit ?? 20, query.cursor),
+      new ListOrdersQuery({ status: query.status, customerId }, query.limit ?? 20, query.cursor),
     );
   }
 }

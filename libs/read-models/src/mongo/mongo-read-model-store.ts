@@ -28,6 +28,8 @@ export interface MongoReadModelStoreOptions {
   readonly url: string;
   /** How long `init()` and each operation wait for a reachable server before failing (default 5 s). */
   readonly serverSelectionTimeoutMs?: number;
+  /** CA (PEM file) to trust for TLS to the server; setting it turns TLS on. */
+  readonly tlsCaFile?: string;
 }
 
 /** What a collection needs from its store: the native collection, once its indexes exist. */
@@ -259,7 +261,7 @@ export class MongoReadModelStore extends ReadModelStore {
   #registrations: Promise<unknown> = Promise.resolve();
   #connecting: Promise<unknown> | undefined;
 
-  constructor({ url, serverSelectionTimeoutMs = 5_000 }: MongoReadModelStoreOptions) {
+  constructor({ url, serverSelectionTimeoutMs = 5_000, tlsCaFile }: MongoReadModelStoreOptions) {
     super();
     this.#dataSource = new ReadModelDataSource({
       type: 'mongodb',
@@ -270,7 +272,10 @@ export class MongoReadModelStore extends ReadModelStore {
       // Absent, not null, when a document property is undefined (as the in-memory store keeps it).
       ignoreUndefined: true,
       // TypeORM passes only known options through; `extra` reaches the MongoClient as is.
-      extra: { serverSelectionTimeoutMS: serverSelectionTimeoutMs },
+      extra: {
+        serverSelectionTimeoutMS: serverSelectionTimeoutMs,
+        ...(tlsCaFile ? { tls: true, tlsCAFile: tlsCaFile } : {}),
+      },
     });
     this.dataSource = this.#dataSource;
     const database = this.#dataSource.driver.database;

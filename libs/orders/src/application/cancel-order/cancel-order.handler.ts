@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Clock } from '@app/core';
 import { CLOCK } from '@app/event-sourcing';
 import { ORDER_REPOSITORY, type OrderRepository } from '../../infrastructure/order.repository.js';
+import { orderNotFound } from '../../domain/order.errors.js';
 import { CancelOrderCommand } from './cancel-order.command.js';
 
 @CommandHandler(CancelOrderCommand)
@@ -12,7 +13,14 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand> {
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  execute({ orderId, reason, context }: CancelOrderCommand) {
-    return this.orders.update(orderId, (order) => order.cancel(reason, this.clock.now()), context);
+  execute({ orderId, reason, context, onlyOfCustomer }: CancelOrderCommand) {
+    return this.orders.update(
+      orderId,
+      (order) => {
+        if (onlyOfCustomer !== undefined && order.customerId !== onlyOfCustomer) throw orderNotFound(orderId);
+        order.cancel(reason, this.clock.now());
+      },
+      context,
+    );
   }
 }
