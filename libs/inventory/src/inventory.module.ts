@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ORDER_CATEGORY, PRODUCT_CATEGORY } from '@app/contracts';
 import type { AppRole } from '@app/event-sourcing';
 import { GetProductHandler, ListProductsHandler } from './application/product-stock/product-stock.queries.js';
 import { ProductStockProjection } from './application/product-stock/product-stock.projection.js';
@@ -29,9 +28,6 @@ import { inventoryRepositoryProviders } from './infrastructure/inventory.reposit
   ],
 })
 export class InventoryModule {
-  /** Its stock policy follows Order streams; its product stock projection follows Product streams. */
-  static readonly consumes = [ORDER_CATEGORY, PRODUCT_CATEGORY];
-
   /** The context's HTTP side for a process role: commands, queries or both. */
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {

@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ORDER_CATEGORY, RESERVATION_CATEGORY } from '@app/contracts';
 import type { AppRole } from '@app/event-sourcing';
 import { CancelOrderHandler } from './application/cancel-order/cancel-order.handler.js';
 import { GetOrderHandler } from './application/order-summary/get-order.query.js';
@@ -28,9 +27,6 @@ import { orderRepositoryProvider } from './infrastructure/order.repository.js';
   ],
 })
 export class OrdersModule {
-  /** Its order summaries follow Order streams; its policies answer Reservation streams. */
-  static readonly consumes = [ORDER_CATEGORY, RESERVATION_CATEGORY];
-
   /** The context's HTTP side for a process role: commands, queries or both. */
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {
