@@ -6,6 +6,7 @@ import type { CommandContext } from '@app/event-sourcing';
 import {
   ApiCommandProblems,
   ApiQueryProblems,
+  CommandAcceptedDto,
   MinVersionQueryDto,
   RequestContext,
   RequestValidationError,
@@ -15,7 +16,7 @@ import { PlaceOrderCommand } from '../application/place-order/place-order.comman
 import { GetOrderQuery } from '../application/order-summary/get-order.query.js';
 import { ListOrdersQuery } from '../application/order-summary/list-orders.query.js';
 import { CancelOrderRequestDto, PlaceOrderRequestDto } from './place-order.request.dto.js';
-import { CommandAcceptedDto, ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
+import { ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
 
 /** Order ids are the UUIDs `POST /orders` hands out; anything else is a field error, like a body's. */
 const orderIdPipe = new ParseUUIDPipe({
