@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { ORDER_CATEGORY, type OrderCancelled, type OrderConfirmed, type OrderPlaced } from '@app/contracts';
 import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { CancelShipmentCommand } from '../cancel-shipment/cancel-shipment.command.js';
@@ -8,6 +8,7 @@ import { RecordOrderLinesCommand } from '../record-order-lines/record-order-line
 import { CreateShipmentCommand } from './create-shipment.command.js';
 
 const NAME = 'shipping.order-shipment-policy';
+const EVENTS = ['OrderPlaced', 'OrderConfirmed', 'OrderCancelled'] as const;
 
 type FollowedOrderEvent = OrderPlaced | OrderConfirmed | OrderCancelled;
 
@@ -22,14 +23,14 @@ type FollowedOrderEvent = OrderPlaced | OrderConfirmed | OrderCancelled;
   name: NAME,
   kind: 'policy',
   categories: [ORDER_CATEGORY],
-  events: ['OrderPlaced', 'OrderConfirmed', 'OrderCancelled'],
+  events: EVENTS,
 })
 export class OrderShipmentPolicy implements EventHandler {
   constructor(private readonly commands: CommandBus) {}
 
-  async handle(event: RecordedEvent<FollowedOrderEvent>): Promise<void> {
+  async handle(event: RecordedEvent): Promise<void> {
     const context = commandCausedBy(event, NAME);
-    const order = { type: event.type, data: event.data } as FollowedOrderEvent;
+    const order = eventOfTypes<FollowedOrderEvent>(event, EVENTS);
     switch (order.type) {
       case 'OrderPlaced': {
         const lines = order.data.lines.map(({ sku, quantity }) => ({ sku, quantity }));

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { SHIPMENT_CATEGORY, type ShipmentEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
@@ -11,7 +11,7 @@ import {
 } from './shipment-view.read-model.js';
 
 /** A recorded shipment event as the evolve function takes it. */
-const shipmentEvent = ({ type, data }: RecordedEvent): ShipmentEvent => ({ type, data }) as ShipmentEvent;
+const shipmentEvent = (event: RecordedEvent): ShipmentEvent => eventOfTypes<ShipmentEvent>(event, SHIPMENT_VIEW_EVENTS);
 
 @Injectable()
 @HandlesEvents({

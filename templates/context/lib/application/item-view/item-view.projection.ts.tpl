@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { __ITEM___CATEGORY, type __Item__Event } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
 import { evolve__Item__View, __ITEM___VIEW_EVENTS, __ITEM___VIEWS, type __Item__View } from './__item__-view.read-model.js';
 
 /** A recorded __item__ event as the evolve function takes it. */
-const __itemCamel__Event = ({ type, data }: RecordedEvent): __Item__Event => ({ type, data }) as __Item__Event;
+const __itemCamel__Event = (event: RecordedEvent): __Item__Event =>
+  eventOfTypes<__Item__Event>(event, __ITEM___VIEW_EVENTS);
 
 @Injectable()
 @HandlesEvents({
