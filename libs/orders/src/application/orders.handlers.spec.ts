@@ -11,7 +11,7 @@ import {
 } from '@app/contracts';
 import { fixedClock } from '@app/core';
 import { CommandSpec, fromOutside } from '@app/event-sourcing/testing';
-import { orderType } from '../infrastructure/order.repository.js';
+import { orderType } from '../infrastructure/orders.repositories.js';
 import { CancelOrderCommand } from './cancel-order/cancel-order.command.js';
 import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
 import { PlaceOrderCommand } from './place-order/place-order.command.js';
