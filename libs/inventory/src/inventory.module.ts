@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppRole } from '@app/event-sourcing';
-import { GetProductHandler, ListProductsHandler } from './application/product-stock/get-product.query.js';
+import { GetProductHandler } from './application/product-stock/get-product.query.js';
+import { ListProductsHandler } from './application/product-stock/list-products.query.js';
 import { ProductStockProjection } from './application/product-stock/product-stock.projection.js';
 import { RegisterProductHandler } from './application/register-product/register-product.handler.js';
 import { ReleaseStockHandler } from './application/release-stock/release-stock.handler.js';

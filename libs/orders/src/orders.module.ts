@@ -8,7 +8,7 @@ import { PlaceOrderHandler } from './application/place-order/place-order.handler
 import { SettleOrderHandler } from './application/settle-order/settle-order.handler.js';
 import { StockAnswerPolicy } from './application/settle-order/stock-answer.policy.js';
 import { OrdersCommandsController, OrdersQueriesController } from './http/orders.http.controller.js';
-import { orderRepositoryProvider } from './infrastructure/orders.repositories.js';
+import { ordersRepositoryProviders } from './infrastructure/orders.repositories.js';
 
 /**
  * The orders bounded context: place and cancel orders, settle them by inventory's answer, and the
@@ -16,7 +16,7 @@ import { orderRepositoryProvider } from './infrastructure/orders.repositories.js
  */
 @Module({
   providers: [
-    orderRepositoryProvider,
+    ...ordersRepositoryProviders,
     PlaceOrderHandler,
     CancelOrderHandler,
     SettleOrderHandler,

@@ -13,9 +13,11 @@ export const orderType: AggregateType<Order> = {
   notFound: orderNotFound,
 };
 
-export const orderRepositoryProvider: Provider = {
-  provide: ORDER_REPOSITORY,
-  inject: [AggregateRepositories],
-  useFactory: (repositories: AggregateRepositories): OrderRepository =>
-    repositories.for<Order, OrderEvent>(orderType, ORDER_EVENT_TYPES),
-};
+export const ordersRepositoryProviders: Provider[] = [
+  {
+    provide: ORDER_REPOSITORY,
+    inject: [AggregateRepositories],
+    useFactory: (repositories: AggregateRepositories): OrderRepository =>
+      repositories.for<Order, OrderEvent>(orderType, ORDER_EVENT_TYPES),
+  },
+];
