@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image recipe for every app of this repository. Build once, select the app with a build argument:
 #   docker build --build-arg APP=orders -t cqrs-starter/orders .
-# APP is one of the application projects of nest-cli.json (monolith, orders, inventory).
+# APP is one of the application projects of nest-cli.json (monolith, orders, inventory, shipping, ...).
 ARG NODE_VERSION=24.22.3
 
 # --- build: install everything, compile every app, keep only production dependencies -----------------------

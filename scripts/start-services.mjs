@@ -1,16 +1,19 @@
-// npm run start:services: builds once, then runs the orders (3001) and inventory (3002) services as two
-// processes; like the apps it reads `.env` (or ENV_FILE) beneath the environment of this shell, which wins.
-// Ctrl-C stops both gracefully. Each line of output is prefixed with the service name.
+// npm run start:services: builds once, then runs every context of the registry (contexts.json) as a service
+// of its own (orders 3001, inventory 3002, ...; `<NAME>_PORT` moves one); like the apps it reads `.env` (or
+// ENV_FILE) beneath the environment of this shell, which wins. Ctrl-C stops them all gracefully. Each line
+// of output is prefixed with the service name.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const envFile = process.env.ENV_FILE ?? '.env';
 if (envFile && existsSync(envFile)) process.loadEnvFile(envFile);
 
-const services = [
-  { name: 'orders', port: process.env.ORDERS_PORT ?? '3001' },
-  { name: 'inventory', port: process.env.INVENTORY_PORT ?? '3002' },
-];
+const { contexts } = JSON.parse(readFileSync(new URL('../contexts.json', import.meta.url), 'utf8'));
+const services = contexts.map(({ name, port }) => ({
+  name,
+  port: process.env[`${name.toUpperCase().replaceAll('-', '_')}_PORT`] ?? String(port),
+}));
+const width = Math.max(...services.map((s) => s.name.length));
 
 const build = spawnSync('npx', ['nest', 'build', 'monolith'], { stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
@@ -25,11 +28,11 @@ const children = services.map(({ name, port }) => {
     stream.on('data', (chunk) => {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
-      for (const line of lines) console.log(`${name.padEnd(9)} | ${line}`);
+      for (const line of lines) console.log(`${name.padEnd(width)} | ${line}`);
     });
   }
   child.on('exit', (code, signal) => {
-    console.log(`${name.padEnd(9)} | exited (${signal ?? code})`);
+    console.log(`${name.padEnd(width)} | exited (${signal ?? code})`);
     if (!stopping) stop(code ?? 1);
   });
   return child;

@@ -86,6 +86,7 @@ export const benchOrderTopic = async (): Promise<{ kafka: KafkaTransportOptions;
     topicPrefix: `bench${runId}.`,
     groupId: `bench-${runId}`,
     partitions: 3,
+    retentionMs: -1,
     handlerAttempts: 1,
     retryBaseDelayMs: 100,
   };

@@ -118,7 +118,7 @@ describe('the auth matrix with AUTH_MODE=jwt', () => {
       const body = r.body as { customerId?: string } | undefined;
       const sub = body?.customerId ?? uniqueCustomer();
       const response = await send(running, r, bearer(await tokenFor(sub)));
-      if (needsRole(r.operation) && r.template.startsWith('/products')) {
+      if (needsRole(r.operation) && (r.template.startsWith('/products') || r.template.startsWith('/shipments'))) {
         expectProblem(response, 403, 'FORBIDDEN');
       } else {
         expect({ label: r.label, refused: [401, 403, 500].includes(response.status) }).toEqual({
@@ -129,7 +129,7 @@ describe('the auth matrix with AUTH_MODE=jwt', () => {
     }
   });
 
-  it('lets an operator register and restock products, and an admin do everything', async () => {
+  it('lets an operator register and restock products and handle shipments, and an admin do everything', async () => {
     for (const roles of [['operator'], ['admin'], ['admin', 'operator']]) {
       const token = await tokenFor(`staff-${roles.join('-')}`, { roles });
       for (const r of requests) {

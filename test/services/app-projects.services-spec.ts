@@ -19,6 +19,9 @@ interface Project {
 const { projects } = JSON.parse(readFileSync(resolve(repositoryRoot, 'nest-cli.json'), 'utf8')) as {
   projects: Record<string, Project>;
 };
+const registry = JSON.parse(readFileSync(resolve(repositoryRoot, 'contexts.json'), 'utf8')) as {
+  contexts: { name: string }[];
+};
 const apps = Object.entries(projects).filter(([, project]) => project.root.startsWith('apps/'));
 const httpApps = apps.filter(([, project]) => project.entryFile.endsWith('/main')).map(([name]) => name);
 
@@ -33,7 +36,7 @@ describe('app projects', () => {
         root: `apps/${name}`,
       });
     }
-    expect(httpApps).toEqual(expect.arrayContaining(['monolith', 'orders', 'inventory']));
+    expect(httpApps).toEqual(expect.arrayContaining(['monolith', ...registry.contexts.map((c) => c.name)]));
     expect(Object.keys(projects)).toContain('tools');
   });
 
@@ -105,7 +108,8 @@ describe('app projects', () => {
           status: 0,
           stderr: expect.any(String),
         });
-        expect(run.stdout).toContain('usage: npm run projections:rebuild -- <orders|inventory|monolith>');
+        const services = [...registry.contexts.map((c) => c.name), 'monolith'].join('|');
+        expect(run.stdout).toContain(`usage: npm run projections:rebuild -- <${services}>`);
       },
       BUILD_AND_START_MS + 10_000,
     );

@@ -1,5 +1,6 @@
 // Drops read models and replays them from the event store:
-//   npm run projections:rebuild -- <orders|inventory|monolith> [<projection>]   (or: npx nest start tools -- ...)
+//   npm run projections:rebuild -- <context|monolith> [<projection>]   (or: npx nest start tools -- ...)
+// The contexts are those of the registry (contexts.json): each on its own, or all of them (`monolith`).
 // Uses the same environment as the service of that name (EVENT_STORE/COSMOS_*, READ_MODEL_STORE/
 // MONGODB_URL); its event store container defaults to `<service>-events` like the service's own.
 // Live services may keep running: projections are version-guarded, so overlap is harmless.
@@ -7,15 +8,10 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, readAppConfig, type LoadedConfig } from '@app/config';
 import { ProjectionReplayer, type ReplayProgress } from '@app/event-sourcing';
-import { InventoryModule } from '@app/inventory';
-import { OrdersModule } from '@app/orders';
+import { contextsByService } from '@app/contexts';
 import { applicationModule, type AppDefinition } from '@app/platform';
 
-const SERVICES = {
-  orders: [OrdersModule],
-  inventory: [InventoryModule],
-  monolith: [OrdersModule, InventoryModule],
-} as const;
+const SERVICES = contextsByService();
 
 const usage = `usage: npm run projections:rebuild -- <${Object.keys(SERVICES).join('|')}> [<projection>]`;
 
@@ -54,7 +50,7 @@ const main = async (): Promise<number> => {
     console.log(usage);
     return 0;
   }
-  const contexts = SERVICES[service as keyof typeof SERVICES];
+  const contexts = service ? SERVICES[service]?.map((c) => c.module) : undefined;
   if (!contexts) {
     console.error(usage);
     return 2;

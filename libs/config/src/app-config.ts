@@ -140,6 +140,8 @@ export const loadConfig = (env: Env, defaults: { port: number; service: string }
       // One consumer group per (service, role): a query-side process must not steal the command side's messages.
       groupId: name('KAFKA_GROUP_ID', `${defaults.service}.${role}`),
       partitions: int('KAFKA_TOPIC_PARTITIONS', 3, 1, 1_000),
+      // Unset: created topics keep their events forever (the log a service added later replays).
+      retentionMs: env.KAFKA_TOPIC_RETENTION_MS ? int('KAFKA_TOPIC_RETENTION_MS', -1, 60_000, 2 ** 53 - 1) : -1,
       handlerAttempts: int('KAFKA_HANDLER_ATTEMPTS', 5, 1, 100),
       retryBaseDelayMs: int('KAFKA_RETRY_BASE_DELAY_MS', 100, 1, 60_000),
       ...security.kafka,

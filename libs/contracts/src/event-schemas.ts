@@ -62,11 +62,25 @@ const RESERVATION_SCHEMAS = {
   ReservationReleased: { 1: z.object({ orderId, lines: z.array(reservedLine).max(100), releasedAt: timestamp }) },
 } as const;
 
-/** Every published event type, per schema version. */
-export const EVENT_CONTRACTS: Readonly<Record<string, Readonly<Record<number, z.ZodType>>>> = {
+type EventContracts = Readonly<Record<string, Readonly<Record<number, z.ZodType>>>>;
+
+/** Every published event type, per schema version (each context's events file adds its own). */
+export const EVENT_CONTRACTS: Record<string, Readonly<Record<number, z.ZodType>>> = {
   ...ORDER_SCHEMAS,
   ...PRODUCT_SCHEMAS,
   ...RESERVATION_SCHEMAS,
+};
+
+/**
+ * Publishes the contracts of a context's events, next to the events (`<context>.events.ts`), so that a new
+ * context needs no edit here. A type defined twice is a mistake and fails at start-up.
+ */
+export const defineEventContracts = <C extends EventContracts>(contracts: C): C => {
+  for (const [type, versions] of Object.entries(contracts)) {
+    if (EVENT_CONTRACTS[type]) throw new Error(`The contract of event type ${type} is defined twice`);
+    EVENT_CONTRACTS[type] = versions;
+  }
+  return contracts;
 };
 
 /** The data of an event broke its published contract (or there is none for its type and version). */

@@ -1,5 +1,6 @@
 import { ORDER_CATEGORY } from './orders.events.js';
 import { PRODUCT_CATEGORY, RESERVATION_CATEGORY } from './inventory.events.js';
+import { SHIPMENT_CATEGORY, SHIPPING_ORDER_CATEGORY } from './shipping.events.js';
 
 /**
  * Kafka topic of each stream category: `<context>.<aggregate>`. Message key = stream id, so one
@@ -9,6 +10,8 @@ export const EVENT_TOPICS: Readonly<Record<string, string>> = {
   [ORDER_CATEGORY]: 'orders.order',
   [PRODUCT_CATEGORY]: 'inventory.product',
   [RESERVATION_CATEGORY]: 'inventory.reservation',
+  [SHIPPING_ORDER_CATEGORY]: 'shipping.order',
+  [SHIPMENT_CATEGORY]: 'shipping.shipment',
 };
 
 /** Where messages that failed every attempt go, with the error in their headers. */

@@ -37,3 +37,15 @@ export const streamCategory = (streamId: string): string => {
 
 /** `Order-3f1c...` -> `3f1c...` */
 export const streamEntityId = (streamId: string): string => streamId.slice(streamId.indexOf('-') + 1);
+
+/**
+ * The domain event a recorded one carries, typed as one of the events a handler declares it handles
+ * (`events` of its @HandlesEvents): checked, so the narrowing holds. The handler registry only delivers
+ * those types, so a mismatch is a wiring error and throws.
+ */
+export const eventOfTypes = <E extends DomainEvent>(event: RecordedEvent, types: readonly E['type'][]): E => {
+  if (!(types as readonly string[]).includes(event.type)) {
+    throw new Error(`${event.streamId}@${event.version}: ${event.type} is not one of ${types.join(', ')}`);
+  }
+  return { type: event.type, data: event.data } as E;
+};

@@ -1,6 +1,7 @@
 export * from './cosmos/index.js';
 export * from './handlers/event-handler-registry.js';
 export * from './handlers/event-handler.js';
+export * from './handlers/module-handlers.js';
 export * from './handlers/projection-replayer.js';
 export * from './nest/aggregate-repositories.js';
 export * from './nest/event-sourcing.module.js';

@@ -1,4 +1,5 @@
 export * from './api-responses.js';
+export * from './command-accepted.dto.js';
 export * from './http-app.js';
 export * from './problem-details.filter.js';
 export * from './problem-details.js';

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ORDER_CATEGORY, PRODUCT_CATEGORY } from '@app/contracts';
 import type { AppRole } from '@app/event-sourcing';
-import { GetProductHandler, ListProductsHandler } from './application/product-stock/product-stock.queries.js';
+import { GetProductHandler } from './application/product-stock/get-product.query.js';
+import { ListProductsHandler } from './application/product-stock/list-products.query.js';
 import { ProductStockProjection } from './application/product-stock/product-stock.projection.js';
 import { RegisterProductHandler } from './application/register-product/register-product.handler.js';
 import { ReleaseStockHandler } from './application/release-stock/release-stock.handler.js';
@@ -29,9 +29,6 @@ import { inventoryRepositoryProviders } from './infrastructure/inventory.reposit
   ],
 })
 export class InventoryModule {
-  /** Its stock policy follows Order streams; its product stock projection follows Product streams. */
-  static readonly consumes = [ORDER_CATEGORY, PRODUCT_CATEGORY];
-
   /** The context's HTTP side for a process role: commands, queries or both. */
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {

@@ -1,4 +1,5 @@
 export * from './messaging.options.js';
+export * from './kafka/kafka-consumer-lag.js';
 export * from './kafka/kafka-envelope.js';
 export * from './kafka/kafka-event-consumer.js';
 export * from './kafka/kafka-event-publisher.js';

@@ -15,6 +15,11 @@ export type TransportOptions =
       readonly groupId: string;
       /** Partitions of each topic created at start-up. */
       readonly partitions: number;
+      /**
+       * `retention.ms` of the topics created at start-up; -1 (the default): kept forever, so the topics are
+       * the durable log a service added later builds its views from. Existing topics are left as they are.
+       */
+      readonly retentionMs: number;
       /** Attempts per message before it goes to the dead-letter topic. */
       readonly handlerAttempts: number;
       /** First retry delay; doubles per attempt. */
@@ -36,6 +41,20 @@ export type TransportOptions =
 
 /** Readiness of the event transport (producer and consumer connected); absent for in-process delivery. */
 export abstract class TransportHealth {
-  /** Throws, with the reason, when the transport cannot deliver. */
-  abstract check(): Promise<void>;
+  /**
+   * Throws, with the reason, when the transport cannot deliver (a `TransportNotReadyError` carries details,
+   * such as the consumer lag while catching up); resolves with what is worth showing otherwise.
+   */
+  abstract check(): Promise<void | Readonly<Record<string, unknown>>>;
+}
+
+/** The transport is not ready yet, with details for the readiness report. */
+export class TransportNotReadyError extends Error {
+  constructor(
+    message: string,
+    readonly details: Readonly<Record<string, unknown>>,
+  ) {
+    super(message);
+    this.name = 'TransportNotReadyError';
+  }
 }

@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { ORDER_CATEGORY, RESERVATION_CATEGORY } from '@app/contracts';
 import type { AppRole } from '@app/event-sourcing';
 import { CancelOrderHandler } from './application/cancel-order/cancel-order.handler.js';
 import { GetOrderHandler } from './application/order-summary/get-order.query.js';
@@ -9,7 +8,7 @@ import { PlaceOrderHandler } from './application/place-order/place-order.handler
 import { SettleOrderHandler } from './application/settle-order/settle-order.handler.js';
 import { StockAnswerPolicy } from './application/settle-order/stock-answer.policy.js';
 import { OrdersCommandsController, OrdersQueriesController } from './http/orders.http.controller.js';
-import { orderRepositoryProvider } from './infrastructure/order.repository.js';
+import { ordersRepositoryProviders } from './infrastructure/orders.repositories.js';
 
 /**
  * The orders bounded context: place and cancel orders, settle them by inventory's answer, and the
@@ -17,7 +16,7 @@ import { orderRepositoryProvider } from './infrastructure/order.repository.js';
  */
 @Module({
   providers: [
-    orderRepositoryProvider,
+    ...ordersRepositoryProviders,
     PlaceOrderHandler,
     CancelOrderHandler,
     SettleOrderHandler,
@@ -28,9 +27,6 @@ import { orderRepositoryProvider } from './infrastructure/order.repository.js';
   ],
 })
 export class OrdersModule {
-  /** Its order summaries follow Order streams; its policies answer Reservation streams. */
-  static readonly consumes = [ORDER_CATEGORY, RESERVATION_CATEGORY];
-
   /** The context's HTTP side for a process role: commands, queries or both. */
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {

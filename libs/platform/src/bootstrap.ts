@@ -1,9 +1,10 @@
 import 'reflect-metadata';
-import { Logger, type DynamicModule, type LoggerService, type LogLevel } from '@nestjs/common';
+import { Logger, type DynamicModule, type LoggerService, type LogLevel, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
-import { EventSourcingModule, type AppRole } from '@app/event-sourcing';
+import { topicOfCategory } from '@app/contracts';
+import { declaredEventHandlers, EventSourcingModule, type AppRole } from '@app/event-sourcing';
 import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/http';
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
@@ -11,12 +12,38 @@ import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
 import { JsonLogger, levelsUpTo } from './json-logger.js';
 
-/** A bounded context's Nest module: registers its HTTP side for the process role. */
-export interface ContextModule {
+/**
+ * A bounded context's Nest module: registers its HTTP side for the process role. What it consumes is
+ * read from its `@HandlesEvents` providers (see `subscribedCategories`), never listed by hand.
+ */
+export interface ContextModule extends Type {
   register(options: { role: AppRole }): DynamicModule;
-  /** Stream categories whose events its handlers consume (with Kafka: the topics subscribed). */
-  readonly consumes: readonly string[];
 }
+
+/**
+ * The stream categories the contexts' handlers follow in this role, each checked against the contracts'
+ * topic map: a handler whose category has no topic would silently receive nothing over Kafka, so the
+ * application refuses to start (in every transport, so the monolith's tests catch it too).
+ */
+export const subscribedCategories = (contexts: readonly ContextModule[], role: AppRole): string[] => {
+  const handlers = declaredEventHandlers(contexts, role);
+  const missing = handlers.flatMap(({ name, module, categories }) =>
+    categories.flatMap((category) => {
+      try {
+        topicOfCategory(category);
+        return [];
+      } catch {
+        return [`${module} handler ${name} follows stream category "${category}", which has no topic`];
+      }
+    }),
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `Event handlers without a topic (add the category to EVENT_TOPICS in @app/contracts):\n  - ${missing.join('\n  - ')}`,
+    );
+  }
+  return [...new Set(handlers.flatMap((handler) => handler.categories))];
+};
 
 export interface AppDefinition {
   /** Shown in logs and as the Swagger title. */
@@ -39,7 +66,7 @@ export const applicationModule = (
   class ApplicationModule {}
   Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
   const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
-  const categories = [...new Set(definition.contexts.flatMap((context) => context.consumes))];
+  const categories = subscribedCategories(definition.contexts, config.eventSourcing.role);
   return {
     module: ApplicationModule,
     imports: [

@@ -4,14 +4,15 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs
 import { ApplicationError } from '@app/core';
 import { ApiProblems, NoRateLimit } from '@app/http';
 import { EventStore } from '@app/event-sourcing';
-import { TransportHealth } from '@app/messaging';
+import { TransportHealth, TransportNotReadyError } from '@app/messaging';
 import { ReadModelStore } from '@app/read-models';
 
 const PROBE_TIMEOUT_MS = 2_000;
 
 /**
  * Liveness: the process answers. Readiness: every dependency answers (event store, read-model store,
- * event transport including the consumer's connection), each within a bounded time; 503 otherwise.
+ * event transport including the consumer's connection), each within a bounded time, and the consumer has
+ * caught up with its topics (while it replays them, `eventTransport` shows the lag per topic); 503 otherwise.
  */
 @ApiTags('health')
 // Orchestrators probe often and from one address: probes never count against the rate limit.
@@ -37,7 +38,10 @@ export class HealthController {
   // Terminus documents its own 503 body; this API answers problem+json (with terminus' report inside).
   @ApiProblems({ 503: ['NOT_READY'] })
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: event store, read-model store and event transport answer' })
+  @ApiOperation({
+    summary:
+      'Readiness: event store, read-model store and event transport answer, and the consumer caught up (its lag per topic while not)',
+  })
   async ready() {
     const probe = (key: string, fn: () => Promise<unknown>) => () =>
       this.indicators
@@ -50,7 +54,7 @@ export class HealthController {
       return await this.health.check([
         probe('eventStore', () => this.eventStore.ping()),
         probe('readModels', () => this.readModels.ping()),
-        ...(this.transport ? [probe('eventTransport', () => this.transport!.check())] : []),
+        ...(this.transport ? [() => this.transportProbe(this.transport!)] : []),
       ]);
     } catch (error) {
       if (!(error instanceof ServiceUnavailableException)) throw error;
@@ -58,6 +62,26 @@ export class HealthController {
       const { info, error: down } = error.getResponse() as { info?: object; error?: object };
       const names = Object.keys(down ?? {}).join(', ');
       throw new ApplicationError('NOT_READY', 'unavailable', `Not ready: ${names} unavailable`, { info, error: down });
+    }
+  }
+
+  /** The transport's check with its details: up with what it reports, down with the reason (and the lag). */
+  private async transportProbe(transport: TransportHealth) {
+    const session = this.indicators.check('eventTransport');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const details = await Promise.race([
+        transport.check(),
+        new Promise<never>((_, fail) => {
+          timer = setTimeout(() => fail(new Error(`timeout of ${PROBE_TIMEOUT_MS} ms exceeded`)), PROBE_TIMEOUT_MS);
+        }),
+      ]);
+      return session.up({ ...(details ?? {}) });
+    } catch (error) {
+      const details = error instanceof TransportNotReadyError ? error.details : {};
+      return session.down({ message: (error as Error).message, ...details });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

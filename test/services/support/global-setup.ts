@@ -11,7 +11,7 @@ import type { Config } from '@jest/types';
 
 // Jest loads global setups outside its ESM module graph: packages only, no relative imports, no import.meta.
 const SNAPSHOTS = join(tmpdir(), 'nest-cqrs-services-dist');
-const APPS = ['orders', 'inventory', 'monolith'];
+const APPS = ['orders', 'inventory', 'shipping', 'monolith'];
 
 const reachable = (host: string, port: number): Promise<boolean> =>
   new Promise((done) => {

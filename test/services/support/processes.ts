@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export type AppName = 'orders' | 'inventory' | 'monolith';
+export type AppName = 'orders' | 'inventory' | 'shipping' | 'monolith';
 export type ProcessEnv = Readonly<Record<string, string>>;
 /**
  * How a service is started: `built` runs `node dist/apps/<app>/src/main.js` of the global setup's snapshot;

@@ -4,13 +4,7 @@ import { batchCause, handledBefore, PartialBatchError, type RecordedEvent } from
 import { runWithCorrelation } from '../repository/correlation.js';
 import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from '../nest/event-sourcing.options.js';
 import { EVENT_HANDLER, type EventHandler, type EventHandlerOptions } from './event-handler.js';
-
-/** A command-side process runs policies, a query-side one projections. */
-const KINDS_BY_ROLE = {
-  command: ['policy'],
-  query: ['projection'],
-  all: ['policy', 'projection'],
-} as const satisfies Record<EventSourcingOptions['role'], readonly EventHandlerOptions['kind'][]>;
+import { HANDLER_KINDS_BY_ROLE } from './module-handlers.js';
 
 interface Registration {
   readonly options: EventHandlerOptions;
@@ -40,7 +34,7 @@ export class EventHandlerRegistry implements OnModuleInit {
         const options = this.reflector.get<EventHandlerOptions | undefined>(EVENT_HANDLER, wrapper.metatype!);
         return options ? [{ options, handler: wrapper.instance as EventHandler }] : [];
       })
-      .filter(({ options }) => (KINDS_BY_ROLE[this.options.role] as readonly string[]).includes(options.kind));
+      .filter(({ options }) => (HANDLER_KINDS_BY_ROLE[this.options.role] as readonly string[]).includes(options.kind));
     for (const { options } of this.#registrations) {
       this.logger.log(`Event handler ${options.name} <- ${options.events.join(', ')}`);
     }

@@ -16,14 +16,10 @@ import {
 } from '@app/http';
 import { RegisterProductCommand } from '../application/register-product/register-product.command.js';
 import { RestockProductCommand } from '../application/restock-product/restock-product.command.js';
-import { GetProductQuery, ListProductsQuery } from '../application/product-stock/product-stock.queries.js';
-import {
-  ProductAcceptedDto,
-  ProductPageView,
-  ProductView,
-  RegisterProductRequestDto,
-  RestockRequestDto,
-} from './products.dto.js';
+import { GetProductQuery } from '../application/product-stock/get-product.query.js';
+import { ListProductsQuery } from '../application/product-stock/list-products.query.js';
+import { RegisterProductRequestDto, RestockRequestDto } from './product.request.dto.js';
+import { ProductAcceptedDto, ProductPageView, ProductView } from './product.response.dto.js';
 
 /** SKUs in paths obey the same pattern as in bodies: no traversal, no operators, no surprises. */
 class SkuPipe implements PipeTransform<string, string> {

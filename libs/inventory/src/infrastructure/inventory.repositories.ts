@@ -7,7 +7,7 @@ import {
   type ProductEvent,
   type ReservationEvent,
 } from '@app/contracts';
-import { AggregateRepositories, type AggregateRepository } from '@app/event-sourcing';
+import { AggregateRepositories, type AggregateRepository, type AggregateType } from '@app/event-sourcing';
 import { productNotFound, reservationNotFound } from '../domain/inventory.errors.js';
 import { Product } from '../domain/product.js';
 import { Reservation } from '../domain/reservation.js';
@@ -17,23 +17,28 @@ export type ReservationRepository = AggregateRepository<Reservation, Reservation
 export const PRODUCT_REPOSITORY = Symbol('ProductRepository');
 export const RESERVATION_REPOSITORY = Symbol('ReservationRepository');
 
+export const productType: AggregateType<Product> = {
+  category: PRODUCT_CATEGORY,
+  create: () => new Product(),
+  notFound: productNotFound,
+};
+export const reservationType: AggregateType<Reservation> = {
+  category: RESERVATION_CATEGORY,
+  create: () => new Reservation(),
+  notFound: reservationNotFound,
+};
+
 export const inventoryRepositoryProviders: Provider[] = [
   {
     provide: PRODUCT_REPOSITORY,
     inject: [AggregateRepositories],
     useFactory: (repositories: AggregateRepositories): ProductRepository =>
-      repositories.for<Product, ProductEvent>(
-        { category: PRODUCT_CATEGORY, create: () => new Product(), notFound: productNotFound },
-        PRODUCT_EVENT_TYPES,
-      ),
+      repositories.for<Product, ProductEvent>(productType, PRODUCT_EVENT_TYPES),
   },
   {
     provide: RESERVATION_REPOSITORY,
     inject: [AggregateRepositories],
     useFactory: (repositories: AggregateRepositories): ReservationRepository =>
-      repositories.for<Reservation, ReservationEvent>(
-        { category: RESERVATION_CATEGORY, create: () => new Reservation(), notFound: reservationNotFound },
-        RESERVATION_EVENT_TYPES,
-      ),
+      repositories.for<Reservation, ReservationEvent>(reservationType, RESERVATION_EVENT_TYPES),
   },
 ];

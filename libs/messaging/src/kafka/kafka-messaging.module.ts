@@ -2,6 +2,7 @@ import { Global, Logger, Module, type DynamicModule, type OnModuleInit, Inject }
 import { EventPublisher } from '@app/event-sourcing';
 import { TransportHealth } from '../messaging.options.js';
 import { kafkaEventConsumerController, KAFKA_TRANSPORT_OPTIONS, KafkaEventConsumer } from './kafka-event-consumer.js';
+import { KafkaConsumerLag } from './kafka-consumer-lag.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 import { allEventTopics, ensureKafkaTopics } from './kafka-topics.js';
@@ -50,7 +51,8 @@ export class KafkaMessagingModule implements OnModuleInit {
           provide: KafkaTransportHealth,
           inject: [KafkaEventPublisher],
           useFactory: (publisher: KafkaEventPublisher) => {
-            const health = new KafkaTransportHealth(publisher);
+            const lag = topics.length > 0 ? new KafkaConsumerLag(options, topics) : undefined;
+            const health = new KafkaTransportHealth(publisher, lag);
             if (topics.length > 0) health.expectConsumer();
             return health;
           },

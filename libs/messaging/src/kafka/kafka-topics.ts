@@ -8,6 +8,8 @@ export interface TopicSpec {
   readonly numPartitions: number;
   /** Omitted: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
+  /** `retention.ms` of created topics; -1: kept forever. Omitted: the broker's `log.retention.*`. */
+  readonly retentionMs?: number;
 }
 
 /** The topic of a stream category in this environment (`KAFKA_TOPIC_PREFIX` + the contract's topic). */
@@ -39,10 +41,19 @@ export const ensureTopics = async (
         topic,
         numPartitions: spec.numPartitions,
         ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
+        ...(spec.retentionMs === undefined
+          ? {}
+          : { configEntries: [{ name: 'retention.ms', value: String(spec.retentionMs) }] }),
       })),
     });
     // false: another process created them first; fetching metadata below waits for their leaders.
-    logger.log(`${created ? 'Created' : 'Found'} topic(s) ${missing.join(', ')} (${spec.numPartitions} partitions)`);
+    const retention =
+      spec.retentionMs === undefined
+        ? ''
+        : `, retention ${spec.retentionMs < 0 ? 'forever' : `${spec.retentionMs} ms`}`;
+    logger.log(
+      `${created ? 'Created' : 'Found'} topic(s) ${missing.join(', ')} (${spec.numPartitions} partitions${retention})`,
+    );
   }
   const { topics } = await admin.fetchTopicMetadata({ topics: [...spec.topics] });
   for (const { name, partitions } of topics) {
@@ -61,7 +72,12 @@ export const ensureKafkaTopics = async (
   const admin = new Kafka(kafkaClientConfig(options, `${options.clientId}-admin`)).admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, { topics, numPartitions: options.partitions, replicationFactor });
+    await ensureTopics(admin, {
+      topics,
+      numPartitions: options.partitions,
+      replicationFactor,
+      retentionMs: options.retentionMs,
+    });
   } finally {
     await admin.disconnect();
   }

@@ -1,20 +1,28 @@
 import { Inject, Injectable, Logger, type INestApplication, type INestMicroservice } from '@nestjs/common';
-import { TransportHealth } from '../messaging.options.js';
+import { TransportHealth, TransportNotReadyError } from '../messaging.options.js';
+import { KafkaConsumerLag, totalLag } from './kafka-consumer-lag.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
 import { BatchingKafkaServer, KafkaConsumerMonitor, kafkaMicroserviceOptions } from './kafka-microservice.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 
 /**
  * Readiness of the Kafka transport: the publisher's producer is connected and, once a consumer is attached
- * (`connectKafkaConsumer`), its consumer is a member of its group.
+ * (`connectKafkaConsumer`), its consumer is a member of its group and has caught up: until the group's lag
+ * on its topics first reaches 0 (a new group replays the topics from the earliest offset), readiness is
+ * down and reports the lag per topic. Once caught up it stays so: live traffic always lags a little.
  */
 @Injectable()
 export class KafkaTransportHealth extends TransportHealth {
   #producerStatus = 'disconnected';
   #monitor: KafkaConsumerMonitor | undefined;
   #expectsConsumer = false;
+  #caughtUp = false;
 
-  constructor(@Inject(KafkaEventPublisher) publisher: KafkaEventPublisher) {
+  constructor(
+    @Inject(KafkaEventPublisher) publisher: KafkaEventPublisher,
+    /** Measures the consumer group's lag on the topics it consumes; none: no catch-up check. */
+    private readonly lag?: KafkaConsumerLag,
+  ) {
     super();
     publisher.client.status.subscribe((status) => (this.#producerStatus = status));
   }
@@ -35,7 +43,7 @@ export class KafkaTransportHealth extends TransportHealth {
     return this.#monitor;
   }
 
-  override async check(): Promise<void> {
+  override async check(): Promise<void | Readonly<Record<string, unknown>>> {
     if (this.#producerStatus !== 'connected') throw new Error(`Kafka producer ${this.#producerStatus}`);
     if (!this.#expectsConsumer) return;
     if (!this.#monitor) throw new Error('Kafka consumer not started');
@@ -43,10 +51,28 @@ export class KafkaTransportHealth extends TransportHealth {
       const reason = this.#monitor.lastError ? `: ${this.#monitor.lastError}` : '';
       throw new Error(`Kafka consumer ${this.#monitor.state}${reason}`);
     }
+    if (this.#caughtUp || !this.lag) return { caughtUp: true };
+    const lag = await this.lag.measure();
+    const behind = totalLag(lag);
+    if (behind > 0) {
+      throw new TransportNotReadyError(`Kafka consumer catching up: ${behind} message(s) behind`, {
+        caughtUp: false,
+        consumerLag: lag,
+      });
+    }
+    this.#caughtUp = true;
+    void this.lag.close();
+    return { caughtUp: true, consumerLag: lag };
   }
 
-  onApplicationShutdown(): void {
+  /** True once the consumer group's lag reached 0 (or without a consumer). */
+  get caughtUp(): boolean {
+    return this.#caughtUp || !this.#expectsConsumer;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
     this.#monitor?.close();
+    await this.lag?.close();
   }
 }
 

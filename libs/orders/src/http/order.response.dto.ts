@@ -2,17 +2,6 @@ import { PageQueryDto } from '@app/http';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 
-export class CommandAcceptedDto {
-  @ApiProperty({ format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' }) id!: string;
-  @ApiProperty({
-    type: 'integer',
-    minimum: 1,
-    example: 1,
-    description: 'Stream version after the command; pass as minVersion to read your write',
-  })
-  version!: number;
-}
-
 export class OrderLineView {
   @ApiProperty({ example: 'APPLE-RED' }) sku!: string;
   @ApiProperty({ type: 'integer', minimum: 1, example: 2 }) quantity!: number;

@@ -8,6 +8,7 @@ import {
   ApiProblems,
   ApiQueryProblems,
   Authenticated,
+  CommandAcceptedDto,
   CurrentPrincipal,
   HttpProblem,
   MinVersionQueryDto,
@@ -21,8 +22,8 @@ import { CancelOrderCommand } from '../application/cancel-order/cancel-order.com
 import { PlaceOrderCommand } from '../application/place-order/place-order.command.js';
 import { GetOrderQuery } from '../application/order-summary/get-order.query.js';
 import { ListOrdersQuery } from '../application/order-summary/list-orders.query.js';
-import { CancelOrderRequestDto, PlaceOrderRequestDto } from './place-order.request.dto.js';
-import { CommandAcceptedDto, ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
+import { CancelOrderRequestDto, PlaceOrderRequestDto } from './order.request.dto.js';
+import { ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
 
 /** Order ids are the UUIDs `POST /orders` hands out; anything else is a field error, like a body's. */
 const orderIdPipe = new ParseUUIDPipe({

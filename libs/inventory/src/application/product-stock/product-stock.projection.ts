@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { PRODUCT_CATEGORY, type ProductEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
@@ -24,8 +24,8 @@ export class ProductStockProjection implements EventHandler {
   constructor(store: ReadModelStore) {
     this.collection = store.collection(PRODUCT_STOCKS);
     this.#projector = new DocumentProjector(this.collection, {
-      documentId: (event) => (event.data as ProductEvent['data']).sku,
-      evolve: (current, event) => evolveProductStock(current, event as unknown as ProductEvent),
+      documentId: (event) => eventOfTypes<ProductEvent>(event, PRODUCT_STOCK_EVENTS).data.sku,
+      evolve: (current, event) => evolveProductStock(current, eventOfTypes<ProductEvent>(event, PRODUCT_STOCK_EVENTS)),
     });
   }
 

@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { ORDER_CATEGORY, type OrderCancelled, type OrderPlaced } from '@app/contracts';
 import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { ReleaseStockCommand } from '../release-stock/release-stock.command.js';
 import { ReserveStockCommand } from './reserve-stock.command.js';
 
 const NAME = 'inventory.order-stock-policy';
+const EVENTS = ['OrderPlaced', 'OrderCancelled'] as const;
 
 /** Reacts to the orders context's public events: reserve stock for placed orders, release it for cancelled ones. */
 @Injectable()
@@ -14,13 +15,13 @@ const NAME = 'inventory.order-stock-policy';
   name: NAME,
   kind: 'policy',
   categories: [ORDER_CATEGORY],
-  events: ['OrderPlaced', 'OrderCancelled'],
+  events: EVENTS,
 })
 export class OrderStockPolicy implements EventHandler {
   constructor(private readonly commands: CommandBus) {}
 
   async handle(event: RecordedEvent): Promise<void> {
-    const orderEvent = event as unknown as OrderPlaced | OrderCancelled;
+    const orderEvent = eventOfTypes<OrderPlaced | OrderCancelled>(event, EVENTS);
     const context = commandCausedBy(event, NAME);
     if (orderEvent.type === 'OrderPlaced') {
       const lines = orderEvent.data.lines.map(({ sku, quantity }) => ({ sku, quantity }));

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { ORDER_CATEGORY, type OrderEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
@@ -24,8 +24,8 @@ export class OrderSummaryProjection implements EventHandler {
   constructor(store: ReadModelStore) {
     this.collection = store.collection(ORDER_SUMMARIES);
     this.#projector = new DocumentProjector(this.collection, {
-      documentId: (event) => (event.data as OrderEvent['data']).orderId,
-      evolve: (current, event) => evolveOrderSummary(current, event as unknown as OrderEvent),
+      documentId: (event) => eventOfTypes<OrderEvent>(event, ORDER_SUMMARY_EVENTS).data.orderId,
+      evolve: (current, event) => evolveOrderSummary(current, eventOfTypes<OrderEvent>(event, ORDER_SUMMARY_EVENTS)),
     });
   }
 

@@ -3,7 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Clock } from '@app/core';
 import { CLOCK } from '@app/event-sourcing';
 import { Order } from '../../domain/order.js';
-import { ORDER_REPOSITORY, type OrderRepository } from '../../infrastructure/order.repository.js';
+import { ORDER_REPOSITORY, type OrderRepository } from '../../infrastructure/orders.repositories.js';
 import { PlaceOrderCommand } from './place-order.command.js';
 
 @CommandHandler(PlaceOrderCommand)

@@ -2,7 +2,7 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import type { Clock } from '@app/core';
 import { CLOCK } from '@app/event-sourcing';
-import { ORDER_REPOSITORY, type OrderRepository } from '../../infrastructure/order.repository.js';
+import { ORDER_REPOSITORY, type OrderRepository } from '../../infrastructure/orders.repositories.js';
 import { SettleOrderCommand } from './settle-order.command.js';
 
 @CommandHandler(SettleOrderCommand)

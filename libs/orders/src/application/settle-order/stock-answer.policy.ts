@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { RecordedEvent } from '@app/core';
+import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { RESERVATION_CATEGORY, type StockReservationRejected, type StockReserved } from '@app/contracts';
 import { commandCausedBy, HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { SettleOrderCommand } from './settle-order.command.js';
 
 const NAME = 'orders.stock-answer-policy';
+const EVENTS = ['StockReserved', 'StockReservationRejected'] as const;
 
 /** Inventory answered for an order: settle it. Redeliveries settle nothing twice (the order ignores them). */
 @Injectable()
@@ -13,18 +14,18 @@ const NAME = 'orders.stock-answer-policy';
   name: NAME,
   kind: 'policy',
   categories: [RESERVATION_CATEGORY],
-  events: ['StockReserved', 'StockReservationRejected'],
+  events: EVENTS,
 })
 export class StockAnswerPolicy implements EventHandler {
   constructor(private readonly commands: CommandBus) {}
 
-  async handle(event: RecordedEvent<StockReserved | StockReservationRejected>): Promise<void> {
-    const answer = event as StockReserved | StockReservationRejected;
+  async handle(event: RecordedEvent): Promise<void> {
+    const answer = eventOfTypes<StockReserved | StockReservationRejected>(event, EVENTS);
     const context = commandCausedBy(event, NAME);
     const outcome =
       answer.type === 'StockReserved'
         ? ({ reserved: true } as const)
         : ({ reserved: false, reason: answer.data.reason } as const);
-    await this.commands.execute(new SettleOrderCommand(event.data.orderId, outcome, context));
+    await this.commands.execute(new SettleOrderCommand(answer.data.orderId, outcome, context));
   }
 }

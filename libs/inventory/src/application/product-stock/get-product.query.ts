@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { readAtLeast, READ_MODELS_OPTIONS, type Page, type ReadModelsOptions } from '@app/read-models';
+import { readAtLeast, READ_MODELS_OPTIONS, type ReadModelsOptions } from '@app/read-models';
 import { productNotFound } from '../../domain/inventory.errors.js';
 import { ProductStockProjection } from './product-stock.projection.js';
 import type { ProductStock } from './product-stock.read-model.js';
@@ -8,16 +8,8 @@ import type { ProductStock } from './product-stock.read-model.js';
 export class GetProductQuery extends Query<ProductStock> {
   constructor(
     readonly sku: string,
+    /** Wait until the stock reflects at least this version (read-your-writes). */
     readonly minVersion?: number,
-  ) {
-    super();
-  }
-}
-
-export class ListProductsQuery extends Query<Page<ProductStock>> {
-  constructor(
-    readonly limit: number,
-    readonly cursor?: string,
   ) {
     super();
   }
@@ -40,15 +32,5 @@ export class GetProductHandler implements IQueryHandler<GetProductQuery> {
     );
     if (!stock) throw productNotFound(sku);
     return stock;
-  }
-}
-
-/** By SKU, cursor pagination. */
-@QueryHandler(ListProductsQuery)
-export class ListProductsHandler implements IQueryHandler<ListProductsQuery> {
-  constructor(private readonly projection: ProductStockProjection) {}
-
-  execute({ limit, cursor }: ListProductsQuery): Promise<Page<ProductStock>> {
-    return this.projection.collection.list({ limit, cursor });
   }
 }

@@ -1,0 +1,3 @@
+export * from './app-definitions.js';
+export * from './contexts.generated.js';
+export * from './registered-context.js';

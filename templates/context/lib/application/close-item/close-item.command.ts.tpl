@@ -1,0 +1,11 @@
+import { Command } from '@nestjs/cqrs';
+import type { CommandContext } from '@app/event-sourcing';
+
+export class Close__Item__Command extends Command<{ id: string; version: number }> {
+  constructor(
+    readonly __itemCamel__Id: string,
+    readonly context: CommandContext,
+  ) {
+    super();
+  }
+}

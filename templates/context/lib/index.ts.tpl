@@ -1,0 +1,1 @@
+export * from './__context__.module.js';
