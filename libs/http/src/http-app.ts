@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { json, type NextFunction, type Request, type Response } from 'express';
 import { externalCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
 import { PROBLEM_JSON, problemTitle, problemType, ProblemDetails, type FieldError } from './problem-details.js';
+import { httpMetricsMiddleware } from './http-metrics.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
 
@@ -54,6 +55,7 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * and shutdown hooks. Create the app with `{ bodyParser: false }` so the parser here is the only one.
  */
 export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOptions): void => {
+  app.use(httpMetricsMiddleware);
   app.use(correlationIdMiddleware);
   app.use(methodNotAllowedMiddleware(app));
   app.use(unsupportedMediaTypeMiddleware);

@@ -5,3 +5,4 @@ export * from './problem-details.js';
 export * from './validation.js';
 export * from './query.dto.js';
 export * from './decimal-places.js';
+export * from './http-metrics.js';

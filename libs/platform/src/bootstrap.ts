@@ -9,6 +9,7 @@ import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/m
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
+import { MetricsController } from './metrics.controller.js';
 import { JsonLogger, levelsUpTo } from './json-logger.js';
 
 /** A bounded context's Nest module: registers its HTTP side for the process role. */
@@ -52,7 +53,7 @@ export const applicationModule = (
       TerminusModule,
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],
-    controllers: [HealthController],
+    controllers: [HealthController, MetricsController],
   };
 };
 

@@ -1,8 +1,15 @@
 import type { AggregateRoot, DomainEvent } from '@app/core';
-import { ApplicationError } from '@app/core';
+import { ApplicationError, inSpan, SpanKind } from '@app/core';
+import { eventStoreAppendSeconds } from '../observability/metrics.js';
 import { deterministicUuid, type CommandContext } from './command-context.js';
 import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
-import { EventStore, NO_STREAM, type AppendResult, type EventToAppend } from '../store/event-store.js';
+import {
+  EventStore,
+  NO_STREAM,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedVersion,
+} from '../store/event-store.js';
 import type { EventTypeRegistry } from '../store/event-types.js';
 
 export interface AggregateType<A> {
@@ -96,10 +103,33 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         occurredAt,
       },
     }));
-    const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+    const result = await this.#timedAppend(streamId, events, expectedVersion);
     const { nextExpectedVersion } = result;
     aggregate.markCommitted(nextExpectedVersion);
     this.afterAppend(result);
     return { id, version: nextExpectedVersion };
+  }
+
+  /** The append as the store sees it: one batch, timed (`event_store_append_duration_seconds`) and traced. */
+  async #timedAppend(
+    streamId: string,
+    events: EventToAppend[],
+    expectedVersion: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const stop = eventStoreAppendSeconds.startTimer();
+    return inSpan(
+      'event-store append',
+      { kind: SpanKind.CLIENT, attributes: { 'eventstore.stream': streamId, 'eventstore.events': events.length } },
+      async () => {
+        try {
+          const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+          stop({ outcome: 'ok' });
+          return result;
+        } catch (error) {
+          stop({ outcome: error instanceof ApplicationError && error.kind === 'conflict' ? 'conflict' : 'error' });
+          throw error;
+        }
+      },
+    );
   }
 }

@@ -13,6 +13,7 @@ import { ApplicationError, batchCause, handledBefore, type RecordedEvent } from 
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
 import type { KafkaBatchContext } from './kafka-microservice.js';
+import { messagesDeadLetteredTotal, recordLag } from './kafka-metrics.js';
 import { ACKS_ALL, type KafkaTransportOptions } from './kafka-settings.js';
 
 export const KAFKA_TRANSPORT_OPTIONS = Symbol('KAFKA_TRANSPORT_OPTIONS');
@@ -65,6 +66,8 @@ export interface ConsumedBatch {
   resolveOffset(offset: string): void;
   /** False once the consumer stops or the partition was revoked: the rest of the batch is left alone. */
   isActive(): boolean;
+  /** The partition's high watermark when the batch was fetched (for the lag metric). */
+  readonly highWatermark?: string;
 }
 
 export type ConsumeOutcome = 'handled' | 'skipped' | 'dead-lettered';
@@ -150,9 +153,21 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
    * (skipped types ride along: nothing to do for them); each run's offsets are resolved once its handlers
    * are done. Throws only as `consume` does (stopping, dead-letter topic down), leaving the rest unresolved.
    */
-  async consumeBatch(batch: ConsumedBatch): Promise<void> {
-    const first = batch.messages[0];
+  async consumeBatch(fetched: ConsumedBatch): Promise<void> {
+    const first = fetched.messages[0];
     if (!first) return;
+    const { topic, partition, highWatermark } = fetched;
+    recordLag(topic, partition, highWatermark, BigInt(first.offset));
+    const batch: ConsumedBatch = {
+      ...fetched,
+      heartbeat: () => fetched.heartbeat(),
+      pause: () => fetched.pause(),
+      isActive: () => fetched.isActive(),
+      resolveOffset: (offset) => {
+        fetched.resolveOffset(offset);
+        recordLag(topic, partition, highWatermark, BigInt(offset) + 1n);
+      },
+    };
     await this.untilBootstrapped(this.single(batch, first));
     let run: { message: ConsumedMessage['message']; event?: RecordedEvent }[] = [];
     for (const message of batch.messages) {
@@ -307,6 +322,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.logger.error(`Could not dead-letter ${topic}[${partition}]@${message.offset}: ${describeError(sendError)}`);
       throw sendError;
     }
+    messagesDeadLetteredTotal.inc({ topic });
     this.logger.error(
       `Dead-lettered ${topic}[${partition}]@${message.offset} to ${target} after ${attempts} attempt(s): ` +
         describeError(error),
@@ -371,8 +387,9 @@ export const consumedMessageOf = (context: KafkaContext): ConsumedMessage => {
 /** Reduces Nest's KafkaBatchContext (BatchingKafkaServer) to what KafkaEventConsumer needs for a batch. */
 export const consumedBatchOf = (context: KafkaBatchContext): ConsumedBatch => {
   const { producer, heartbeat, pause } = consumedMessageOf(context);
-  const { messages, resolveOffset, isActive } = context.batch;
+  const { messages, resolveOffset, isActive, highWatermark } = context.batch;
   return {
+    highWatermark,
     topic: context.getTopic(),
     partition: context.getPartition(),
     messages: messages as unknown as ConsumedBatch['messages'],
