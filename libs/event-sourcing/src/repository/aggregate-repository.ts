@@ -1,5 +1,5 @@
 import type { AggregateRoot, DomainEvent } from '@app/core';
-import { ApplicationError, inSpan, SpanKind } from '@app/core';
+import { ApplicationError, inSpan, SpanKind, traceHeaders } from '@app/core';
 import { eventStoreAppendSeconds } from '../observability/metrics.js';
 import { deterministicUuid, type CommandContext } from './command-context.js';
 import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
@@ -91,6 +91,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     const streamId = this.streamId(id);
     const occurredAt = new Date().toISOString();
     const expectedVersion = aggregate.persistedVersion === 0 ? NO_STREAM : aggregate.persistedVersion;
+    const trace = traceHeaders(); // the relay, Kafka and the consumers continue this trace
     const events = pending.map((event, i): EventToAppend => ({
       type: event.type,
       schemaVersion: this.eventTypes.schemaVersionOf(event.type),
@@ -101,6 +102,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         correlationId: context.correlationId,
         causationId: context.causationId,
         occurredAt,
+        ...trace,
       },
     }));
     const result = await this.#timedAppend(streamId, events, expectedVersion);

@@ -9,7 +9,17 @@ import {
 } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { deadLetterTopic } from '@app/contracts';
-import { ApplicationError, batchCause, handledBefore, type RecordedEvent } from '@app/core';
+import {
+  ApplicationError,
+  batchCause,
+  contextFrom,
+  handledBefore,
+  inSpan,
+  SpanKind,
+  trace,
+  withContext,
+  type RecordedEvent,
+} from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
 import type { KafkaBatchContext } from './kafka-microservice.js';
@@ -199,7 +209,12 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.throwIfStopping(this.single(batch, rest[0]!.message));
       const positions = rest.flatMap((entry, i) => (entry.event ? [i] : []));
       try {
-        if (positions.length > 0) await this.handlers.dispatchBatch(positions.map((i) => rest[i]!.event!));
+        if (positions.length > 0)
+          await consumeSpan(
+            batch.topic,
+            positions.map((i) => rest[i]!.message),
+            () => this.handlers.dispatchBatch(positions.map((i) => rest[i]!.event!)),
+          );
         batch.resolveOffset(rest.at(-1)!.message.offset);
         await batch.heartbeat().catch(() => undefined);
         return true;
@@ -267,7 +282,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.throwIfStopping(consumed);
       try {
         if (attempt === 1 && firstFailure !== undefined) throw firstFailure;
-        await this.handlers.dispatch(event);
+        await consumeSpan(consumed.topic, [consumed.message], () => this.handlers.dispatch(event));
         return 'handled';
       } catch (error) {
         if (error === firstFailure) firstFailure = undefined;
@@ -441,3 +456,37 @@ const OUTAGE_MAX_BACKOFF_MS = 5_000;
 const isDependencyOutage = (error: unknown): boolean =>
   error instanceof ApplicationError &&
   (error.code === 'READ_STORE_UNAVAILABLE' || error.code === 'EVENT_STORE_UNAVAILABLE');
+
+/**
+ * The consumer side of a trace: a span for the handlers' work on messages of one topic, child of the
+ * producer span whose `traceparent` the first message carries (the policy's command, the read-model
+ * write are its children) and linked to the producer spans of the others.
+ */
+const consumeSpan = <T>(topic: string, messages: readonly IncomingMessage[], fn: () => Promise<T>): Promise<T> => {
+  const contexts = messages.map((message) =>
+    contextFrom({
+      traceparent: textOf(message.headers?.traceparent),
+      tracestate: textOf(message.headers?.tracestate),
+    }),
+  );
+  const links = contexts
+    .slice(1)
+    .map((c) => trace.getSpanContext(c))
+    .filter((c) => c !== undefined)
+    .map((c) => ({ context: c }));
+  return withContext(contexts[0]!, () =>
+    inSpan(
+      `${topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.batch.message_count': messages.length,
+        },
+        links,
+      },
+      fn,
+    ),
+  );
+};
