@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { METHODS, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createParamDecorator, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -110,9 +110,12 @@ const allowedMethods = (router: { stack: RouteLayer[] }, path: string): string[]
   const methods = new Set<string>();
   for (const layer of router.stack) {
     if (!layer.route || !layer.match(path)) continue;
-    for (const [method, on] of Object.entries(layer.route.methods)) if (on) methods.add(method.toUpperCase());
+    // A route of every method is middleware mounted for all paths (Nest registers the access logger
+    // so), not an operation: it allows nothing.
+    const on = Object.entries(layer.route.methods).filter(([, enabled]) => enabled);
+    if (on.some(([method]) => method === '_all') || on.length >= METHODS.length) continue;
+    for (const [method] of on) methods.add(method.toUpperCase());
   }
-  if (methods.has('_ALL')) return [];
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
 };

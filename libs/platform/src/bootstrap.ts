@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger, type DynamicModule, type LoggerService, type LogLevel } from '@nestjs/common';
+import { Logger, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
@@ -10,7 +10,8 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
-import { JsonLogger, levelsUpTo } from './json-logger.js';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { HealthCheckLogger, loggingModule } from './logging.js';
 
 /** A bounded context's Nest module: registers its HTTP side for the process role. */
 export interface ContextModule {
@@ -45,20 +46,18 @@ export const applicationModule = (
     module: ApplicationModule,
     imports: [
       ...(configModule ? [configModule] : []),
+      loggingModule(definition.service, config.log),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
       ...(kafka
         ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
         : []),
       ReadModelsModule.forRoot(config.readModels),
-      TerminusModule,
+      TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],
     controllers: [HealthController, MetricsController],
   };
 };
-
-const createLogger = (service: string, { log }: AppConfig): LoggerService | LogLevel[] =>
-  log.format === 'json' ? new JsonLogger(service, levelsUpTo(log.level)) : levelsUpTo(log.level);
 
 /** Builds the HTTP app without listening (e2e tests use this too). */
 export const createHttpApp = async (
@@ -68,8 +67,9 @@ export const createHttpApp = async (
 ): Promise<NestExpressApplication> => {
   const app = await NestFactory.create<NestExpressApplication>(applicationModule(definition, config, configModule), {
     bodyParser: false,
-    logger: createLogger(definition.service, config),
+    bufferLogs: true, // until the pino logger is in place
   });
+  app.useLogger(app.get(PinoLogger));
   configureHttpApp(app, {
     title: definition.name,
     description: definition.description,
