@@ -510,7 +510,8 @@ export class OutboxRelay {
   /** Leaves the stream to the recovery scan: what it holds in memory is in the outbox too. */
   #block(lane: Lane): void {
     lane.blocked = true;
-    for (const { entry } of lane.queue) this.#done(entry); // left to the scan, which notes them again
+    // Still pending: the holder's scan publishes (and completes) them; a standby never scans, so it stops counting them.
+    if (!this.isLeader) for (const { entry } of lane.queue) this.#done(entry);
     this.#queued -= lane.queue.length;
     lane.queue = [];
   }
