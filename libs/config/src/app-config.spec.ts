@@ -81,6 +81,15 @@ describe('loadConfig', () => {
       ]);
     });
 
+    it('checks the OpenTelemetry variables too', () => {
+      expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318', OTEL_EXPORTER_OTLP_PROTOCOL: 'udp' })).toEqual(
+        [
+          'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL',
+          'OTEL_EXPORTER_OTLP_PROTOCOL must be one of grpc, http/protobuf, http/json (got "udp")',
+        ],
+      );
+    });
+
     it('checks the role against the transport too', () => {
       expect(problemsOf({ APP_ROLE: 'query', PORT: 'x' })).toEqual([
         'PORT must be an integer from 1 to 65535 (got "x")',

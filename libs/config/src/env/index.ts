@@ -5,6 +5,7 @@ import { httpEnv } from './http.env.js';
 import { kafkaEnv } from './kafka.env.js';
 import { loggingEnv } from './logging.env.js';
 import { readModelsEnv } from './read-models.env.js';
+import { telemetryEnv } from './telemetry.env.js';
 
 /**
  * The environment schema, one section per concern. Each section is validated on its own, so every
@@ -17,6 +18,7 @@ export const envSections = {
   readModels: readModelsEnv,
   eventSourcing: eventSourcingEnv,
   kafka: kafkaEnv,
+  telemetry: telemetryEnv,
 } satisfies Record<string, z.ZodType>;
 
 /** The typed, defaulted environment: one property per section. */
