@@ -74,8 +74,15 @@ export const loggingModule = (service: string, log: AppConfig['log']): DynamicMo
         },
         // Probes and scrapes every few seconds would drown the access log.
         autoLogging: { ignore: (req: IncomingMessage) => /^\/(health|metrics)(\/|$|\?)/.test(req.url ?? '') },
+        // 503 is a dependency that is down (said in the problem+json and by /health/ready), not a bug.
         customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-          error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+          res.statusCode === 503
+            ? 'warn'
+            : error || res.statusCode >= 500
+              ? 'error'
+              : res.statusCode >= 400
+                ? 'warn'
+                : 'info',
         customSuccessMessage: (req: IncomingMessage, res: ServerResponse, ms: number) =>
           `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
         customErrorMessage: (req: IncomingMessage, res: ServerResponse, error: Error) =>
