@@ -28,7 +28,7 @@ describe('Tracing one order across the orders and inventory services', () => {
   const start = async (definition: AppDefinition): Promise<Server> => {
     const env = fullStack.env({ KAFKA_TOPIC_PREFIX: `${run}.`, COSMOS_DATABASE: run, LOG_LEVEL: 'error' });
     const config = loadConfig(
-      { ...env, KAFKA_GROUP_ID: `${run}-${definition.service}`, MONGODB_URL: `${env.MONGODB_URL}` },
+      { ...env, KAFKA_GROUP_ID: `${run}-${definition.service}` },
       { port: 0, service: definition.service },
     );
     const app = await createHttpApp(definition, config);

@@ -13,7 +13,7 @@ export const messagesDeadLetteredTotal = new Counter({
   labelNames: ['topic'] as const,
 });
 
-/** Records the lag of a partition after `offset` was processed (`offset` undefined: before the batch). */
+/** Records a partition's lag: messages from `next` (the next offset to process) up to the high watermark. */
 export const recordLag = (topic: string, partition: number, highWatermark: string | undefined, next: bigint): void => {
   if (highWatermark === undefined) return;
   const lag = BigInt(highWatermark) - next;
