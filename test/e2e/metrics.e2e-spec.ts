@@ -60,6 +60,10 @@ describe('GET /metrics', () => {
     expect(moved('projection_lag_seconds_count', { collection: 'product_stocks' })).toBeGreaterThanOrEqual(22);
   });
 
+  it("serves the process' own metrics too", () => {
+    expect(after.get('process_resident_memory_bytes')).toBeGreaterThan(0);
+  });
+
   it('reports the outbox backlog, empty once everything was relayed', () => {
     expect(after.get('outbox_backlog_entries')).toBe(0);
     expect(after.get('outbox_oldest_entry_age_seconds')).toBe(0);

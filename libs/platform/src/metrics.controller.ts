@@ -1,6 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { register } from 'prom-client';
+import { collectDefaultMetrics, register } from 'prom-client';
+
+// The process' own (CPU, memory, event-loop lag, GC, handles), next to the application's metrics.
+collectDefaultMetrics();
 
 /**
  * Prometheus metrics of this process (prom-client's default registry), in the text exposition format,
