@@ -175,6 +175,8 @@ const serviceEnv = (shape: Shape, service: string): Record<string, string> => {
     MONGODB_URL: mongodbUrlFor(database),
     READ_YOUR_WRITES_TIMEOUT_MS: '10000',
     LOG_LEVEL: 'warn',
+    // OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables reach the services: tracing on vs off.
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
     ...(overKafka(shape)
       ? {
           EVENT_TRANSPORT: 'kafka',

@@ -1,3 +1,4 @@
+import './tracing.js';
 import { runHttpApp } from '@app/platform';
 import { monolith } from './monolith.app.js';
 

@@ -16,6 +16,9 @@ export interface EventMetadata {
   /** The id of the command or event that directly caused this event. */
   readonly causationId: string;
   readonly occurredAt: string;
+  /** W3C trace context of the command that raised the event (set when tracing is on): the trace goes on from it. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /** An event as stored in a stream: position, schema version and metadata added by the store. */

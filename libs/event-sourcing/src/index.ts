@@ -20,3 +20,4 @@ export * from './store/event-store.js';
 export * from './store/event-types.js';
 export * from './store/in-memory-event-store.js';
 export * from './repository/correlation.js';
+export * from './observability/index.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { METHODS, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createParamDecorator, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -8,6 +8,7 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { externalCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
 import { PROBLEM_JSON, problemTitle, problemType, ProblemDetails, type FieldError } from './problem-details.js';
+import { httpMetricsMiddleware } from './http-metrics.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
 import { BEARER_SCHEME } from './auth/access.decorators.js';
@@ -60,6 +61,7 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * and shutdown hooks. Create the app with `{ bodyParser: false }` so the parser here is the only one.
  */
 export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOptions): void => {
+  app.use(httpMetricsMiddleware);
   // Safe defaults: security headers (CSP, HSTS, nosniff, frame denial...), no framework fingerprint.
   app.disable('x-powered-by');
   // No upgrade-insecure-requests: it would send Swagger UI's own files to https:// on a plain-http
@@ -127,9 +129,12 @@ const allowedMethods = (router: { stack: RouteLayer[] }, path: string): string[]
   const methods = new Set<string>();
   for (const layer of router.stack) {
     if (!layer.route || !layer.match(path)) continue;
-    for (const [method, on] of Object.entries(layer.route.methods)) if (on) methods.add(method.toUpperCase());
+    // A route of every method is middleware mounted for all paths (Nest registers the access logger
+    // so), not an operation: it allows nothing.
+    const on = Object.entries(layer.route.methods).filter(([, enabled]) => enabled);
+    if (on.some(([method]) => method === '_all') || on.length >= METHODS.length) continue;
+    for (const [method] of on) methods.add(method.toUpperCase());
   }
-  if (methods.has('_ALL')) return [];
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
 };

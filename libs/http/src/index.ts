@@ -11,3 +11,4 @@ export * from './auth/access.guard.js';
 export * from './auth/http-security.module.js';
 export * from './auth/jwt-verifier.js';
 export * from './auth/principal.js';
+export * from './http-metrics.js';

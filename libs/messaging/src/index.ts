@@ -8,3 +8,4 @@ export * from './kafka/kafka-microservice.js';
 export * from './kafka/kafka-settings.js';
 export * from './kafka/kafka-topics.js';
 export * from './kafka/kafka-transport-health.js';
+export * from './kafka/kafka-metrics.js';

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger, type DynamicModule, type LoggerService, type LogLevel, type Type } from '@nestjs/common';
+import { Logger, type DynamicModule, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
@@ -10,7 +10,9 @@ import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/m
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
-import { JsonLogger, levelsUpTo } from './json-logger.js';
+import { MetricsController } from './metrics.controller.js';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { HealthCheckLogger, loggingModule } from './logging.js';
 
 /**
  * A bounded context's Nest module: registers its HTTP side for the process role. What it consumes is
@@ -71,21 +73,19 @@ export const applicationModule = (
     module: ApplicationModule,
     imports: [
       ...(configModule ? [configModule] : []),
+      loggingModule(definition.service, config.log),
       HttpSecurityModule.forRoot({ auth: config.security.auth, rateLimit: config.security.http.rateLimit }),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
       ...(kafka
         ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
         : []),
       ReadModelsModule.forRoot(config.readModels),
-      TerminusModule,
+      TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],
-    controllers: [HealthController],
+    controllers: [HealthController, MetricsController],
   };
 };
-
-const createLogger = (service: string, { log }: AppConfig): LoggerService | LogLevel[] =>
-  log.format === 'json' ? new JsonLogger(service, levelsUpTo(log.level)) : levelsUpTo(log.level);
 
 /** Builds the HTTP app without listening (e2e tests use this too). */
 export const createHttpApp = async (
@@ -95,8 +95,9 @@ export const createHttpApp = async (
 ): Promise<NestExpressApplication> => {
   const app = await NestFactory.create<NestExpressApplication>(applicationModule(definition, config, configModule), {
     bodyParser: false,
-    logger: createLogger(definition.service, config),
+    bufferLogs: true, // until the pino logger is in place
   });
+  app.useLogger(app.get(PinoLogger));
   configureHttpApp(app, {
     title: definition.name,
     description: definition.description,

@@ -7,3 +7,4 @@ export * from './wait-for-version.js';
 export * from './mongo/mongo-read-model-store.js';
 export * from './mongo/read-model-entity-schema.js';
 export * from './mongo/read-store-errors.js';
+export * from './read-model-metrics.js';

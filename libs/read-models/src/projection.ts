@@ -1,5 +1,6 @@
 import type { RecordedEvent } from '@app/core';
-import { ApplicationError, PartialBatchError } from '@app/core';
+import { ApplicationError, inSpan, PartialBatchError, SpanKind } from '@app/core';
+import { projectionLagSeconds } from './read-model-metrics.js';
 import type { ConditionalWrite, DocumentCollection, ReadModelDocument } from './document-collection.js';
 
 export type ApplyOutcome = 'applied' | 'duplicate';
@@ -75,6 +76,7 @@ interface Known<T> {
 export class DocumentProjector<T extends ReadModelDocument> {
   readonly #remembered = new Map<string, T>();
   readonly #capacity: number;
+  readonly #lag: { observe(seconds: number): void };
 
   constructor(
     readonly collection: DocumentCollection<T>,
@@ -82,6 +84,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
     { rememberDocuments = 10_000 }: DocumentProjectorOptions = {},
   ) {
     this.#capacity = rememberDocuments;
+    this.#lag = projectionLagSeconds.labels({ collection: collection.definition.name });
   }
 
   /** Applies one event. @throws ProjectionGapError (or the evolve error) when it cannot be applied. */
@@ -155,11 +158,15 @@ export class DocumentProjector<T extends ReadModelDocument> {
         writes.push({ document: current!, expectedVersion: start?.version ?? 0 });
         appliedBy.set(id, applied);
       }
-      const refused = writes.length > 0 ? await this.collection.writeMany(writes) : new Set<string>();
+      const refused = writes.length > 0 ? await this.#write(writes) : new Set<string>();
+      const writtenAt = Date.now();
       for (const { document } of writes) {
         if (refused.has(document.id)) continue;
         this.#remember(document);
-        for (const index of appliedBy.get(document.id)!) outcomes[index] = 'applied';
+        for (const index of appliedBy.get(document.id)!) {
+          outcomes[index] = 'applied';
+          this.#lag.observe((writtenAt - Date.parse(events[index]!.metadata.occurredAt)) / 1000);
+        }
         this.collection.announce(document);
       }
       // Another writer got there first, or remembered state is in doubt: read, then decide again.
@@ -169,6 +176,19 @@ export class DocumentProjector<T extends ReadModelDocument> {
     }
     if (failure) throw new PartialBatchError(failure.index, failure.cause);
     return outcomes;
+  }
+
+  /** One bulk write of the batch, as a span: the MongoDB write of the trace. */
+  #write(writes: readonly ConditionalWrite<T>[]): Promise<Set<string>> {
+    const collection = this.collection.definition.name;
+    return inSpan(
+      `read-model write ${collection}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'db.collection.name': collection, 'db.operation.batch.size': writes.length },
+      },
+      () => this.collection.writeMany(writes),
+    );
   }
 
   /** Forgets what it remembered (the collection was cleared). */

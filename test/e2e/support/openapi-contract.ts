@@ -59,8 +59,8 @@ export interface OpenApiDocument {
   components: { schemas: Record<string, Schema> };
 }
 
-/** Routes served by the HTTP layer itself, not described as operations (the document and its UI). */
-const UNDOCUMENTED = /^\/docs(?:-json|\/|$)/;
+/** Routes not described as operations: the document and its UI, and the Prometheus scrape endpoint. */
+const UNDOCUMENTED = /^\/(?:docs(?:-json|\/|$)|metrics$)/;
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'head', 'options'] as const;
 

@@ -8,7 +8,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { CqrsModule } from '@nestjs/cqrs';
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { systemClock } from '@app/core';
 import { createCosmosClient } from '../cosmos/cosmos-client.js';
 import { CosmosEventStore } from '../cosmos/cosmos-event-store.js';
@@ -21,6 +21,7 @@ import { OutboxSource } from '../relay/outbox-source.js';
 import { EventStore } from '../store/event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
+import { instrumentCommandBus } from '../observability/instrument-command-bus.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
 import {
   CLOCK,
@@ -55,7 +56,10 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(ProjectionReplayer) private readonly replayer: ProjectionReplayer,
     @Inject(EVENT_SOURCING_OPTIONS) private readonly options: EventSourcingOptions,
-  ) {}
+    @Inject(CommandBus) commandBus: CommandBus,
+  ) {
+    instrumentCommandBus(commandBus);
+  }
 
   /**
    * @param transport `inprocess`: events go to this process's handlers. `external`: another global

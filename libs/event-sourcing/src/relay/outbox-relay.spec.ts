@@ -237,6 +237,24 @@ describe('OutboxRelay', () => {
       expect(relay.pendingFailures).toBe(0);
     });
 
+    it('reports what it could not publish as its backlog, with the age of the oldest, and nothing once it is out', async () => {
+      await relay.drain();
+      publisher.failFor.add('S-1');
+      const before = Date.now();
+      await append('S-1', 'A');
+      await append('S-1', 'B');
+      await append('S-2', 'X');
+      await relay.idle();
+      expect(relay.backlog.entries).toBe(2);
+      expect(relay.backlog.oldestAt).toBeGreaterThanOrEqual(before - 1_000);
+      expect(relay.backlog.oldestAt).toBeLessThanOrEqual(Date.now());
+
+      publisher.failFor.clear();
+      await sleep(150); // past the first backoff
+      await relay.drain();
+      expect(relay.backlog).toEqual({ entries: 0, oldestAt: undefined });
+    });
+
     it('removes later, never loses, what was published when the removal failed', async () => {
       await relay.drain();
       source.failCompletions = 1;

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import { contextFrom, inSpan, trace, withContext, type RecordedEvent } from '@app/core';
+import { reportOutboxBacklog, type OutboxBacklog } from '../observability/metrics.js';
 import type { AppendResult, EventStore } from '../store/event-store.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { OutboxEntry, OutboxSource } from './outbox-source.js';
@@ -103,6 +104,12 @@ export class OutboxRelay {
   #recoveryRequested = true;
   #nextRecoveryAt = 0;
   #storeFailures = 0;
+  /**
+   * Unpublished entries this relay knows of (`streamId@toVersion` -> appended at, epoch ms): its queued
+   * appends and what its last scans found. The backlog metrics read it: no store query at scrape time.
+   */
+  readonly #known = new Map<string, number>();
+  #unreport: (() => void) | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -115,6 +122,7 @@ export class OutboxRelay {
 
   start(): void {
     this.#stopped = false;
+    this.#unreport ??= reportOutboxBacklog(this);
     this.#kick();
     this.#timer = setInterval(() => this.#kick(), this.options.pollIntervalMs);
     this.#timer.unref();
@@ -131,6 +139,23 @@ export class OutboxRelay {
       this.#leaseValidUntil = 0;
     }
     this.#forget();
+    this.#unreport?.();
+    this.#unreport = undefined;
+  }
+
+  /** What this relay knows is still to be published (for the metrics; no store query). */
+  get backlog(): OutboxBacklog {
+    let oldestAt: number | undefined;
+    for (const at of this.#known.values()) if (oldestAt === undefined || at < oldestAt) oldestAt = at;
+    return { entries: this.#known.size, oldestAt };
+  }
+
+  #note(entry: OutboxEntry): void {
+    this.#known.set(`${entry.streamId}@${entry.toVersion}`, Date.parse(entry.createdAt) || Date.now());
+  }
+
+  #done(entry: OutboxEntry): void {
+    this.#known.delete(`${entry.streamId}@${entry.toVersion}`);
   }
 
   /** Whether this instance currently holds the relay lease. */
@@ -167,6 +192,7 @@ export class OutboxRelay {
     const at = lane.queue.findIndex((p) => p.entry.fromVersion > entry.fromVersion);
     lane.queue.splice(at < 0 ? lane.queue.length : at, 0, { entry, events });
     this.#queued++;
+    this.#note(entry);
     this.#queuedStreams.add(entry.streamId);
     this.#kick();
   }
@@ -240,6 +266,7 @@ export class OutboxRelay {
     this.#queuedStreams.clear();
     this.#queued = 0;
     this.#recovered = false;
+    this.#known.clear();
   }
 
   /** Runs a recovery scan; when the store fails, the next one comes after a backoff. */
@@ -275,6 +302,7 @@ export class OutboxRelay {
         limit: this.options.batchSize,
         ...(continuation ? { continuation } : {}),
       });
+      for (const entry of page.entries) this.#note(entry);
       const byStream = new Map<string, OutboxEntry[]>();
       for (const entry of page.entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
 
@@ -399,7 +427,7 @@ export class OutboxRelay {
     let published: readonly Run[] = [];
     if (runs.length > 0) {
       try {
-        await this.publisher.publish(runs.flatMap((r) => r.events));
+        await this.#publish(runs.flatMap((r) => r.events));
         published = runs;
       } catch (error) {
         if (runs.length === 1) {
@@ -409,7 +437,7 @@ export class OutboxRelay {
           const ok: Run[] = [];
           await this.#concurrently(runs, async (run) => {
             try {
-              await this.publisher.publish(run.events);
+              await this.#publish(run.events);
               ok.push(run);
             } catch (streamError) {
               this.#failed(run, streamError);
@@ -438,6 +466,7 @@ export class OutboxRelay {
     await this.#concurrently([...byStream.values()], async (entries) => {
       try {
         await this.#source.complete(entries);
+        for (const entry of entries) this.#done(entry);
       } catch (error) {
         // Published but still in the outbox: the next scan removes it (or, if this relay forgot the
         // stream meanwhile, publishes it once more).
@@ -446,6 +475,19 @@ export class OutboxRelay {
       }
     });
     return failed;
+  }
+
+  /** One hand-over to the transport, as a span: the Kafka produce spans (one per event) are its children. */
+  #publish(events: readonly RecordedEvent[]): Promise<void> {
+    // The relay runs on its own timer: the span continues the trace of the first event's command and
+    // links the traces of the others (a pass carries appends of many commands).
+    const [first, ...rest] = events.map((event) => trace.getSpanContext(contextFrom(event.metadata)));
+    const links = rest.filter((c) => c !== undefined && c.traceId !== first?.traceId).map((c) => ({ context: c! }));
+    return withContext(contextFrom(events[0]?.metadata ?? {}), () =>
+      inSpan('outbox-relay publish', { attributes: { 'outbox.events': events.length }, links }, () =>
+        this.publisher.publish(events),
+      ),
+    );
   }
 
   #failed(run: Run, error: unknown): void {
@@ -468,6 +510,8 @@ export class OutboxRelay {
   /** Leaves the stream to the recovery scan: what it holds in memory is in the outbox too. */
   #block(lane: Lane): void {
     lane.blocked = true;
+    // Still pending: the holder's scan publishes (and completes) them; a standby never scans, so it stops counting them.
+    if (!this.isLeader) for (const { entry } of lane.queue) this.#done(entry);
     this.#queued -= lane.queue.length;
     lane.queue = [];
   }

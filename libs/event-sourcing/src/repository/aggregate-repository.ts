@@ -1,9 +1,16 @@
 import type { AggregateRoot, DomainEvent } from '@app/core';
-import { ApplicationError } from '@app/core';
+import { ApplicationError, inSpan, SpanKind, traceHeaders } from '@app/core';
 import { AggregateCache } from './aggregate-cache.js';
+import { eventStoreAppendSeconds } from '../observability/metrics.js';
 import { deterministicUuid, type CommandContext } from './command-context.js';
 import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
-import { EventStore, NO_STREAM, type AppendResult, type EventToAppend } from '../store/event-store.js';
+import {
+  EventStore,
+  NO_STREAM,
+  type AppendResult,
+  type EventToAppend,
+  type ExpectedVersion,
+} from '../store/event-store.js';
 import type { EventTypeRegistry } from '../store/event-types.js';
 
 export interface AggregateType<A> {
@@ -125,6 +132,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     const streamId = this.streamId(id);
     const occurredAt = new Date().toISOString();
     const expectedVersion = aggregate.persistedVersion === 0 ? NO_STREAM : aggregate.persistedVersion;
+    const trace = traceHeaders(); // the relay, Kafka and the consumers continue this trace
     const events = pending.map((event, i): EventToAppend => ({
       type: event.type,
       schemaVersion: this.eventTypes.schemaVersionOf(event.type),
@@ -135,12 +143,36 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         correlationId: context.correlationId,
         causationId: context.causationId,
         occurredAt,
+        ...trace,
       },
     }));
-    const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+    const result = await this.#timedAppend(streamId, events, expectedVersion);
     const { nextExpectedVersion } = result;
     aggregate.markCommitted(nextExpectedVersion);
     this.afterAppend(result);
     return { id, version: nextExpectedVersion };
+  }
+
+  /** The append as the store sees it: one batch, timed (`event_store_append_duration_seconds`) and traced. */
+  async #timedAppend(
+    streamId: string,
+    events: EventToAppend[],
+    expectedVersion: ExpectedVersion,
+  ): Promise<AppendResult> {
+    const stop = eventStoreAppendSeconds.startTimer();
+    return inSpan(
+      'event-store append',
+      { kind: SpanKind.CLIENT, attributes: { 'eventstore.stream': streamId, 'eventstore.events': events.length } },
+      async () => {
+        try {
+          const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+          stop({ outcome: 'ok' });
+          return result;
+        } catch (error) {
+          stop({ outcome: error instanceof ApplicationError && error.kind === 'conflict' ? 'conflict' : 'error' });
+          throw error;
+        }
+      },
+    );
   }
 }

@@ -1,3 +1,5 @@
+import { currentCommandType } from '../observability/command-scope.js';
+import { commandRetriesTotal } from '../observability/metrics.js';
 import { ConcurrencyError } from '../store/errors.js';
 
 export interface RetryPolicy {
@@ -25,6 +27,7 @@ export const retryOnConcurrencyConflict = async <T>(
       return await attempt();
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || n >= policy.attempts) throw error;
+      commandRetriesTotal.inc({ command: currentCommandType() });
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (n - 1));
       await sleep(Math.random() * ceiling);
     }

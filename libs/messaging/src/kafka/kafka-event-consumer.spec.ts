@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { ApplicationError, NotFound, PartialBatchError, type RecordedEvent } from '@app/core';
 import { ConcurrencyError, EventTypeRegistry, type EventHandlerRegistry } from '@app/event-sourcing';
 import { encodeEvent } from './kafka-envelope.js';
+import { kafkaConsumerLag, messagesDeadLetteredTotal } from './kafka-metrics.js';
 import {
   ConsumerStoppingError,
   KafkaEventConsumer,
@@ -287,5 +288,28 @@ describe('KafkaEventConsumer with a fetched batch', () => {
     consumer.onModuleDestroy();
     await expect(consumer.consumeBatch(batchOf(values(eventOf('a', 1))))).rejects.toBeInstanceOf(ConsumerStoppingError);
     expect(resolved).toEqual([]);
+  });
+
+  describe('metrics', () => {
+    const lagOf = async (partition: string) =>
+      (await kafkaConsumerLag.get()).values.find(
+        (v) => v.labels.topic === 'orders.order' && v.labels.partition === partition,
+      )?.value;
+    const deadLettered = async () =>
+      (await messagesDeadLetteredTotal.get()).values.find((v) => v.labels.topic === 'orders.order')?.value ?? 0;
+
+    it('reports the partition lag against the high watermark as offsets are resolved', async () => {
+      const { consumer, batchOf } = setupBatch(() => false);
+      const batch = { ...batchOf(values(eventOf('a', 1), eventOf('a', 2))), highWatermark: '15' };
+      await consumer.consumeBatch(batch);
+      expect(await lagOf('0')).toBe(3); // offsets 12, 13 and 14 are still to come
+    });
+
+    it('counts dead-lettered messages by origin topic', async () => {
+      const before = await deadLettered();
+      const { consumer, batchOf } = setupBatch(() => false);
+      await consumer.consumeBatch(batchOf(['not json', 'nor this']));
+      expect((await deadLettered()) - before).toBe(2);
+    });
   });
 });

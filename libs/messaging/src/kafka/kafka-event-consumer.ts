@@ -9,10 +9,21 @@ import {
 } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { assertEventContract, ContractViolationError, deadLetterTopic } from '@app/contracts';
-import { ApplicationError, batchCause, handledBefore, type RecordedEvent } from '@app/core';
+import {
+  ApplicationError,
+  batchCause,
+  contextFrom,
+  handledBefore,
+  inSpan,
+  SpanKind,
+  trace,
+  withContext,
+  type RecordedEvent,
+} from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
 import type { KafkaBatchContext } from './kafka-microservice.js';
+import { messagesDeadLetteredTotal, recordLag } from './kafka-metrics.js';
 import { ACKS_ALL, type KafkaTransportOptions } from './kafka-settings.js';
 
 export const KAFKA_TRANSPORT_OPTIONS = Symbol('KAFKA_TRANSPORT_OPTIONS');
@@ -65,6 +76,8 @@ export interface ConsumedBatch {
   resolveOffset(offset: string): void;
   /** False once the consumer stops or the partition was revoked: the rest of the batch is left alone. */
   isActive(): boolean;
+  /** The partition's high watermark when the batch was fetched (for the lag metric). */
+  readonly highWatermark?: string;
 }
 
 export type ConsumeOutcome = 'handled' | 'skipped' | 'dead-lettered';
@@ -150,9 +163,21 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
    * (skipped types ride along: nothing to do for them); each run's offsets are resolved once its handlers
    * are done. Throws only as `consume` does (stopping, dead-letter topic down), leaving the rest unresolved.
    */
-  async consumeBatch(batch: ConsumedBatch): Promise<void> {
-    const first = batch.messages[0];
+  async consumeBatch(fetched: ConsumedBatch): Promise<void> {
+    const first = fetched.messages[0];
     if (!first) return;
+    const { topic, partition, highWatermark } = fetched;
+    recordLag(topic, partition, highWatermark, BigInt(first.offset));
+    const batch: ConsumedBatch = {
+      ...fetched,
+      heartbeat: () => fetched.heartbeat(),
+      pause: () => fetched.pause(),
+      isActive: () => fetched.isActive(),
+      resolveOffset: (offset) => {
+        fetched.resolveOffset(offset);
+        recordLag(topic, partition, highWatermark, BigInt(offset) + 1n);
+      },
+    };
     await this.untilBootstrapped(this.single(batch, first));
     let run: { message: ConsumedMessage['message']; event?: RecordedEvent }[] = [];
     for (const message of batch.messages) {
@@ -184,7 +209,12 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.throwIfStopping(this.single(batch, rest[0]!.message));
       const positions = rest.flatMap((entry, i) => (entry.event ? [i] : []));
       try {
-        if (positions.length > 0) await this.handlers.dispatchBatch(positions.map((i) => rest[i]!.event!));
+        if (positions.length > 0)
+          await consumeSpan(
+            batch.topic,
+            positions.map((i) => rest[i]!.message),
+            () => this.handlers.dispatchBatch(positions.map((i) => rest[i]!.event!)),
+          );
         batch.resolveOffset(rest.at(-1)!.message.offset);
         await batch.heartbeat().catch(() => undefined);
         return true;
@@ -262,7 +292,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.throwIfStopping(consumed);
       try {
         if (attempt === 1 && firstFailure !== undefined) throw firstFailure;
-        await this.handlers.dispatch(event);
+        await consumeSpan(consumed.topic, [consumed.message], () => this.handlers.dispatch(event));
         return 'handled';
       } catch (error) {
         if (error === firstFailure) firstFailure = undefined;
@@ -317,6 +347,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.logger.error(`Could not dead-letter ${topic}[${partition}]@${message.offset}: ${describeError(sendError)}`);
       throw sendError;
     }
+    messagesDeadLetteredTotal.inc({ topic });
     this.logger.error(
       `Dead-lettered ${topic}[${partition}]@${message.offset} to ${target} after ${attempts} attempt(s): ` +
         describeError(error),
@@ -381,8 +412,9 @@ export const consumedMessageOf = (context: KafkaContext): ConsumedMessage => {
 /** Reduces Nest's KafkaBatchContext (BatchingKafkaServer) to what KafkaEventConsumer needs for a batch. */
 export const consumedBatchOf = (context: KafkaBatchContext): ConsumedBatch => {
   const { producer, heartbeat, pause } = consumedMessageOf(context);
-  const { messages, resolveOffset, isActive } = context.batch;
+  const { messages, resolveOffset, isActive, highWatermark } = context.batch;
   return {
+    highWatermark,
     topic: context.getTopic(),
     partition: context.getPartition(),
     messages: messages as unknown as ConsumedBatch['messages'],
@@ -434,3 +466,37 @@ const OUTAGE_MAX_BACKOFF_MS = 5_000;
 const isDependencyOutage = (error: unknown): boolean =>
   error instanceof ApplicationError &&
   (error.code === 'READ_STORE_UNAVAILABLE' || error.code === 'EVENT_STORE_UNAVAILABLE');
+
+/**
+ * The consumer side of a trace: a span for the handlers' work on messages of one topic, child of the
+ * producer span whose `traceparent` the first message carries (the policy's command, the read-model
+ * write are its children) and linked to the producer spans of the others.
+ */
+const consumeSpan = <T>(topic: string, messages: readonly IncomingMessage[], fn: () => Promise<T>): Promise<T> => {
+  const contexts = messages.map((message) =>
+    contextFrom({
+      traceparent: textOf(message.headers?.traceparent),
+      tracestate: textOf(message.headers?.tracestate),
+    }),
+  );
+  const links = contexts
+    .slice(1)
+    .map((c) => trace.getSpanContext(c))
+    .filter((c) => c !== undefined)
+    .map((c) => ({ context: c }));
+  return withContext(contexts[0]!, () =>
+    inSpan(
+      `${topic} process`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.batch.message_count': messages.length,
+        },
+        links,
+      },
+      fn,
+    ),
+  );
+};

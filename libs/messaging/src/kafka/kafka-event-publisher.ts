@@ -1,6 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ClientKafka, type KafkaOptions } from '@nestjs/microservices';
-import { streamCategory, type RecordedEvent } from '@app/core';
+import { context, propagation, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { contextFrom, SpanKind, streamCategory, trace, tracer, type RecordedEvent } from '@app/core';
 import { EventPublisher } from '@app/event-sourcing';
 import { encodeEvent, type EventMessage } from './kafka-envelope.js';
 import { kafkaTopicOf } from './kafka-topics.js';
@@ -48,19 +49,58 @@ export class KafkaEventPublisher extends EventPublisher implements OnModuleInit,
     if (events.length === 0) return;
     // Grouping by topic keeps the given order within each topic, hence within each stream.
     const byTopic = new Map<string, EventMessage[]>();
+    const spans: Span[] = [];
     for (const event of events) {
       const topic = kafkaTopicOf(this.options, streamCategory(event.streamId));
       const messages = byTopic.get(topic) ?? [];
-      messages.push(encodeEvent(event));
+      const { message, span } = tracedMessage(topic, event);
+      messages.push(message);
+      if (span) spans.push(span);
       byTopic.set(topic, messages);
     }
-    await this.client.connect(); // resolves at once when connected; fails when no broker is reachable
-    await this.client.producer.sendBatch({
-      acks: ACKS_ALL,
-      topicMessages: [...byTopic].map(([topic, messages]) => ({
-        topic,
-        messages: messages.map((m) => ({ ...m, headers: { ...m.headers } })),
-      })),
-    });
+    try {
+      await this.client.connect(); // resolves at once when connected; fails when no broker is reachable
+      await this.client.producer.sendBatch({
+        acks: ACKS_ALL,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({
+          topic,
+          messages: messages.map((m) => ({ ...m, headers: { ...m.headers } })),
+        })),
+      });
+    } catch (error) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      for (const span of spans) span.end();
+    }
   }
 }
+
+/**
+ * The event's message with a producer span of its own: child of the active span (the relay's) when that
+ * belongs to the event's trace, else of the event's own trace context. Its W3C `traceparent` goes into
+ * the message headers, so the consumer's span continues it.
+ */
+const tracedMessage = (topic: string, event: RecordedEvent): { message: EventMessage; span?: Span } => {
+  const message = encodeEvent(event);
+  const active = trace.getSpanContext(context.active());
+  const own = contextFrom(event.metadata);
+  const parent = active && active.traceId === trace.getSpanContext(own)?.traceId ? context.active() : own;
+  const span = tracer.startSpan(
+    `${topic} publish`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': topic,
+        'messaging.kafka.message.key': event.streamId,
+        'messaging.message.id': event.metadata.eventId,
+      },
+    },
+    parent,
+  );
+  if (!span.isRecording()) return { message };
+  const headers: Record<string, string> = { ...message.headers };
+  propagation.inject(trace.setSpan(parent, span), headers);
+  return { message: { ...message, headers }, span };
+};

@@ -14,6 +14,8 @@ export interface KafkaBatchControls {
   resolveOffset(offset: string): void;
   /** False once the consumer stops or the partition was revoked or seeked: the rest is not ours to process. */
   isActive(): boolean;
+  /** The partition's high watermark at fetch time: the consumer lag metric is measured against it. */
+  readonly highWatermark?: string;
 }
 
 /**
@@ -60,7 +62,7 @@ export class BatchingKafkaServer extends ServerKafka {
     );
     const context = new KafkaBatchContext(
       [messages.at(-1)!, partition, topic, this.consumer!, heartbeat, this.producer!],
-      { messages, resolveOffset, isActive: () => isRunning() && !isStale() },
+      { messages, resolveOffset, isActive: () => isRunning() && !isStale(), highWatermark: batch.highWatermark },
     );
     await this.handleEvent(topic, { pattern: topic, data: messages }, context);
   }

@@ -1,0 +1,3 @@
+export * from './command-scope.js';
+export * from './instrument-command-bus.js';
+export * from './metrics.js';
