@@ -73,8 +73,7 @@ describe('loadConfig', () => {
       ).toEqual([
         'PORT must be an integer from 1 to 65535 (got "99999")',
         'LOG_LEVEL must be one of fatal, error, warn, log, debug, verbose (got "loud")',
-        'COSMOS_ENDPOINT must be an http(s) URL',
-        'COSMOS_KEY is required with the Cosmos event store',
+        'COSMOS_ENDPOINT must be an http(s) URL', // no COSMOS_KEY is fine: then Microsoft Entra ID signs
         'MONGODB_URL must be a mongodb:// URL',
         'RELAY_CONCURRENCY must be an integer from 1 to 64 (got "1.5")',
         'KAFKA_BROKERS must be host:port[,host:port...] with EVENT_TRANSPORT=kafka',

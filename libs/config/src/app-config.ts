@@ -31,9 +31,6 @@ export class ConfigError extends Error {
 
 type RawEnv = Readonly<Record<string, string | undefined>>;
 
-/** A URL for a message: its user info (user:password@) masked, so no problem ever prints a credential. */
-export const redactUrl = (url: string): string => url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/\s]*@/i, '$1***@');
-
 /** One line per zod issue: the variable, what is wrong, and the value unless the variable is secret. */
 const problemsOf = (error: z.ZodError, raw: RawEnv): string[] =>
   error.issues.map((issue) => {

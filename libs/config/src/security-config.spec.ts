@@ -201,8 +201,9 @@ describe('the security configuration', () => {
       expect(() =>
         loadConfig({ MONGODB_URL: 'mongodb://reader:s3cr3t@db:27017/ x', COSMOS_ENDPOINT: 'ftp://u:pw@x' }, defaults),
       ).toThrow(expect.objectContaining({ message: expect.not.stringMatching(/s3cr3t|:pw@/) }));
+      // A URL's value is never echoed at all (it may carry credentials), only what is wrong with it.
       expect(() => loadConfig({ MONGODB_URL: 'mongodb://reader:s3cr3t@db:27017/ x' }, defaults)).toThrow(
-        'MONGODB_URL must be a mongodb:// URL (got "mongodb://***@db:27017/ x")',
+        /MONGODB_URL must be a mongodb:\/\/ URL$/m,
       );
     });
 
