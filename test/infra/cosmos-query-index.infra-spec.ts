@@ -4,13 +4,11 @@
 // query run by the server's query engine over every document of the container, before and after writes
 // that move documents between index entries, and after a restart (journal replay).
 import { jest } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CosmosClient, type Container, type JSONValue, type SqlParameter } from '@azure/cosmos';
+import { type Container, type JSONValue, type SqlParameter } from '@azure/cosmos';
 import cosmosQueryModule from '@zeit/cosmosdb-query';
-import { infraEnv } from './infra-env.js';
 import { freePort, haveLocalCosmosCertificate, LocalCosmos, localCosmosCert } from './support/local-cosmos.js';
 
 jest.setTimeout(60_000);
@@ -81,25 +79,12 @@ if (!haveLocalCosmosCertificate)
 (haveLocalCosmosCertificate ? describe : describe.skip)('local Cosmos server: equality indexes', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cosmos-query-index-spec-'));
   let server: LocalCosmos;
-  let agent: Agent;
-  let client: CosmosClient;
   let container: Container;
 
   beforeAll(async () => {
     server = new LocalCosmos(await freePort(), dataDir);
     await server.start();
-    agent = new Agent({ ca: readFileSync(localCosmosCert), keepAlive: true });
-    client = new CosmosClient({
-      endpoint: `https://127.0.0.1:${server.port}`,
-      key: infraEnv.cosmosKey,
-      agent,
-      connectionPolicy: { enableEndpointDiscovery: false },
-    });
-    const { database } = await client.databases.createIfNotExists({ id: 'query-index-spec' });
-    ({ container } = await database.containers.createIfNotExists({
-      id: 'events',
-      partitionKey: { paths: ['/streamId'] },
-    }));
+    container = await server.eventsContainer('query-index-spec');
     const docs = [
       ...[1, 2, 3, 4, 5, 6].flatMap((n) => docsOf(`Order-${n}`, n + 1)),
       ...docsOf('Product-1', 30),
@@ -109,9 +94,7 @@ if (!haveLocalCosmosCertificate)
   });
 
   afterAll(async () => {
-    await server?.stop();
-    client?.dispose();
-    agent?.destroy();
+    await server?.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -3,12 +3,10 @@
 // `npm run infra:up`), so restarting it cannot disturb the suites that share the configured server; the
 // whole stack going down and up under running services is test/reliability/infra-restart.reliability-spec.ts.
 import { jest } from '@jest/globals';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent } from 'node:https';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CosmosClient, type Container, type OperationInput } from '@azure/cosmos';
-import { infraEnv } from './infra-env.js';
+import { type Container, type OperationInput } from '@azure/cosmos';
 import { freePort, haveLocalCosmosCertificate, LocalCosmos, localCosmosCert } from './support/local-cosmos.js';
 
 jest.setTimeout(60_000);
@@ -31,8 +29,6 @@ if (!haveLocalCosmosCertificate)
   () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cosmos-restart-spec-'));
     let server: LocalCosmos;
-    let agent: Agent;
-    let client: CosmosClient;
     let container: Container;
     const streamId = 'Order-restart-1';
 
@@ -46,24 +42,11 @@ if (!haveLocalCosmosCertificate)
     beforeAll(async () => {
       server = new LocalCosmos(await freePort(), dataDir);
       await server.start();
-      agent = new Agent({ ca: readFileSync(localCosmosCert), keepAlive: true });
-      client = new CosmosClient({
-        endpoint: `https://127.0.0.1:${server.port}`,
-        key: infraEnv.cosmosKey,
-        agent,
-        connectionPolicy: { enableEndpointDiscovery: false },
-      });
-      const { database } = await client.databases.createIfNotExists({ id: 'restart-spec' });
-      ({ container } = await database.containers.createIfNotExists({
-        id: 'events',
-        partitionKey: { paths: ['/streamId'] },
-      }));
+      container = await server.eventsContainer('restart-spec');
     });
 
     afterAll(async () => {
-      await server?.stop();
-      client?.dispose();
-      agent?.destroy();
+      await server?.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     });
 
@@ -147,7 +130,7 @@ if (!haveLocalCosmosCertificate)
       });
 
       it('still lists the database and the container', async () => {
-        const { resources: dbs } = await client.databases.readAll().fetchAll();
+        const { resources: dbs } = await server.client!.databases.readAll().fetchAll();
         expect(dbs.map((d) => d.id)).toContain('restart-spec');
         const { resource } = await container.read();
         expect(resource?.partitionKey?.paths).toEqual(['/streamId']);

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { TransportOptions } from '@app/messaging';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -17,20 +18,8 @@ export type AuthSettings =
       readonly clockToleranceSec: number;
     };
 
-export interface KafkaSecurity {
-  /** TLS to the brokers; `caFile` trusts a private CA, `certFile`/`keyFile` present a client certificate. */
-  readonly ssl?: {
-    readonly caFile?: string;
-    readonly certFile?: string;
-    readonly keyFile?: string;
-    readonly rejectUnauthorized: boolean;
-  };
-  readonly sasl?: {
-    readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
-    readonly username: string;
-    readonly password: string;
-  };
-}
+/** Kafka TLS and SASL, as the Kafka transport takes them. */
+export type KafkaSecurity = Pick<Extract<TransportOptions, { kind: 'kafka' }>, 'ssl' | 'sasl'>;
 
 export interface SecurityConfig {
   readonly auth: AuthSettings;

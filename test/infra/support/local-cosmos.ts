@@ -2,9 +2,12 @@
 // restart it or need it to themselves: free port, its own data folder, the certificate of
 // `npm run infra:up`. Started and stopped at will.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { CosmosClient, type Container } from '@azure/cosmos';
+import { infraEnv } from '../infra-env.js';
 
 const root = resolve(import.meta.dirname, '..', '..', '..');
 export const localCosmosCert = resolve(root, '.infra', 'cosmos', 'cert.pem');
@@ -23,6 +26,9 @@ export const freePort = (): Promise<number> =>
 /** One copy of the local Cosmos server on its own port and data folder, started and stopped at will. */
 export class LocalCosmos {
   #child: ChildProcess | undefined;
+  #agent: Agent | undefined;
+  /** A client of this server, trusting its certificate (it outlives restarts: same port). */
+  client: CosmosClient | undefined;
   /** The start-up line of the last start (it reports the replay). */
   readyLine = '';
 
@@ -63,6 +69,30 @@ export class LocalCosmos {
     if (!child || child.exitCode !== null) return;
     child.removeAllListeners('exit');
     await new Promise((done) => (child.once('exit', done), child.kill(signal)));
+  }
+
+  /** The `events` container (partition key /streamId) of a database, created when missing. */
+  async eventsContainer(databaseId: string): Promise<Container> {
+    this.#agent ??= new Agent({ ca: readFileSync(localCosmosCert), keepAlive: true });
+    this.client ??= new CosmosClient({
+      endpoint: `https://127.0.0.1:${this.port}`,
+      key: infraEnv.cosmosKey,
+      agent: this.#agent,
+      connectionPolicy: { enableEndpointDiscovery: false },
+    });
+    const { database } = await this.client.databases.createIfNotExists({ id: databaseId });
+    const { container } = await database.containers.createIfNotExists({
+      id: 'events',
+      partitionKey: { paths: ['/streamId'] },
+    });
+    return container;
+  }
+
+  /** Stops the server and closes the client. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    this.client?.dispose();
+    this.#agent?.destroy();
   }
 
   async restart(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {

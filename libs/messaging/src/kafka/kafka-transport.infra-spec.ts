@@ -8,7 +8,8 @@ import { Global, Injectable, Module, type INestApplication } from '@nestjs/commo
 import { DiscoveryModule, NestFactory } from '@nestjs/core';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import type { RecordedEvent } from '@app/core';
-import { deadLetterTopic, EVENT_TOPICS, ORDER_CATEGORY } from '@app/contracts';
+import { z } from 'zod';
+import { deadLetterTopic, defineEventContracts, EVENT_TOPICS, ORDER_CATEGORY } from '@app/contracts';
 import {
   EVENT_SOURCING_OPTIONS,
   EventHandlerRegistry,
@@ -42,6 +43,10 @@ const options: KafkaTransportOptions = {
 const ordersTopic = EVENT_TOPICS[ORDER_CATEGORY]!;
 const specTopic = `messaging-spec-${runId}`;
 const specDlq = deadLetterTopic(specTopic);
+
+// The spec's event types, published with a contract like every event a consumer accepts.
+const specData = { 1: z.object({ type: z.string() }) };
+defineEventContracts({ SpecFailsTwice: specData, SpecAlwaysFails: specData, SpecHandled: specData });
 
 /** Handlers of the spec topic: one that fails twice per event, one that always fails, one that works. */
 @Injectable()
