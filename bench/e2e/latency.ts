@@ -175,6 +175,8 @@ const serviceEnv = (shape: Shape, service: string): Record<string, string> => {
     MONGODB_URL: mongodbUrlFor(database),
     READ_YOUR_WRITES_TIMEOUT_MS: '10000',
     LOG_LEVEL: 'warn',
+    // The load generator is one client address: the rate limit would measure itself, not the event path.
+    RATE_LIMIT_MAX: '0',
     // OTEL_EXPORTER_OTLP_ENDPOINT and the other OTEL_* variables reach the services: tracing on vs off.
     ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('OTEL_'))),
     ...(overKafka(shape)
