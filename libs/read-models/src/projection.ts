@@ -222,3 +222,33 @@ export class DocumentProjector<T extends ReadModelDocument> {
     if (this.#remembered.size > this.#capacity) this.#remembered.delete(this.#remembered.keys().next().value!);
   }
 }
+
+/**
+ * A projection of events into one collection, through a DocumentProjector: what every document
+ * projection does as an event handler (start over for a rebuild, apply one event, apply a consumed batch
+ * as one bulk write). A context's projection passes its collection and its documentId/evolve.
+ */
+export abstract class DocumentProjectionHandler<T extends ReadModelDocument> {
+  readonly #projector: DocumentProjector<T>;
+
+  protected constructor(
+    readonly collection: DocumentCollection<T>,
+    projection: DocumentProjection<T>,
+  ) {
+    this.#projector = new DocumentProjector(collection, projection);
+  }
+
+  async reset(): Promise<void> {
+    this.#projector.forget();
+    await this.collection.clear();
+  }
+
+  async handle(event: RecordedEvent): Promise<void> {
+    await this.#projector.apply(event);
+  }
+
+  /** A consumed batch: one bulk write. */
+  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
+    await this.#projector.applyAll(events);
+  }
+}

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { eventOfTypes, type RecordedEvent } from '@app/core';
+import { eventOfTypes } from '@app/core';
 import { ORDER_CATEGORY, type OrderEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
-import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
+import { DocumentProjectionHandler, ReadModelStore } from '@app/read-models';
 import {
   evolveOrderSummary,
   ORDER_SUMMARIES,
@@ -17,29 +17,11 @@ import {
   categories: [ORDER_CATEGORY],
   events: ORDER_SUMMARY_EVENTS,
 })
-export class OrderSummaryProjection implements EventHandler {
-  readonly collection: DocumentCollection<OrderSummary>;
-  readonly #projector: DocumentProjector<OrderSummary>;
-
+export class OrderSummaryProjection extends DocumentProjectionHandler<OrderSummary> implements EventHandler {
   constructor(store: ReadModelStore) {
-    this.collection = store.collection(ORDER_SUMMARIES);
-    this.#projector = new DocumentProjector(this.collection, {
+    super(store.collection(ORDER_SUMMARIES), {
       documentId: (event) => eventOfTypes<OrderEvent>(event, ORDER_SUMMARY_EVENTS).data.orderId,
       evolve: (current, event) => evolveOrderSummary(current, eventOfTypes<OrderEvent>(event, ORDER_SUMMARY_EVENTS)),
     });
-  }
-
-  async reset(): Promise<void> {
-    this.#projector.forget();
-    await this.collection.clear();
-  }
-
-  async handle(event: RecordedEvent): Promise<void> {
-    await this.#projector.apply(event);
-  }
-
-  /** A consumed batch: one bulk write. */
-  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
-    await this.#projector.applyAll(events);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { SHIPMENT_CATEGORY, type ShipmentEvent } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
-import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
+import { DocumentProjectionHandler, ReadModelStore } from '@app/read-models';
 import {
   evolveShipmentView,
   SHIPMENT_VIEW_EVENTS,
@@ -20,29 +20,11 @@ const shipmentEvent = (event: RecordedEvent): ShipmentEvent => eventOfTypes<Ship
   categories: [SHIPMENT_CATEGORY],
   events: SHIPMENT_VIEW_EVENTS,
 })
-export class ShipmentViewProjection implements EventHandler {
-  readonly collection: DocumentCollection<ShipmentView>;
-  readonly #projector: DocumentProjector<ShipmentView>;
-
+export class ShipmentViewProjection extends DocumentProjectionHandler<ShipmentView> implements EventHandler {
   constructor(store: ReadModelStore) {
-    this.collection = store.collection(SHIPMENT_VIEWS);
-    this.#projector = new DocumentProjector(this.collection, {
+    super(store.collection(SHIPMENT_VIEWS), {
       documentId: (event) => shipmentEvent(event).data.shipmentId,
       evolve: (current, event) => evolveShipmentView(current, shipmentEvent(event)),
     });
-  }
-
-  async reset(): Promise<void> {
-    this.#projector.forget();
-    await this.collection.clear();
-  }
-
-  async handle(event: RecordedEvent): Promise<void> {
-    await this.#projector.apply(event);
-  }
-
-  /** A consumed batch: one bulk write. */
-  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
-    await this.#projector.applyAll(events);
   }
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { eventOfTypes, type RecordedEvent } from '@app/core';
 import { __ITEM___CATEGORY, type __Item__Event } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
-import { DocumentProjector, ReadModelStore, type DocumentCollection } from '@app/read-models';
+import { DocumentProjectionHandler, ReadModelStore } from '@app/read-models';
 import { evolve__Item__View, __ITEM___VIEW_EVENTS, __ITEM___VIEWS, type __Item__View } from './__item__-view.read-model.js';
 
 /** A recorded __item__ event as the evolve function takes it. */
@@ -16,29 +16,11 @@ const __itemCamel__Event = (event: RecordedEvent): __Item__Event =>
   categories: [__ITEM___CATEGORY],
   events: __ITEM___VIEW_EVENTS,
 })
-export class __Item__ViewProjection implements EventHandler {
-  readonly collection: DocumentCollection<__Item__View>;
-  readonly #projector: DocumentProjector<__Item__View>;
-
+export class __Item__ViewProjection extends DocumentProjectionHandler<__Item__View> implements EventHandler {
   constructor(store: ReadModelStore) {
-    this.collection = store.collection(__ITEM___VIEWS);
-    this.#projector = new DocumentProjector(this.collection, {
+    super(store.collection(__ITEM___VIEWS), {
       documentId: (event) => __itemCamel__Event(event).data.__itemCamel__Id,
       evolve: (current, event) => evolve__Item__View(current, __itemCamel__Event(event)),
     });
-  }
-
-  async reset(): Promise<void> {
-    this.#projector.forget();
-    await this.collection.clear();
-  }
-
-  async handle(event: RecordedEvent): Promise<void> {
-    await this.#projector.apply(event);
-  }
-
-  /** A consumed batch: one bulk write. */
-  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
-    await this.#projector.applyAll(events);
   }
 }
