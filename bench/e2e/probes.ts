@@ -122,3 +122,16 @@ export const DESIGN_MINIMUM = {
   kafkaProduced: 4,
   mongoWrites: 3,
 } as const;
+
+/**
+ * The minimum of a shape: the monolith also runs shipping, which appends twice per confirmed order (the
+ * order's lines, the shipment: + 2 batches and 2 completions) and writes the shipment view once.
+ */
+export const designMinimumOf = (runsShipping: boolean): { [K in keyof typeof DESIGN_MINIMUM]: number } =>
+  runsShipping
+    ? {
+        ...DESIGN_MINIMUM,
+        cosmosBatches: DESIGN_MINIMUM.cosmosBatches + 4,
+        mongoWrites: DESIGN_MINIMUM.mongoWrites + 1,
+      }
+    : DESIGN_MINIMUM;
