@@ -59,4 +59,23 @@ export const inSpan = <T>(name: string, options: SpanOptions, fn: (span: Span) =
     },
   );
 
+/**
+ * A span over work on several items that each carry a trace context (a relay pass, a consumed batch):
+ * the child of the first item's trace, linked to the others' (those of another trace).
+ */
+export const inSpanOfBatch = <T>(
+  name: string,
+  carriers: readonly { traceparent?: unknown; tracestate?: unknown }[],
+  options: Omit<SpanOptions, 'links'>,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> => {
+  const [first, ...rest] = carriers.map(contextFrom);
+  const firstTrace = first && trace.getSpanContext(first)?.traceId;
+  const links = rest
+    .map((c) => trace.getSpanContext(c))
+    .filter((c) => c !== undefined && c.traceId !== firstTrace)
+    .map((c) => ({ context: c! }));
+  return withContext(first ?? context.active(), () => inSpan(name, { ...options, links }, fn));
+};
+
 export { SpanKind, trace };

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { contextFrom, inSpan, trace, withContext, type RecordedEvent } from '@app/core';
+import { inSpanOfBatch, type RecordedEvent } from '@app/core';
 import { reportOutboxBacklog, type OutboxBacklog } from '../observability/metrics.js';
 import type { AppendResult, EventStore } from '../store/event-store.js';
 import type { EventPublisher } from './event-publisher.js';
@@ -481,12 +481,11 @@ export class OutboxRelay {
   #publish(events: readonly RecordedEvent[]): Promise<void> {
     // The relay runs on its own timer: the span continues the trace of the first event's command and
     // links the traces of the others (a pass carries appends of many commands).
-    const [first, ...rest] = events.map((event) => trace.getSpanContext(contextFrom(event.metadata)));
-    const links = rest.filter((c) => c !== undefined && c.traceId !== first?.traceId).map((c) => ({ context: c! }));
-    return withContext(contextFrom(events[0]?.metadata ?? {}), () =>
-      inSpan('outbox-relay publish', { attributes: { 'outbox.events': events.length }, links }, () =>
-        this.publisher.publish(events),
-      ),
+    return inSpanOfBatch(
+      'outbox-relay publish',
+      events.map((event) => event.metadata),
+      { attributes: { 'outbox.events': events.length } },
+      () => this.publisher.publish(events),
     );
   }
 

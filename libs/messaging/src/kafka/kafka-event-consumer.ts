@@ -9,17 +9,7 @@ import {
 } from '@nestjs/common';
 import { Ctx, EventPattern, Payload, type KafkaContext } from '@nestjs/microservices';
 import { assertEventContract, ContractViolationError, deadLetterTopic } from '@app/contracts';
-import {
-  ApplicationError,
-  batchCause,
-  contextFrom,
-  handledBefore,
-  inSpan,
-  SpanKind,
-  trace,
-  withContext,
-  type RecordedEvent,
-} from '@app/core';
+import { ApplicationError, batchCause, handledBefore, inSpanOfBatch, SpanKind, type RecordedEvent } from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
 import type { KafkaBatchContext } from './kafka-microservice.js';
@@ -472,31 +462,20 @@ const isDependencyOutage = (error: unknown): boolean =>
  * producer span whose `traceparent` the first message carries (the policy's command, the read-model
  * write are its children) and linked to the producer spans of the others.
  */
-const consumeSpan = <T>(topic: string, messages: readonly IncomingMessage[], fn: () => Promise<T>): Promise<T> => {
-  const contexts = messages.map((message) =>
-    contextFrom({
+const consumeSpan = <T>(topic: string, messages: readonly IncomingMessage[], fn: () => Promise<T>): Promise<T> =>
+  inSpanOfBatch(
+    `${topic} process`,
+    messages.map((message) => ({
       traceparent: textOf(message.headers?.traceparent),
       tracestate: textOf(message.headers?.tracestate),
-    }),
-  );
-  const links = contexts
-    .slice(1)
-    .map((c) => trace.getSpanContext(c))
-    .filter((c) => c !== undefined)
-    .map((c) => ({ context: c }));
-  return withContext(contexts[0]!, () =>
-    inSpan(
-      `${topic} process`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: {
-          'messaging.system': 'kafka',
-          'messaging.destination.name': topic,
-          'messaging.batch.message_count': messages.length,
-        },
-        links,
+    })),
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': topic,
+        'messaging.batch.message_count': messages.length,
       },
-      fn,
-    ),
+    },
+    fn,
   );
-};
