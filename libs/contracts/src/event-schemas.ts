@@ -101,9 +101,6 @@ export const assertEventContract = (event: { type: string; schemaVersion: number
   throw new ContractViolationError(`${event.type} v${event.schemaVersion} breaks its contract: ${issues}`);
 };
 
-/** Whether a type has a published contract at all (events of other producers are not ours to judge). */
-export const hasEventContract = (type: string): boolean => EVENT_CONTRACTS[type] !== undefined;
-
 /** The contracts as JSON Schema (draft 2020-12), `{ "<type>": { "<version>": schema } }`, for documentation. */
 export const eventContractsAsJsonSchema = (): Record<string, Record<string, unknown>> =>
   Object.fromEntries(

@@ -45,14 +45,17 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
     detail: 'Stream was modified concurrently (expected version 3, actual 4)',
   },
   UNAUTHENTICATED: {
-    title: 'Unauthenticated',
+    title: problemTitle('UNAUTHENTICATED'),
     detail: 'This operation needs a bearer token (Authorization: Bearer <JWT>)',
   },
-  TOKEN_INVALID: { title: 'Token invalid', detail: 'The bearer token was refused: the token has expired' },
-  FORBIDDEN: { title: 'Forbidden', detail: 'This operation needs one of the roles: operator, admin' },
-  RATE_LIMITED: { title: 'Rate limited', detail: 'Too many requests; retry after 3 s' },
+  TOKEN_INVALID: {
+    title: problemTitle('TOKEN_INVALID'),
+    detail: 'The bearer token was refused: the token has expired',
+  },
+  FORBIDDEN: { title: problemTitle('FORBIDDEN'), detail: 'This operation needs one of the roles: operator, admin' },
+  RATE_LIMITED: { title: problemTitle('RATE_LIMITED'), detail: 'Too many requests; retry after 3 s' },
   TOO_MANY_WAITS: {
-    title: 'Too many waits',
+    title: problemTitle('TOO_MANY_WAITS'),
     detail: '1000 queries already wait for a minVersion in this process; retry shortly',
   },
   READ_MODEL_BEHIND: {

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { Histogram } from 'prom-client';
 
-export const httpRequestSeconds = new Histogram({
+const httpRequestSeconds = new Histogram({
   name: 'http_request_duration_seconds',
   help: 'HTTP requests, by method, route template and status',
   labelNames: ['method', 'route', 'status'] as const,

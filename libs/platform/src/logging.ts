@@ -48,7 +48,7 @@ const context = (): Record<string, string> => {
 };
 
 /** The pino options of an app: level, service, redaction, trace ids; one JSON object per line. */
-export const pinoOptions = (service: string, log: AppConfig['log']): LoggerOptions => ({
+const pinoOptions = (service: string, log: AppConfig['log']): LoggerOptions => ({
   level: PINO_LEVELS[log.level],
   base: { service },
   timestamp: pino.stdTimeFunctions.isoTime,

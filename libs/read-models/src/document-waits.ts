@@ -132,10 +132,6 @@ export class WaitBudget {
   release(): void {
     this.#open = Math.max(0, this.#open - 1);
   }
-
-  get open(): number {
-    return this.#open;
-  }
 }
 
 /** The budget of this process. */

@@ -25,4 +25,3 @@ export const envSections = {
 export type Env = { readonly [K in keyof typeof envSections]: z.output<(typeof envSections)[K]> };
 
 export { isSecret } from './variables.js';
-export { logLevels } from './logging.env.js';

@@ -44,8 +44,3 @@ export const declaredEventHandlers = (
   modules.forEach(visit);
   return found;
 };
-
-/** The stream categories some handler of these modules follows (with Kafka: the topics to subscribe to). */
-export const handledCategories = (modules: readonly Type[], role: EventSourcingOptions['role'] = 'all'): string[] => [
-  ...new Set(declaredEventHandlers(modules, role).flatMap((handler) => handler.categories)),
-];

@@ -14,10 +14,6 @@ export class AggregateCache<A> {
 
   constructor(readonly capacity: number) {}
 
-  get size(): number {
-    return this.#entries.size;
-  }
-
   /** The cached aggregate of a stream, removed from the cache (the caller owns it now). */
   take(streamId: string): A | undefined {
     const aggregate = this.#entries.get(streamId);

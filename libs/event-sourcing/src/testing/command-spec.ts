@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AggregateRoot, DomainEvent, RecordedEvent } from '@app/core';
-import { commandCausedBy, externalCommand, type CommandContext } from '../repository/command-context.js';
+import { externalCommand, type CommandContext } from '../repository/command-context.js';
 import { AggregateRepository, type AggregateType } from '../repository/aggregate-repository.js';
 import { NO_STREAM, type AppendResult, type EventToAppend, type ExpectedVersion } from '../store/event-store.js';
 import { EventTypeRegistry, type EventTypeDefinition } from '../store/event-types.js';
@@ -102,9 +102,6 @@ export class CommandSpec {
     expect(this.#appended).toEqual([]);
   }
 }
-
-/** The context of a command an event caused (what a policy passes on), for handler specs. */
-export const causedBy = (event: RecordedEvent, handler = 'spec'): CommandContext => commandCausedBy(event, handler);
 
 /** The context of an HTTP command, for handler specs. */
 export const fromOutside = (): CommandContext => externalCommand();
