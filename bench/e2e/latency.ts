@@ -70,6 +70,9 @@ export interface MemorySample {
   /** Seconds since the soak started. */
   readonly atSeconds: number;
   readonly rssMb: Record<string, number>;
+  /** V8 heap in use and memory outside it (Buffers, native), from each service's GET /metrics. */
+  readonly heapUsedMb: Record<string, number>;
+  readonly externalMb: Record<string, number>;
 }
 
 export interface ServiceMemory {
@@ -83,6 +86,9 @@ export interface ServiceMemory {
     /** Least-squares slope over the second half of the soak, MB per minute. */
     readonly slopeMbPerMin: number;
     readonly verdict: 'flat' | 'growing' | 'shrinking';
+    /** The same slope of the V8 heap in use and of external memory: which part of the RSS grows. */
+    readonly heapUsedSlopeMbPerMin: number;
+    readonly externalSlopeMbPerMin: number;
   };
 }
 
@@ -190,6 +196,30 @@ const serviceEnv = (shape: Shape, service: string): Record<string, string> => {
         }
       : { EVENT_TRANSPORT: 'inprocess' }),
   };
+};
+
+/** A Prometheus gauge of the text exposition (prom-client's default process metrics), in MB; NaN when absent. */
+const gaugeMb = (text: string, name: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? round(Number(line.slice(name.length + 1).split(' ')[0]) / 1024 / 1024, 1) : Number.NaN;
+};
+
+/** V8 heap in use and external memory of each service, read from its GET /metrics. */
+const heapOf = async (
+  services: Record<string, AppProcess>,
+): Promise<Pick<MemorySample, 'heapUsedMb' | 'externalMb'>> => {
+  const heapUsedMb: Record<string, number> = {};
+  const externalMb: Record<string, number> = {};
+  await Promise.all(
+    Object.entries(services).map(async ([service, process]) => {
+      const text = await fetch(`${process.url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+        .then((r) => r.text())
+        .catch(() => '');
+      heapUsedMb[service] = gaugeMb(text, 'nodejs_heap_size_used_bytes');
+      externalMb[service] = gaugeMb(text, 'nodejs_external_memory_bytes');
+    }),
+  );
+  return { heapUsedMb, externalMb };
 };
 
 const registerProducts = async (inventoryUrl: string, skus: readonly string[]): Promise<void> => {
@@ -352,13 +382,16 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
       );
       const samples: MemorySample[] = [];
       const soakStart = Date.now();
-      const sample = () => {
-        const point = { atSeconds: round((Date.now() - soakStart) / 1000, 1), rssMb: rss() };
+      const sample = async () => {
+        const atSeconds = round((Date.now() - soakStart) / 1000, 1);
+        const rssMb = rss();
+        const heap = await heapOf(byService);
+        const point = { atSeconds, rssMb, ...heap };
         samples.push(point);
-        log(`  soak t=${point.atSeconds}s RSS ${JSON.stringify(point.rssMb)} MB`);
+        log(`  soak t=${atSeconds}s RSS ${JSON.stringify(rssMb)} MB, heap used ${JSON.stringify(heap.heapUsedMb)} MB`);
       };
-      sample();
-      const timer = setInterval(sample, settings.sampleEverySeconds * 1000);
+      await sample();
+      const timer = setInterval(() => void sample(), settings.sampleEverySeconds * 1000);
       let run: RunResult;
       try {
         run = await runLoad(target, {
@@ -370,13 +403,14 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
       } finally {
         clearInterval(timer);
       }
-      sample();
+      await sample();
       log(describeRun(`${shape}`, run));
       soak = { rate: settings.soakRate, seconds: settings.soakSeconds, run, samples };
       for (const service of Object.keys(byService)) {
+        const secondHalf = (of: (s: MemorySample) => number) =>
+          samples.map((s) => ({ x: s.atSeconds / 60, y: of(s) })).filter((v) => v.x >= settings.soakSeconds / 120);
         const values = samples.map((s) => ({ x: s.atSeconds / 60, y: s.rssMb[service]! }));
-        const half = values.filter((v) => v.x >= settings.soakSeconds / 120);
-        const perMin = round(slope(half), 2);
+        const perMin = round(slope(secondHalf((s) => s.rssMb[service]!)), 2);
         memory[service] = {
           ...memory[service]!,
           soak: {
@@ -385,6 +419,8 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
             maxMb: Math.max(...values.map((v) => v.y)),
             slopeMbPerMin: perMin,
             verdict: Math.abs(perMin) < 2 ? 'flat' : perMin > 0 ? 'growing' : 'shrinking',
+            heapUsedSlopeMbPerMin: round(slope(secondHalf((s) => s.heapUsedMb[service]!)), 2),
+            externalSlopeMbPerMin: round(slope(secondHalf((s) => s.externalMb[service]!)), 2),
           },
         };
       }
@@ -575,7 +611,7 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
         raw: memory.idleMb,
         ratio: ratioOf(end, memory.idleMb),
         notes: memory.soak
-          ? `max ${memory.soak.maxMb} MB, slope (2nd half) ${memory.soak.slopeMbPerMin} MB/min: ${memory.soak.verdict}`
+          ? `max ${memory.soak.maxMb} MB, slope (2nd half) ${memory.soak.slopeMbPerMin} MB/min: ${memory.soak.verdict}; V8 heap used ${memory.soak.heapUsedSlopeMbPerMin} MB/min, external ${memory.soak.externalSlopeMbPerMin} MB/min`
           : 'no soak',
         details: { ...memory },
       });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { repoRoot } from '../lib/env.js';
 import { round } from '../lib/stats.js';
-import { cpuSecondsOf, type AppProcess } from './processes.js';
+import { cpuSecondsOfTree, type AppProcess } from './processes.js';
 
 export interface Probe {
   readonly at: number;
@@ -68,7 +68,8 @@ const kafkaTotals = async (scope: KafkaScope): Promise<Probe['kafka']> => {
 export const probe = async (services: Record<string, AppProcess>, kafka?: KafkaScope): Promise<Probe> => {
   const cpuSeconds: Record<string, number> = {};
   for (const [name, process] of Object.entries(services)) cpuSeconds[name] = process.cpuSeconds();
-  for (const [name, pid] of Object.entries(infraPids())) cpuSeconds[name] = cpuSecondsOf(pid);
+  // Servers by process tree: PostgreSQL's work (FerretDB's storage) happens in its per-connection backends.
+  for (const [name, pid] of Object.entries(infraPids())) cpuSeconds[name] = cpuSecondsOfTree(pid);
   const ops = Object.fromEntries(Object.entries(services).map(([name, process]) => [name, process.ops()]));
   return { at: Date.now(), cpuSeconds, ops, ...(kafka ? { kafka: await kafkaTotals(kafka) } : {}) };
 };

@@ -2,7 +2,7 @@
 // GET /health/ready, read their RSS from /proc, stop with SIGTERM (SIGKILL fallback). Never leaves orphans:
 // every child still running when this process exits is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,16 +19,50 @@ export interface OpCounts {
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux x86_64 and arm64). */
 const TICKS_PER_SECOND = 100;
 
+/** The fields of /proc/<pid>/stat after the command name (which sits in parentheses and may hold spaces). */
+const statFields = (pid: number | string): string[] => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+};
+
 /** CPU seconds (user + system) a process used so far; NaN when it is gone or /proc is unavailable. */
 export const cpuSecondsOf = (pid: number): number => {
   try {
-    // Fields after the command name, which sits in parentheses and may hold spaces: utime and stime are 14 and 15.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the line: 11 and 12 after the name.
+    const fields = statFields(pid);
     return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
   } catch {
     return Number.NaN;
   }
+};
+
+/**
+ * CPU seconds of a process and of every process below it: a server that forks its workers (PostgreSQL
+ * runs a backend process per connection) does its work in children, which its own utime never shows.
+ * Each process counts its own time plus that of its children already gone (cutime, cstime), so a backend
+ * that exits between two probes is not lost.
+ */
+export const cpuSecondsOfTree = (pid: number): number => {
+  const parentOf = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = statFields(entry);
+      parentOf.set(Number(entry), Number(fields[1]));
+      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]));
+    } catch {
+      // exited while listed
+    }
+  }
+  if (!ticks.has(pid)) return Number.NaN;
+  let sum = 0;
+  for (const [candidate, own] of ticks) {
+    let at: number | undefined = candidate;
+    while (at !== undefined && at > 1 && at !== pid) at = parentOf.get(at);
+    if (at === pid) sum += own;
+  }
+  return sum / TICKS_PER_SECOND;
 };
 
 /** Folder of this run's process logs (stdout + stderr of each child). */
