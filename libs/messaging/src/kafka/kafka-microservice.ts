@@ -44,6 +44,17 @@ export class KafkaBatchContext extends KafkaContext {
  * writes. Everything else (client, producer, status events, unwrap, close) is Nest's.
  */
 export class BatchingKafkaServer extends ServerKafka {
+  /** Handlers by topic, found once: Nest finds one per event, by a JSON.parse that throws for a topic name. */
+  readonly #handlersByTopic = new Map<string, ReturnType<ServerKafka['getHandlerByPattern']>>();
+
+  override getHandlerByPattern(pattern: string): ReturnType<ServerKafka['getHandlerByPattern']> {
+    const known = this.#handlersByTopic.get(pattern);
+    if (known) return known;
+    const handler = super.getHandlerByPattern(pattern);
+    if (handler) this.#handlersByTopic.set(pattern, handler);
+    return handler;
+  }
+
   override async bindEvents(consumer: Consumer): Promise<void> {
     const topics = [...this.messageHandlers.keys()];
     if (topics.length > 0) await consumer.subscribe({ ...(this.options.subscribe ?? {}), topics });

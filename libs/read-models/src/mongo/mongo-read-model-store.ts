@@ -260,6 +260,7 @@ export class MongoReadModelStore extends ReadModelStore {
   readonly #bulkCommands = new Semaphore(MAX_BULK_COMMANDS_IN_FLIGHT);
   #registrations: Promise<unknown> = Promise.resolve();
   #connecting: Promise<unknown> | undefined;
+  #natives: { client: MongoClient; byName: Map<string, Collection<StoredDocument>> } | undefined;
 
   constructor({ url, serverSelectionTimeoutMs = 5_000, tlsCaFile }: MongoReadModelStoreOptions) {
     super();
@@ -371,7 +372,16 @@ export class MongoReadModelStore extends ReadModelStore {
 
   #native(name: string): Collection<StoredDocument> {
     this.#assertConnected(name);
-    return this.#client().db(this.database).collection<StoredDocument>(name);
+    // One Collection per name and client: the driver builds a new Db and Collection (options, read
+    // concern, logger) on every db()/collection() call, which the profile shows on every write.
+    const client = this.#client();
+    if (this.#natives?.client !== client) this.#natives = { client, byName: new Map() };
+    let collection = this.#natives.byName.get(name);
+    if (!collection) {
+      collection = client.db(this.database).collection<StoredDocument>(name);
+      this.#natives.byName.set(name, collection);
+    }
+    return collection;
   }
 
   /** TypeORM types the client with its own copy of the driver's typings; it is the `mongodb` MongoClient. */
