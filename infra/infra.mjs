@@ -656,6 +656,22 @@ async function probePostgres(svc) {
   // FerretDB's database, created on the first start (`createdb` fails harmlessly when it exists).
   const made = spawnSync(path.join(bin, 'createdb'), [...args, PG_DATABASE], { encoding: 'utf8' });
   if (made.status !== 0 && !/already exists/.test(made.stderr)) throw new Error(`createdb: ${made.stderr.trim()}`);
+  // Indexes FerretDB's _id lookups can use (see the file): without them every lookup scans its collection.
+  const indexed = spawnSync(
+    path.join(bin, 'psql'),
+    [
+      ...args,
+      '-d',
+      PG_DATABASE,
+      '-q',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-f',
+      path.join(ROOT, 'infra', 'postgres', 'ferretdb-id-index.sql'),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (indexed.status !== 0) throw new Error(`ferretdb-id-index.sql: ${(indexed.stderr || indexed.stdout).trim()}`);
   const version = spawnSync(path.join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout.trim();
   return `accepting connections (${version}), database ${PG_DATABASE}`;
 }

@@ -70,6 +70,9 @@ export const probe = async (services: Record<string, AppProcess>, kafka?: KafkaS
   for (const [name, process] of Object.entries(services)) cpuSeconds[name] = process.cpuSeconds();
   // Servers by process tree: PostgreSQL's work (FerretDB's storage) happens in its per-connection backends.
   for (const [name, pid] of Object.entries(infraPids())) cpuSeconds[name] = cpuSecondsOfTree(pid);
+  // This process: the load generator shares the machine's cores with everything it measures.
+  const own = process.cpuUsage();
+  cpuSeconds['load generator'] = (own.user + own.system) / 1e6;
   const ops = Object.fromEntries(Object.entries(services).map(([name, process]) => [name, process.ops()]));
   return { at: Date.now(), cpuSeconds, ops, ...(kafka ? { kafka: await kafkaTotals(kafka) } : {}) };
 };

@@ -121,4 +121,20 @@ describe('MongoDB API (mongodb driver)', () => {
       { _id: 'b-2', sku: 'B2', qty: 20 },
     ]);
   });
+
+  // The read models' hot path is lookups by _id (and by _id plus the version guard). On FerretDB over
+  // PostgreSQL they reach an index only through infra/postgres/ferretdb-id-index.sql; without it each one
+  // scans the collection and the cost grows with the read model. The server's own plan tells.
+  const lookupsByIdUseAnIndex = process.env.FERRETDB_BACKEND === 'sqlite' ? it.skip : it;
+  lookupsByIdUseAnIndex('finds by _id, and by _id with a version guard, from an index', async () => {
+    const docs = db.collection<{ _id: string; version: number }>('indexed_lookups');
+    await docs.insertMany(Array.from({ length: 500 }, (_, i) => ({ _id: `doc-${i}`, version: i % 7 })));
+    for (const filter of [{ _id: 'doc-250' }, { _id: 'doc-250', version: 5 }]) {
+      const plan = JSON.stringify(await db.command({ explain: { find: 'indexed_lookups', filter } }));
+      // PostgreSQL's plan (FerretDB) or MongoDB's winning plan.
+      expect(plan).toMatch(/Index Scan|IXSCAN|IDHACK|EXPRESS_/);
+      expect(plan).not.toMatch(/Seq Scan|COLLSCAN/);
+      await expect(docs.findOne(filter)).resolves.toEqual({ _id: 'doc-250', version: 5 });
+    }
+  });
 });

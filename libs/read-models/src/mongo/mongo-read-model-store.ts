@@ -97,7 +97,9 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
   override async getMany(ids: readonly string[]): Promise<Map<string, T>> {
     ids.forEach(assertId);
     if (ids.length === 0) return new Map();
-    const found = await this.#run('getMany', (c) => c.find({ _id: { $in: [...ids] } }).toArray());
+    // One id as an equality: FerretDB runs `$in` as a scan of the collection, an equality from an index.
+    const filter = ids.length === 1 ? { _id: ids[0]! } : { _id: { $in: [...ids] } };
+    const found = await this.#run('getMany', (c) => c.find(filter).toArray());
     return new Map(found.map((stored) => [stored._id, fromStored<T>(stored)]));
   }
 
