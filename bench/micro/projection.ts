@@ -202,8 +202,8 @@ export const projection = async ({
         what:
           'ours: DocumentProjector.applyAll per consumed batch (what OrderSummaryProjection.handleBatch does): ' +
           'fold each order of the batch in memory from the documents it remembers (version 1 = new), one ' +
-          'writeMany = one unordered bulkWrite ($setOnInsert upserts for new documents, replaceOne on {_id, ' +
-          'version} for the others, sent as one update command) on a MongoReadModelStore collection ' +
+          'writeMany = unordered bulkWrites (insertOne for new documents, replaceOne on {_id, version} for the ' +
+          'others: one insert and one update command per chunk) on a MongoReadModelStore collection ' +
           '(TypeORM-owned MongoClient, per-id mutex over the batch, portability check). raw: mongodb driver, ' +
           'the same documents folded per batch, one unordered bulkWrite of insertOne for new documents and ' +
           'replaceOne on {_id, version} for the others, the worker keeping what it wrote. perEvent: the former ' +
