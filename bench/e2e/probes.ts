@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { repoRoot } from '../lib/env.js';
 import { round } from '../lib/stats.js';
-import { cpuSecondsOfTree, type AppProcess } from './processes.js';
+import { cpuSecondsOfTrees, type AppProcess } from './processes.js';
 
 export interface Probe {
   readonly at: number;
@@ -69,7 +69,9 @@ export const probe = async (services: Record<string, AppProcess>, kafka?: KafkaS
   const cpuSeconds: Record<string, number> = {};
   for (const [name, process] of Object.entries(services)) cpuSeconds[name] = process.cpuSeconds();
   // Servers by process tree: PostgreSQL's work (FerretDB's storage) happens in its per-connection backends.
-  for (const [name, pid] of Object.entries(infraPids())) cpuSeconds[name] = cpuSecondsOfTree(pid);
+  const servers = Object.entries(infraPids());
+  const serverSeconds = cpuSecondsOfTrees(servers.map(([, pid]) => pid));
+  servers.forEach(([name], i) => (cpuSeconds[name] = serverSeconds[i]!));
   // This process: the load generator shares the machine's cores with everything it measures.
   const own = process.cpuUsage();
   cpuSeconds['load generator'] = (own.user + own.system) / 1e6;

@@ -37,12 +37,13 @@ export const cpuSecondsOf = (pid: number): number => {
 };
 
 /**
- * CPU seconds of a process and of every process below it: a server that forks its workers (PostgreSQL
+ * CPU seconds of each process and of every process below it: a server that forks its workers (PostgreSQL
  * runs a backend process per connection) does its work in children, which its own utime never shows.
  * Each process counts its own time plus that of its children already gone (cutime, cstime), so a backend
- * that exits between two probes is not lost.
+ * that exits between two probes is not lost. One read of the process table for all of them; NaN for a
+ * pid that is gone.
  */
-export const cpuSecondsOfTree = (pid: number): number => {
+export const cpuSecondsOfTrees = (pids: readonly number[]): number[] => {
   const parentOf = new Map<number, number>();
   const ticks = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
@@ -55,14 +56,13 @@ export const cpuSecondsOfTree = (pid: number): number => {
       // exited while listed
     }
   }
-  if (!ticks.has(pid)) return Number.NaN;
-  let sum = 0;
+  const sums = new Map(pids.filter((pid) => ticks.has(pid)).map((pid) => [pid, 0]));
   for (const [candidate, own] of ticks) {
     let at: number | undefined = candidate;
-    while (at !== undefined && at > 1 && at !== pid) at = parentOf.get(at);
-    if (at === pid) sum += own;
+    while (at !== undefined && at > 1 && !sums.has(at)) at = parentOf.get(at);
+    if (at !== undefined && sums.has(at)) sums.set(at, sums.get(at)! + own);
   }
-  return sum / TICKS_PER_SECOND;
+  return pids.map((pid) => (sums.has(pid) ? sums.get(pid)! / TICKS_PER_SECOND : Number.NaN));
 };
 
 /** Folder of this run's process logs (stdout + stderr of each child). */
