@@ -624,12 +624,31 @@ function renderPostgresConfig(svc, user) {
   if (user) for (const f of [PG_CONF, PG_HBA, PG_IDENT]) fs.chownSync(f, user.uid, user.gid);
 }
 
+/**
+ * As root the cluster runs as the `postgres` user, which must be able to walk down to its data directory:
+ * a checkout under a private directory (`mktemp -d` makes them 0700) stops initdb with "Permission
+ * denied". Adds only the search bit for others (o+x: enter, not list) to the ancestors that lack it.
+ */
+function grantSearchUpTo(dir, user) {
+  for (let at = path.dirname(dir); ; at = path.dirname(at)) {
+    const { mode, uid } = fs.statSync(at);
+    if (uid !== user.uid && (mode & 0o001) === 0) {
+      fs.chmodSync(at, (mode & 0o7777) | 0o001);
+      log(`  postgres: added o+x to ${at} so that the postgres user can reach ${rel(dir)}`);
+    }
+    if (at === path.dirname(at)) return;
+  }
+}
+
 async function preparePostgres(svc) {
   if (!postgresBinDir()) await installPostgres();
   if (!postgresBinDir()) throw new InfraError(`${PG_PACKAGE} was installed but its binaries were not found`);
   const user = postgresUser();
   mkdirp(PG_DIR);
-  if (user) fs.chownSync(PG_DIR, user.uid, user.gid);
+  if (user) {
+    fs.chownSync(PG_DIR, user.uid, user.gid);
+    grantSearchUpTo(PG_DIR, user);
+  }
   // initdb once: the cluster (and FerretDB's data in it) lives in .infra/postgres/data until `reset`.
   if (!fs.existsSync(path.join(PG_DATA, 'PG_VERSION'))) {
     log(`  postgres: initdb of a new cluster in ${rel(PG_DATA)}`);
