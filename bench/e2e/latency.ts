@@ -578,6 +578,7 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
       );
     const budget = {
       cosmosBatches: total('cosmos', (k) => k === 'batch'),
+      cosmosBulk: total('cosmos', (k) => k === 'bulk'),
       cosmosQueries: total('cosmos', (k) => k.startsWith('query')),
       cosmosPointReads: total('cosmos', (k) => k === 'point read'),
       cosmosDeletes: total('cosmos', (k) => k === 'delete'),
@@ -588,12 +589,13 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
     const minimum = designMinimumOf(!overKafka(shape.shape)); // the services shapes run no shipping
     rows.push({
       name: `operation budget per confirmed order, ${shape.shape} at ${run.rate}/s`,
-      unit: 'Cosmos batches',
-      ours: round(budget.cosmosBatches, 2),
-      raw: minimum.cosmosBatches,
-      ratio: ratioOf(budget.cosmosBatches, minimum.cosmosBatches),
+      unit: 'Cosmos writes',
+      ours: round(budget.cosmosBatches + budget.cosmosBulk, 2),
+      raw: minimum.cosmosBatches + minimum.cosmosBulk,
+      ratio: ratioOf(budget.cosmosBatches + budget.cosmosBulk, minimum.cosmosBatches + minimum.cosmosBulk),
       notes:
-        `measured (minimum): Cosmos batches ${round(budget.cosmosBatches, 2)} (${minimum.cosmosBatches}), ` +
+        `measured (minimum): Cosmos append batches ${round(budget.cosmosBatches, 2)} (${minimum.cosmosBatches}), ` +
+        `outbox completions (bulk) ${round(budget.cosmosBulk, 2)} (at most ${minimum.cosmosBulk}), ` +
         `queries ${round(budget.cosmosQueries, 2)} (${minimum.cosmosQueries}), point reads ${round(budget.cosmosPointReads, 2)}, ` +
         `single deletes ${round(budget.cosmosDeletes, 2)} (0), ` +
         `Mongo writes ${round(budget.mongoWrites, 2)} (${minimum.mongoWrites}), reads ${round(budget.mongoReads, 2)}` +

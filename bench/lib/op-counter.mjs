@@ -1,6 +1,6 @@
 // Preloaded into a service process by the end-to-end benchmark only (`node --import <this file>`, see
 // bench/e2e/processes.ts); nothing of it is in the apps. Counts what the process asks of the servers:
-//   - Cosmos DB: every HTTP request, by kind (point read, query, batch, create, replace, delete, ...), seen on
+//   - Cosmos DB: every HTTP request, by kind (point read, query, batch, bulk, create, replace, delete, ...), seen on
 //     Node's `http.client.request.start` diagnostics channel (@azure/cosmos sends through node:https);
 //   - MongoDB: every wire command (find, update, insert, delete, aggregate, getMore, ...), through the driver's
 //     command monitoring, switched on for every MongoClient before it connects (TypeORM's included).
@@ -27,13 +27,15 @@ const cosmosKind = (request) => {
   const onDocs = /\/docs(\/|$)/.test(path);
   const onDoc = /\/docs\/[^/]+$/.test(path);
   if (!onDocs) return `metadata ${method}`;
-  if (method === 'POST' && header('x-ms-cosmos-is-batch-request')) return 'batch';
+  // A bulk request is a non-atomic batch (one per partition key range, operations of many partitions).
+  if (method === 'POST' && header('x-ms-cosmos-is-batch-request')) {
+    return String(header('x-ms-cosmos-batch-atomic')) === 'false' ? 'bulk' : 'batch';
+  }
   if (method === 'POST' && header('x-ms-documentdb-isquery')) {
     return header('x-ms-documentdb-query-enablecrosspartition') && !header('x-ms-documentdb-partitionkey')
       ? 'query (cross-partition)'
       : 'query';
   }
-  if (method === 'POST' && header('x-ms-cosmos-is-bulk-request')) return 'bulk';
   if (method === 'POST' && String(header('x-ms-documentdb-is-upsert')) === 'true') return 'upsert';
   if (method === 'GET') return onDoc ? 'point read' : 'read feed';
   return { POST: 'create', PUT: 'replace', PATCH: 'patch', DELETE: 'delete' }[method] ?? method;

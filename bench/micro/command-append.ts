@@ -215,7 +215,7 @@ export const commandAppend = async ({
           'ours: HTTP POST /products (node:http keep-alive client in the same process) -> validation -> CommandBus ' +
           '-> RegisterProductHandler -> CosmosEventStore.appendToStream (one batch: tip create, event, outbox). ' +
           'The app runs its outbox relay (in-process transport, started for ours rounds only) and projections (in-memory read models) in the ' +
-          'same process: their CPU and Cosmos requests (per command one delete batch; no query, no read) are ' +
+          'same process: their CPU and Cosmos requests (outbox completions: one bulk delete request per relay pass; no query, no read) are ' +
           'part of "ours"; the outbox left by the relay-stopped rounds is drained (untimed) before each ours ' +
           'round. raw: @azure/cosmos container.items.batch of the same three documents (same sizes, ' +
           'partitionKey on each operation), no HTTP.',

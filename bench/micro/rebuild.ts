@@ -102,7 +102,8 @@ export const rebuild = async ({
       let entries: readonly OutboxEntry[];
       (entries = (await store.outbox.pending({ limit: 500 })).entries).length > 0;
     ) {
-      await forEachConcurrent(entries, 8, (entry) => store.outbox.complete([entry]));
+      const left = await store.outbox.complete(entries);
+      if (left.length > 0) throw new Error(`${left.length} outbox entries could not be completed`);
     }
 
     // The raw side's collection: the same indexes, created through the store.

@@ -204,9 +204,9 @@ export const relay = async ({
           'ours: OutboxRelay.drain() (the recovery scan) with KafkaEventPublisher (Nest ClientKafka over kafkajs, ' +
           'idempotent, acks=all) over a CosmosEventStore filled beforehand (not timed): per page of 100 entries ' +
           'one cross-partition outbox query, point reads of the events, ONE produce request (sendBatch) and one ' +
-          'delete batch per stream. oursFastPath: the same appends handed to OutboxRelay.appended() from ' +
-          'memory, as after each command: no query, no read; one produce request per pass and one delete ' +
-          'batch per stream. ' +
+          'bulk delete request for the page. oursFastPath: the same appends handed to OutboxRelay.appended() from ' +
+          'memory, as after each command: no query, no read; one produce request and one bulk delete request ' +
+          'per pass. ' +
           'oursInMemoryStore: the same relay and publisher over an InMemoryEventStore (Kafka + relay cost only). ' +
           'raw: kafkajs producer (idempotent, maxInFlightRequests 1, acks -1, murmur2 partitioner), the same ' +
           'key/value/headers (encodeEvent), one send per event, in order per stream, all streams in flight. ' +

@@ -73,7 +73,7 @@ export abstract class DocumentCollection<T extends ReadModelDocument> {
 
   abstract list(query: ListQuery<T>): Promise<Page<T>>;
 
-  /** Drops every document (before a rebuild). */
+  /** Drops every document (before a rebuild), and what `waits` remembers of this process's writes. */
   abstract clear(): Promise<void>;
 }
 

@@ -11,6 +11,11 @@ interface VersionedDocument {
  */
 const FALLBACK_READ_MS = 250;
 const FALLBACK_BACKOFF = 1.5;
+/**
+ * Documents whose last write by this process a wait remembers (references to what the projection wrote,
+ * which its projector remembers too): a query for a version this process wrote already needs no read.
+ */
+const REMEMBERED_WRITES = 10_000;
 
 interface Waiter<T> {
   readonly minVersion: number;
@@ -27,22 +32,49 @@ interface SharedWait<T> {
 /**
  * The read-your-writes waits of one collection: one shared wait per document, however many queries wait
  * for it. A projection in this process announces each document it wrote (`written`), which hands it to
- * every waiter it satisfies at once, with no read. For writes made elsewhere (another replica's
+ * every waiter it satisfies at once, with no read, and is remembered for the queries that come later. For writes made elsewhere (another replica's
  * partitions), the document is read while anyone waits for it, at growing intervals: one read per
  * document, not per waiter.
  */
 export class DocumentWaits<T extends VersionedDocument> {
   readonly #waits = new Map<string, SharedWait<T>>();
+  /** The last write of each document this process announced, least recent first (bounded). */
+  readonly #written = new Map<string, T>();
 
   constructor(
     private readonly read: (id: string) => Promise<T | undefined>,
     private readonly fallbackReadMs = FALLBACK_READ_MS,
+    private readonly rememberedWrites = REMEMBERED_WRITES,
   ) {}
 
-  /** A write of `document` is done. */
+  /** A write of `document` is done (the document must not be changed afterwards). */
   written(document: T): void {
+    if (this.rememberedWrites > 0) {
+      this.#written.delete(document.id);
+      this.#written.set(document.id, document);
+      if (this.#written.size > this.rememberedWrites) this.#written.delete(this.#written.keys().next().value!);
+    }
     const wait = this.#waits.get(document.id);
     if (wait) this.#settle(document.id, wait, document);
+  }
+
+  /**
+   * The document as this process last wrote it, while remembered: the store holds at least that version
+   * (a newer one if another process wrote since). A copy.
+   */
+  lastWritten(id: string): T | undefined {
+    const document = this.#written.get(id);
+    return document && structuredClone(document);
+  }
+
+  /** The version of `id` this process last wrote, while remembered. */
+  lastWrittenVersion(id: string): number | undefined {
+    return this.#written.get(id)?.version;
+  }
+
+  /** Forgets the writes it remembered (the collection was cleared). */
+  forgetWritten(): void {
+    this.#written.clear();
   }
 
   /**

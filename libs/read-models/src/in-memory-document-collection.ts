@@ -66,6 +66,7 @@ export class InMemoryDocumentCollection<T extends ReadModelDocument> extends Doc
 
   override async clear(): Promise<void> {
     this.#documents.clear();
+    this.waits.forgetWritten();
   }
 }
 

@@ -79,6 +79,23 @@ describe('readAtLeast (read your writes)', () => {
     expect(get).toHaveBeenCalledTimes(1);
   });
 
+  it('answers a version this process wrote already from memory, and waits without a read for a later one', async () => {
+    const collection = await setUp(); // this process wrote version 1
+    const get = jest.spyOn(collection, 'get');
+    await expect(readAtLeast('Thing t', collection, 't', 1, 5_000)).resolves.toEqual({ id: 't', version: 1 });
+    const waiting = readAtLeast('Thing t', collection, 't', 2, 5_000);
+    await applyToDocument(collection, 't', event(2), (d) => ({ id: d!.id }));
+    await expect(waiting).resolves.toEqual({ id: 't', version: 2 });
+    expect(get).toHaveBeenCalledTimes(1); // applyToDocument's own read, none for the queries
+  });
+
+  it('reads again once the collection was cleared: what it remembered is gone with it', async () => {
+    const collection = await setUp();
+    await collection.clear();
+    const error = await readAtLeast('Thing t', collection, 't', 1, 50).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReadModelBehindError);
+  });
+
   it('gives up after the timeout with READ_MODEL_BEHIND, saying where the document is', async () => {
     const collection = await setUp();
     const error = await readAtLeast('Thing t', collection, 't', 3, 100).catch((e: unknown) => e);

@@ -28,8 +28,10 @@ export class ReadModelBehindError extends ApplicationError {
 
 /**
  * Read-your-writes: returns the document once it reaches `minVersion`, or throws ReadModelBehindError after
- * `timeoutMs`. It reads the document once; if it is behind, it joins the document's shared wait
- * (DocumentWaits), which answers as soon as the projection announces the write that reached the version.
+ * `timeoutMs`. A version this process's projection wrote already is answered from memory; else it reads
+ * the document once (unless this process wrote an older version of it) and, if it is behind, joins the
+ * document's shared wait (DocumentWaits), which answers as soon as the projection announces the write
+ * that reached the version.
  * Without `minVersion` it is a plain read.
  */
 export const readAtLeast = async <T extends ReadModelDocument>(
@@ -57,15 +59,23 @@ const waitAtLeast = async <T extends ReadModelDocument>(
   timeoutMs: number,
 ): Promise<T | undefined> => {
   const started = Date.now();
+  // What this process's projection wrote last answers without a read (the store holds at least that).
+  const writtenHere = collection.waits.lastWrittenVersion(id);
+  if (writtenHere !== undefined && writtenHere >= minVersion) return collection.waits.lastWritten(id);
   // Wait before reading, so a write between the read and the wait is not missed.
   const reached = collection.waits.until(id, minVersion, timeoutMs);
-  const document = await collection.get(id).catch((error: unknown) => {
-    reached.cancel();
-    throw error;
-  });
-  if (document && document.version >= minVersion) {
-    reached.cancel();
-    return document;
+  // Written here, but not that far yet: the next version most likely comes from here too (the same
+  // stream, the same partition), announced to the wait; one made elsewhere reaches it by the wait's
+  // fallback read. Else read once: the version may be there already.
+  if (writtenHere === undefined) {
+    const document = await collection.get(id).catch((error: unknown) => {
+      reached.cancel();
+      throw error;
+    });
+    if (document && document.version >= minVersion) {
+      reached.cancel();
+      return document;
+    }
   }
   const written = await reached;
   if (written) return written;

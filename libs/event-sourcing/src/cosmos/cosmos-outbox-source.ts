@@ -26,6 +26,9 @@ export interface CosmosOutboxCalls {
   readEvents(streamId: string, fromVersion: number, toVersion: number): Promise<RecordedEvent[]>;
 }
 
+/** Operations per bulk request the service accepts. */
+const MAX_BULK_OPERATIONS = 100;
+
 const statusOf = (error: unknown): number | undefined => {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'number' ? code : undefined;
@@ -35,8 +38,8 @@ const statusOf = (error: unknown): number | undefined => {
  * The outbox documents of the Cosmos event store container as the relay's source. Failures surface as
  * EventStoreUnavailableError (through `calls.call`). `pending` is the
  * only query, cross-partition and paged by continuation token: it belongs to the recovery path
- * (start-up, lease takeover, the slow interval). `complete` deletes a stream's entries in one
- * transactional batch in its partition.
+ * (start-up, lease takeover, the slow interval). `complete` deletes the entries of many streams in
+ * one bulk request.
  */
 export class CosmosOutboxSource extends OutboxSource {
   constructor(
@@ -68,42 +71,52 @@ export class CosmosOutboxSource extends OutboxSource {
     return this.calls.readEvents(entries[0]!.streamId, entries[0]!.fromVersion, entries.at(-1)!.toVersion);
   }
 
-  override async complete(entries: readonly OutboxEntry[]): Promise<void> {
-    const byStream = new Map<string, OutboxEntry[]>();
-    for (const entry of entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
-    await Promise.all([...byStream].map(([streamId, ofStream]) => this.#completeStream(streamId, ofStream)));
-  }
-
-  /** One batch of deletes; if some entry is gone already (completed twice), deletes one by one. */
-  async #completeStream(streamId: string, entries: readonly OutboxEntry[]): Promise<void> {
-    await this.calls.call('completeOutbox', async () => {
-      // A batch holds at most 100 operations.
-      for (let i = 0; i < entries.length; i += 100) {
-        const chunk = entries.slice(i, i + 100);
-        const operations = chunk.map((entry): OperationInput => ({
-          operationType: BulkOperationType.Delete,
-          id: outboxDocumentId(entry.toVersion),
-          partitionKey: streamId,
-        }));
-        const response = await this.container.items.batch(operations, streamId).catch(() => undefined);
-        const results = response?.result ?? [];
-        const done = results.length === operations.length && results.every((r) => r.statusCode < 300);
-        if (!done) await Promise.all(chunk.map((entry) => this.#deleteOne(streamId, entry)));
+  /**
+   * One bulk request for all the entries (per partition key range; a pass of the relay completes the
+   * appends of many streams at once), instead of one transactional batch per stream: the deletes need
+   * no atomicity, and an absent document (completed twice) is a 404 of that operation alone.
+   */
+  override async complete(entries: readonly OutboxEntry[]): Promise<readonly OutboxEntry[]> {
+    if (entries.length === 0) return [];
+    return this.calls.call('completeOutbox', async () => {
+      const left: OutboxEntry[] = [];
+      const gone: OutboxEntry[] = [];
+      for (let i = 0; i < entries.length; i += MAX_BULK_OPERATIONS) {
+        const chunk = entries.slice(i, i + MAX_BULK_OPERATIONS);
+        const statuses = await this.#deleteAll(
+          chunk.map((entry) => [entry.streamId, outboxDocumentId(entry.toVersion)]),
+        );
+        chunk.forEach((entry, j) => {
+          if (statuses[j] === 404) gone.push(entry);
+          else if (!(statuses[j]! < 300)) left.push(entry);
+        });
       }
+      // Entries written before the id scheme are keyed by their first version: for a multi-event entry,
+      // `ob-<fromVersion>` can only be its own pre-scheme document (no other append of the stream ends
+      // inside it), so an absent `ob-<toVersion>` may mean that one is still there.
+      const legacy = gone.filter((entry) => entry.fromVersion !== entry.toVersion);
+      for (let i = 0; i < legacy.length; i += MAX_BULK_OPERATIONS) {
+        const chunk = legacy.slice(i, i + MAX_BULK_OPERATIONS);
+        const statuses = await this.#deleteAll(chunk.map((entry) => [entry.streamId, `ob-${entry.fromVersion}`]));
+        chunk.forEach((entry, j) => {
+          if (statuses[j] !== 404 && !(statuses[j]! < 300)) left.push(entry);
+        });
+      }
+      return left;
     });
   }
 
-  async #deleteOne(streamId: string, entry: OutboxEntry): Promise<void> {
-    // `ob-<fromVersion>` of a multi-event entry can only be this entry's own pre-scheme document: no
-    // other append of the stream ends at a version inside this one.
-    const ids = new Set([outboxDocumentId(entry.toVersion), `ob-${entry.fromVersion}`]);
-    for (const id of ids) {
-      try {
-        await this.container.item(id, streamId).delete();
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-    }
+  /** Deletes documents (streamId, id) in one bulk request; the status code of each, in order. */
+  async #deleteAll(documents: readonly (readonly [streamId: string, id: string])[]): Promise<number[]> {
+    const operations = documents.map(([streamId, id]): OperationInput => ({
+      operationType: BulkOperationType.Delete,
+      id,
+      partitionKey: streamId,
+    }));
+    // `items.bulk`, not `executeBulkOperations`: the latter waits a fixed 1 s for a partial batch to
+    // fill, which would add a second to every pass of the relay. Both send one request per range.
+    const responses = await this.container.items.bulk(operations, { continueOnError: true });
+    return operations.map((_, i) => responses[i]?.statusCode ?? 500);
   }
 
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {

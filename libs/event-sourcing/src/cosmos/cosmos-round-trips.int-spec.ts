@@ -117,6 +117,16 @@ const newRepository = (): void => {
   );
 };
 
+const incremented = (n: number) => {
+  const eventId = randomUUID();
+  return {
+    type: 'Incremented',
+    schemaVersion: 1,
+    data: { n },
+    metadata: { eventId, correlationId: eventId, causationId: eventId, occurredAt: new Date().toISOString() },
+  };
+};
+
 /** Writes `streams` streams of 10 events each straight to the store (their outbox entries completed). */
 const fillStore = async (streams: number): Promise<void> => {
   const results = [];
@@ -126,20 +136,7 @@ const fillStore = async (streams: number): Promise<void> => {
         Array.from({ length: Math.min(10, streams - i) }, () =>
           store.appendToStream(
             `Filler-${randomUUID()}`,
-            Array.from({ length: 10 }, (_, n) => {
-              const eventId = randomUUID();
-              return {
-                type: 'Filled',
-                schemaVersion: 1,
-                data: { n },
-                metadata: {
-                  eventId,
-                  correlationId: eventId,
-                  causationId: eventId,
-                  occurredAt: new Date().toISOString(),
-                },
-              };
-            }),
+            Array.from({ length: 10 }, (_, n) => incremented(n)),
             { expectedVersion: 'no_stream' },
           ),
         ),
@@ -152,7 +149,7 @@ const fillStore = async (streams: number): Promise<void> => {
 describe('Cosmos DB requests per command (load, append, relay)', () => {
   beforeAll(() => startRelay('round-trips-1'));
 
-  it('creates a stream of 3 events with one batch, and relays it with one delete batch: no read, no query', async () => {
+  it('creates a stream of 3 events with one batch, and relays it with one delete request: no read, no query', async () => {
     const id = randomUUID();
     expect(await command(id, [1, 2, 3], 'create')).toEqual({ batch: 2 });
     expect(publisher.calls.at(-1)!.map((e) => e.version)).toEqual([1, 2, 3]);
@@ -179,6 +176,17 @@ describe('Cosmos DB requests per command (load, append, relay)', () => {
     await startRelay('round-trips-2'); // as after a restart: the relay knows no stream
     expect(await command(id, [2], 'update')).toEqual({ read: 3, batch: 2 }); // tip, ev-1, ob-1 (gone)
     expect(publisher.calls.at(-1)!.map((e) => e.version)).toEqual([2]);
+  });
+
+  it('completes the appends of many streams with one request (what a relay pass published together)', async () => {
+    const appended = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.appendToStream(`Counter-${randomUUID()}`, [incremented(1)], { expectedVersion: 'no_stream' }),
+      ),
+    );
+    requests = [];
+    await expect(store.outbox.complete(appended.map((a) => a.entry))).resolves.toEqual([]);
+    expect(tally()).toEqual({ batch: 1 });
   });
 
   it('makes the same requests with 2,000 more events stored', async () => {

@@ -47,7 +47,7 @@ class CountingSource extends OutboxSource {
     return this.inner.readEvents(entries);
   }
 
-  override async complete(entries: readonly OutboxEntry[]): Promise<void> {
+  override async complete(entries: readonly OutboxEntry[]): Promise<readonly OutboxEntry[]> {
     this.counts.complete++;
     if (this.failCompletions > 0) {
       this.failCompletions--;
@@ -133,7 +133,7 @@ describe('OutboxRelay', () => {
       expect(source.counts).toEqual({ pending: 0, readEvents: 0, complete: 2, isPending: 0 });
     });
 
-    it('hands every stream relayed together to the transport in one publish, each in order', async () => {
+    it('hands every stream relayed together to the transport in one publish, each in order, and completes them in one call', async () => {
       await relay.stop();
       relay = new OutboxRelay(store, publisher, { ...options('relay-1'), batchSize: 100 }, source);
       await relay.drain();
@@ -147,6 +147,7 @@ describe('OutboxRelay', () => {
       await relay.idle();
 
       expect(publisher.calls).toHaveLength(2);
+      expect(source.counts.complete).toBe(2); // one per pass, not one per stream
       const second = publisher.calls[1]!.map((e) => `${e.streamId}@${e.version}`);
       expect(second.sort()).toEqual(['S-1@1', 'S-1@2', 'S-1@3', 'S-2@1', 'S-2@2', 'S-3@1', 'S-3@2', 'S-4@1', 'S-4@2']);
       expect(versionsOf('S-1').map(([version]) => version)).toEqual([1, 2, 3]);

@@ -64,7 +64,7 @@ interface Run {
  *
  * Fast path (no query, no read): `appended(result)` right after an append hands the relay the events it
  * just wrote; a pass publishes every stream handed over since the last pass in ONE publisher call, then
- * completes each stream's entries with one request. Recovery path: a paged scan of the outbox source at
+ * completes all their entries in ONE call of the source. Recovery path: a paged scan of the outbox source at
  * start-up, on lease takeover, every `recoveryIntervalMs`, and when a stream's publish failed (with
  * exponential backoff). Fast passes run one at a time; the scan runs beside them (its query may be slow:
  * it must not hold up the commands' events), and a stream one of them is publishing is left to the other.
@@ -418,8 +418,8 @@ export class OutboxRelay {
 
   /**
    * Publishes the runs in one call, falling back to one call per stream when it fails (so that one bad
-   * stream cannot hold back the others), then completes each published stream's entries with one
-   * request. Removal comes only after the transport has the events: a crash in between re-publishes.
+   * stream cannot hold back the others), then completes the entries of every published stream with
+   * one call of the source (one bulk request on Cosmos DB). Removal comes only after the transport has the events: a crash in between re-publishes.
    * @returns the streams whose publish failed (backed off, left in the outbox)
    */
   async #publishAndComplete(runs: readonly Run[], alsoComplete: readonly OutboxEntry[]): Promise<Set<string>> {
@@ -459,21 +459,22 @@ export class OutboxRelay {
       lane.queue = left;
     }
 
-    const byStream = new Map<string, OutboxEntry[]>();
-    for (const entry of [...alsoComplete, ...published.flatMap((r) => r.entries)]) {
-      byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
-    }
-    await this.#concurrently([...byStream.values()], async (entries) => {
+    const toComplete = [...alsoComplete, ...published.flatMap((r) => r.entries)];
+    if (toComplete.length > 0) {
+      let left: readonly OutboxEntry[];
       try {
-        await this.#source.complete(entries);
-        for (const entry of entries) this.#done(entry);
+        left = await this.#source.complete(toComplete);
       } catch (error) {
-        // Published but still in the outbox: the next scan removes it (or, if this relay forgot the
-        // stream meanwhile, publishes it once more).
-        this.#nextRecoveryAt = Math.min(this.#nextRecoveryAt, Date.now() + this.options.maxBackoffMs);
-        this.logger.warn(`Completing ${entries[0]!.streamId} in the outbox failed: ${(error as Error).message}`);
+        left = toComplete;
+        this.logger.warn(`Completing ${toComplete.length} outbox entries failed: ${(error as Error).message}`);
       }
-    });
+      // Published but still in the outbox: the next scan removes them (or, if this relay forgot the
+      // stream meanwhile, publishes them once more).
+      if (left.length > 0)
+        this.#nextRecoveryAt = Math.min(this.#nextRecoveryAt, Date.now() + this.options.maxBackoffMs);
+      const kept = new Set(left);
+      for (const entry of toComplete) if (!kept.has(entry)) this.#done(entry);
+    }
     return failed;
   }
 

@@ -20,8 +20,8 @@ export interface OutboxPage {
 /**
  * Where the outbox relay finds what is still to be published, and where it marks it done: the relay's
  * recovery path and its bookkeeping. The hot path never asks it for entries: the append result hands
- * its events to the relay, which then only calls `complete` (and `isPending` for a stream it knows
- * nothing about).
+ * its events to the relay, which then only calls `complete` (once per pass, for all the streams it
+ * published) and `isPending` for a stream it knows nothing about.
  *
  * Adapters: the event store's own outbox documents (Cosmos DB, in-memory). On Azure a change-feed
  * source can replace the outbox scan: `pending` reads the container's change feed from a checkpoint
@@ -42,10 +42,12 @@ export abstract class OutboxSource {
   abstract readEvents(entries: readonly OutboxEntry[]): Promise<RecordedEvent[]>;
 
   /**
-   * Removes the entries (of one stream) once their events were published; one request where the store
-   * allows. Completing an absent entry is not an error (the relay may complete twice after a crash).
+   * Removes the entries (of any number of streams) once their events were published, in as few requests
+   * as the store allows: the relay completes everything one pass published in one call. Completing an
+   * absent entry is not an error (the relay may complete twice after a crash).
+   * @returns the entries that could not be removed (still pending; the recovery scan finds them again)
    */
-  abstract complete(entries: readonly OutboxEntry[]): Promise<void>;
+  abstract complete(entries: readonly OutboxEntry[]): Promise<readonly OutboxEntry[]>;
 
   /**
    * Whether the append that ended at `toVersion` of the stream is still pending. The relay asks before

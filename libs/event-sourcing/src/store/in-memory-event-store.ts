@@ -41,8 +41,9 @@ class InMemoryOutbox extends OutboxSource {
     return structuredClone(stream.slice(entries[0]!.fromVersion - 1, entries.at(-1)!.toVersion));
   }
 
-  override async complete(entries: readonly OutboxEntry[]): Promise<void> {
+  override async complete(entries: readonly OutboxEntry[]): Promise<readonly OutboxEntry[]> {
     for (const entry of entries) this.#entries.delete(entryKey(entry.streamId, entry.toVersion));
+    return [];
   }
 
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {

@@ -217,6 +217,22 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         expect(await pendingOf(streamId)).toEqual([]);
       });
 
+      it('completes the entries of several streams in one call, also when some are gone already', async () => {
+        const streams = [newStream(), newStream(), newStream()];
+        const entries: OutboxEntry[] = [];
+        for (const streamId of streams) {
+          const first = await store.appendToStream(streamId, [anEvent('A'), anEvent('B')], {
+            expectedVersion: NO_STREAM,
+          });
+          const second = await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+          entries.push(first.entry, second.entry);
+        }
+        await store.outbox.complete([entries[2]!]);
+        await expect(store.outbox.complete(entries)).resolves.toEqual([]);
+        for (const streamId of streams) expect(await pendingOf(streamId)).toEqual([]);
+        await expect(store.outbox.complete(entries)).resolves.toEqual([]);
+      });
+
       it('pages through the pending entries with continuations, every stream oldest first across pages', async () => {
         const [s1, s2] = [newStream(), newStream()];
         await store.appendToStream(s1, [anEvent('A')], { expectedVersion: NO_STREAM });
