@@ -5,8 +5,9 @@
 // rates stepped up until one misses the target (p99 <= 250 ms, every order confirmed, no backlog left), for the
 // orders + inventory microservices over Kafka and the monolith with in-process events (Cosmos DB event store and
 // MongoDB read models in both); the highest passing rate is the sustainable one. Each window also reports CPU per
-// process and the operation budget per order (probes.ts). `kafka-history` repeats one rate over Kafka on event
-// stores that already hold BENCH_STORED_EVENTS events (default 50,000): the cost must not grow with history.
+// process and the operation budget per order (probes.ts). `kafka-history` runs one rate over Kafka on event
+// stores that already hold BENCH_STORED_EVENTS events (default 50,000) and, beside it, the same services on
+// empty stores, in windows interleaved with it: the cost must not grow with history.
 // Memory: RSS of each service process idle after readiness, then every 10 s during a soak at half the
 // sustainable rate.
 //
@@ -26,7 +27,7 @@ import { ratioOf, writeResults, type BenchResult } from '../lib/report.js';
 import { isMain } from '../lib/standalone.js';
 import { forEachConcurrent, round, sleep } from '../lib/stats.js';
 import { writeHistory } from './history.js';
-import { drain, runLoad, type RunResult, type Target } from './load.js';
+import { drain, pooled, runLoad, withoutSamples, type RunResult, type SampledRun, type Target } from './load.js';
 import { designMinimumOf, probe, windowCost, type KafkaScope, type WindowCost } from './probes.js';
 import { AppProcess, logDir, type AppName } from './processes.js';
 
@@ -109,6 +110,8 @@ export interface ShapeResult {
   readonly sustainedRate: number;
   /** Events already in the event stores when the shape started. */
   readonly storedEventsAtStart: number;
+  /** `kafka-history` only: the same rate on empty stores, in windows interleaved with `runs`. */
+  readonly emptyTwin?: MeasuredRun;
   readonly memory: Record<string, ServiceMemory>;
   readonly soak?: {
     readonly rate: number;
@@ -158,18 +161,28 @@ const slope = (points: readonly { x: number; y: number }[]): number => {
   return den === 0 ? Number.NaN : num / den;
 };
 
-const names = (shape: Shape) => {
-  const id = `${runId}_${shape}`;
+/**
+ * The `kafka-history` shape runs a second pair of services beside the one on the filled stores: the same
+ * shape on empty stores, measured in windows interleaved with it, so that the comparison does not depend
+ * on what else the (shared) machine did before or after.
+ */
+const EMPTY_TWIN = 'kafka-history-empty';
+/** Interleaved windows per side of the history comparison (history, empty, empty, history, ...). */
+const HISTORY_ROUNDS = 4;
+
+/** Names of a shape's databases and topics; `scope` is the shape or its empty twin. */
+const names = (scope: string) => {
+  const id = `${runId}_${scope}`;
   return {
     database: `bench_e2e_${id}`,
     topicPrefix: `bench-e2e-${id}.`,
   };
 };
 
-const groupOf = (shape: Shape, service: string): string => `${service}-bench-e2e-${runId}-${shape}`;
+const groupOf = (scope: string, service: string): string => `${service}-bench-e2e-${runId}-${scope}`;
 
-const serviceEnv = (shape: Shape, service: string): Record<string, string> => {
-  const { database, topicPrefix } = names(shape);
+const serviceEnv = (shape: Shape, service: string, scope: string = shape): Record<string, string> => {
+  const { database, topicPrefix } = names(scope);
   return {
     PATH: process.env.PATH ?? '',
     ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
@@ -191,8 +204,8 @@ const serviceEnv = (shape: Shape, service: string): Record<string, string> => {
           KAFKA_BROKERS: benchEnv.kafkaBrokers.join(','),
           KAFKA_TOPIC_PREFIX: topicPrefix,
           // Own consumer groups: no rebalance with anything else running on the broker.
-          KAFKA_GROUP_ID: groupOf(shape, service),
-          KAFKA_CLIENT_ID: groupOf(shape, service),
+          KAFKA_GROUP_ID: groupOf(scope, service),
+          KAFKA_CLIENT_ID: groupOf(scope, service),
         }
       : { EVENT_TRANSPORT: 'inprocess' }),
   };
@@ -241,7 +254,12 @@ const registerProducts = async (inventoryUrl: string, skus: readonly string[]): 
 
 /** Drops this run's databases and topics; failures are only logged (cleanup must not hide the figures). */
 const cleanup = async (shape: Shape, log: (line: string) => void): Promise<void> => {
-  const { database, topicPrefix } = names(shape);
+  if (shape === 'kafka-history') await cleanupScope(shape, EMPTY_TWIN, log);
+  await cleanupScope(shape, shape, log);
+};
+
+const cleanupScope = async (shape: Shape, scope: string, log: (line: string) => void): Promise<void> => {
+  const { database, topicPrefix } = names(scope);
   await dropCosmosDatabase(benchCosmosClient(), database);
   const mongo = new MongoClient(benchEnv.mongodbUrl, { serverSelectionTimeoutMS: 5_000 });
   try {
@@ -264,13 +282,13 @@ const cleanup = async (shape: Shape, log: (line: string) => void): Promise<void>
   }
 };
 
-const describeRun = (shape: Shape, r: RunResult): string => {
+const describeRun = (label: string, r: RunResult): string => {
   const f = r.failures;
   const failures =
     `failures: commands ${f.commands}, timeouts ${f.visibilityTimeouts}, query errors ${f.queryErrors}` +
     (r.mode === 'server-wait' ? `, 503 retries ${f.serverWaitRetries}` : `, poll GETs ${f.pollRequests}`);
   return (
-    `${shape.padEnd(8)} ${String(r.rate).padStart(3)}/s ${r.mode.padEnd(11)} ` +
+    `${label.padEnd(8)} ${String(r.rate).padStart(3)}/s ${r.mode.padEnd(11)} ` +
     `visible p50 ${r.visibleMs.p50} p95 ${r.visibleMs.p95} p99 ${r.visibleMs.p99} max ${r.visibleMs.max} ms ` +
     `(n ${r.visibleMs.count}) | 201 p50 ${r.acceptMs.p50} p99 ${r.acceptMs.p99} ms | ` +
     `offered ${r.offeredPerSecond}/s, lag max ${r.maxScheduleLagMs} ms | ${failures}`
@@ -333,6 +351,16 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
       readyMs.push(await child.waitReady(90_000));
     }
     const byService = Object.fromEntries(apps.map(([service], i) => [service, processes[i]!]));
+    // The history comparison's other side: the same services on empty stores, started the same way.
+    const twinByService: Record<string, AppProcess> = {};
+    if (shape === 'kafka-history') {
+      for (const [service, app] of apps) {
+        const child = await AppProcess.spawn(app, `${EMPTY_TWIN}-${service}`, serviceEnv(shape, service, EMPTY_TWIN));
+        processes.push(child);
+        await child.waitReady(90_000);
+        twinByService[service] = child;
+      }
+    }
     const services = Object.fromEntries(
       apps.map(([service], i) => [
         service,
@@ -353,6 +381,16 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
     await registerProducts(inventoryUrl, skus);
     log(`${shape}: registered ${skus.length} products in ${Date.now() - started} ms`);
     const target: Target = { ordersUrl, inventoryUrl, skus, versions: new Map(skus.map((s) => [s, 1])), next: 0 };
+    const twinTarget: Target | undefined = twinByService.orders
+      ? {
+          ordersUrl: twinByService.orders.url,
+          inventoryUrl: twinByService.inventory!.url,
+          skus,
+          versions: new Map(skus.map((s) => [s, 1])),
+          next: 0,
+        }
+      : undefined;
+    if (twinTarget) await registerProducts(twinTarget.inventoryUrl, skus);
 
     const common = { pollMs: settings.clientPollMs, visibilityTimeoutMs: settings.visibilityTimeoutMs };
     let kafkaScope: KafkaScope | undefined;
@@ -365,6 +403,14 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
         groups: Object.fromEntries(apps.map(([service]) => [service, groupOf(shape, service)])),
       };
     }
+    const twinKafkaScope: KafkaScope | undefined =
+      twinTarget && admin
+        ? {
+            admin,
+            topicPrefix: names(EMPTY_TWIN).topicPrefix,
+            groups: Object.fromEntries(apps.map(([service]) => [service, groupOf(EMPTY_TWIN, service)])),
+          }
+        : undefined;
     const runs: MeasuredRun[] = [];
     const settle = async (what: string): Promise<{ drainMs: number; behindAfterDrain: number }> => {
       const { ms, behind } = await drain(target, settings.drainTimeoutMs);
@@ -399,7 +445,7 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
           rate: settings.soakRate,
           seconds: settings.soakSeconds,
           mode: 'server-wait',
-        });
+        }).then(withoutSamples);
       } finally {
         clearInterval(timer);
       }
@@ -426,9 +472,50 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
       }
       soak = { ...soak!, drain: await settle('the soak') };
     };
-    // Ascending rates until one misses the target (the next would only queue further); the history shape runs
-    // the one rate it is compared at.
-    const rates = shape === 'kafka-history' ? [settings.historyRate] : [...settings.rates].sort((a, b) => a - b);
+    let emptyTwin: MeasuredRun | undefined;
+    if (twinTarget) {
+      // The history comparison: one rate, windows alternating between the filled and the empty stores
+      // (H E E H H E E H), pooled per side. Machine noise that lasts longer than a window hits both sides.
+      const rate = settings.historyRate;
+      const sides = [
+        { label: 'history', target, services: byService, scope: kafkaScope },
+        { label: 'empty', target: twinTarget, services: twinByService, scope: twinKafkaScope },
+      ];
+      for (const side of sides) {
+        await runLoad(side.target, { ...common, rate, seconds: settings.warmupSeconds, mode: 'server-wait' });
+        await drain(side.target, settings.drainTimeoutMs);
+      }
+      const windowSeconds = Math.max(5, Math.round(settings.seconds / HISTORY_ROUNDS));
+      const windows = new Map(sides.map((side) => [side.label, [] as { run: SampledRun; cost: WindowCost }[]]));
+      const drains = new Map(sides.map((side) => [side.label, { drainMs: 0, behindAfterDrain: 0 }]));
+      for (let round = 0; round < HISTORY_ROUNDS; round++) {
+        for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+          const before = await probe(side.services, side.scope);
+          const run = await runLoad(side.target, { ...common, rate, seconds: windowSeconds, mode: 'server-wait' });
+          const cost = windowCost(before, await probe(side.services, side.scope), run.visibleMs.count);
+          const { ms, behind } = await drain(side.target, settings.drainTimeoutMs);
+          const worst = drains.get(side.label)!;
+          drains.set(side.label, { drainMs: Math.max(worst.drainMs, ms), behindAfterDrain: behind });
+          windows.get(side.label)!.push({ run, cost });
+          log(`${describeRun(`${shape} ${side.label} window ${round + 1}`, run)}\n${describeCost(cost)}`);
+        }
+      }
+      const measuredOf = (label: string): MeasuredRun => {
+        const run = pooled(windows.get(label)!.map((w) => w.run));
+        const drained = drains.get(label)!;
+        // The cost of the last window: CPU shares of one side's window, not diluted by the other's.
+        const cost = windows.get(label)!.at(-1)!.cost;
+        return { ...run, ...drained, cost, passed: passes({ ...run, ...drained }, settings.p99TargetMs) };
+      };
+      const history = measuredOf('history');
+      emptyTwin = measuredOf('empty');
+      runs.push(history);
+      log(`${describeRun(`${shape} pooled`, history)} | ${history.passed ? 'PASS' : 'MISS'}`);
+      log(`${describeRun(`${EMPTY_TWIN} pooled`, emptyTwin)} | ${emptyTwin.passed ? 'PASS' : 'MISS'}`);
+    }
+    // Ascending rates until one misses the target (the next would only queue further); the history shape ran
+    // its interleaved comparison above instead.
+    const rates = twinTarget ? [] : [...settings.rates].sort((a, b) => a - b);
     let sustainedRate = 0;
     for (const rate of rates) {
       await runLoad(target, { ...common, rate, seconds: settings.warmupSeconds, mode: 'server-wait' });
@@ -438,7 +525,7 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
       let passed = false;
       for (const mode of modes) {
         const before = await probe(byService, kafkaScope);
-        const run = await runLoad(target, { ...common, rate, seconds: settings.seconds, mode });
+        const run = withoutSamples(await runLoad(target, { ...common, rate, seconds: settings.seconds, mode }));
         const cost = windowCost(before, await probe(byService, kafkaScope), run.visibleMs.count);
         const drained = await settle(`${rate}/s ${mode}`);
         const measured = { ...run, ...drained, cost, passed: passes({ ...run, ...drained }, settings.p99TargetMs) };
@@ -468,6 +555,7 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
       runs,
       sustainedRate,
       storedEventsAtStart,
+      ...(emptyTwin ? { emptyTwin } : {}),
       memory,
       soak,
     } as ShapeResult;
@@ -549,7 +637,8 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
   const atRate = (s: ShapeResult | undefined, rate: number) =>
     s?.runs.find((r) => r.rate === rate && r.mode === 'server-wait');
   const withHistory = atRate(history, result.settings.historyRate);
-  const empty = atRate(kafka, result.settings.historyRate);
+  // The empty side measured in windows interleaved with the history side (else the kafka shape's run).
+  const empty = history?.emptyTwin ?? atRate(kafka, result.settings.historyRate);
   if (withHistory || empty) {
     // A p99 over the orders that did confirm says nothing when others did not: no figure then.
     const p99Of = (run?: MeasuredRun) => (run && run.visibleMs.count === run.sent ? run.visibleMs.p99 : Number.NaN);
@@ -560,7 +649,12 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
       ours: p99Of(withHistory),
       raw: p99Of(empty),
       ratio: ratioOf(p99Of(withHistory), p99Of(empty)),
-      notes: `target: within 1.5x; with history ${confirmed(withHistory)}, empty ${confirmed(empty)}`,
+      notes:
+        `target: within 1.5x; with history ${confirmed(withHistory)}, empty ${confirmed(empty)}` +
+        (history?.emptyTwin
+          ? `; ${HISTORY_ROUNDS} interleaved windows per side, p50 ${withHistory?.visibleMs.p50}/${empty?.visibleMs.p50}, ` +
+            `p95 ${withHistory?.visibleMs.p95}/${empty?.visibleMs.p95}`
+          : '; empty = the kafka shape at the same rate'),
       details: { withHistory: withHistory?.cost, empty: empty?.cost },
     });
   }

@@ -53,6 +53,38 @@ export interface RunResult {
   readonly firstError?: string;
 }
 
+/** A run with its raw latencies, so that runs interleaved with others can be pooled (`pooled`). */
+export type SampledRun = RunResult & {
+  readonly samples: { readonly acceptMs: number[]; readonly visibleMs: number[] };
+};
+
+/** One run of several (interleaved windows at the same rate and mode): distributions over all their orders. */
+export const pooled = (runs: readonly SampledRun[]): RunResult => {
+  const first = runs[0]!;
+  const sum = (of: (r: RunResult) => number) => runs.reduce((n, r) => n + of(r), 0);
+  return {
+    rate: first.rate,
+    mode: first.mode,
+    seconds: sum((r) => r.seconds),
+    sent: sum((r) => r.sent),
+    offeredPerSecond: round(sum((r) => r.offeredPerSecond * r.seconds) / sum((r) => r.seconds), 1),
+    maxScheduleLagMs: Math.max(...runs.map((r) => r.maxScheduleLagMs)),
+    acceptMs: distribution(runs.flatMap((r) => r.samples.acceptMs)),
+    visibleMs: distribution(runs.flatMap((r) => r.samples.visibleMs)),
+    failures: {
+      commands: sum((r) => r.failures.commands),
+      visibilityTimeouts: sum((r) => r.failures.visibilityTimeouts),
+      queryErrors: sum((r) => r.failures.queryErrors),
+      serverWaitRetries: sum((r) => r.failures.serverWaitRetries),
+      pollRequests: sum((r) => r.failures.pollRequests),
+    },
+    ...(runs.find((r) => r.firstError) ? { firstError: runs.find((r) => r.firstError)!.firstError! } : {}),
+  };
+};
+
+/** The run without its raw latencies (what the results files keep). */
+export const withoutSamples = ({ samples: _samples, ...run }: SampledRun): RunResult => run;
+
 export interface Target {
   /** Serves POST /orders. */
   readonly ordersUrl: string;
@@ -109,7 +141,7 @@ const openLoop = async (
 };
 
 /** One measured run: `rate` orders/s for `seconds`, each followed until the other side's query shows it. */
-export const runLoad = async (target: Target, options: RunOptions): Promise<RunResult> => {
+export const runLoad = async (target: Target, options: RunOptions): Promise<SampledRun> => {
   const accept: number[] = [];
   const visible: number[] = [];
   let commands = 0;
@@ -234,6 +266,7 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<RunR
     visibleMs: distribution(visible),
     failures: { commands, visibilityTimeouts, queryErrors, serverWaitRetries, pollRequests },
     ...(firstError === undefined ? {} : { firstError }),
+    samples: { acceptMs: accept, visibleMs: visible },
   };
 };
 
