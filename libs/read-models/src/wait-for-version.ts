@@ -29,9 +29,8 @@ export class ReadModelBehindError extends ApplicationError {
 /**
  * Read-your-writes: returns the document once it reaches `minVersion`, or throws ReadModelBehindError after
  * `timeoutMs`. A version this process's projection wrote already is answered from memory; else it reads
- * the document once (unless this process wrote an older version of it) and, if it is behind, joins the
- * document's shared wait (DocumentWaits), which answers as soon as the projection announces the write
- * that reached the version.
+ * the document once and, if it is behind, joins the document's shared wait (DocumentWaits), which
+ * answers as soon as the projection announces the write that reached the version.
  * Without `minVersion` it is a plain read.
  */
 export const readAtLeast = async <T extends ReadModelDocument>(
@@ -62,20 +61,17 @@ const waitAtLeast = async <T extends ReadModelDocument>(
   // What this process's projection wrote last answers without a read (the store holds at least that).
   const writtenHere = collection.waits.lastWrittenVersion(id);
   if (writtenHere !== undefined && writtenHere >= minVersion) return collection.waits.lastWritten(id);
-  // Wait before reading, so a write between the read and the wait is not missed.
+  // Wait before reading, so a write between the read and the wait is not missed. The read stays even
+  // for a document written here at an older version: after a rebalance another instance may have
+  // written the newer one, and the wait's fallback read would find it only 250 ms later.
   const reached = collection.waits.until(id, minVersion, timeoutMs);
-  // Written here, but not that far yet: the next version most likely comes from here too (the same
-  // stream, the same partition), announced to the wait; one made elsewhere reaches it by the wait's
-  // fallback read. Else read once: the version may be there already.
-  if (writtenHere === undefined) {
-    const document = await collection.get(id).catch((error: unknown) => {
-      reached.cancel();
-      throw error;
-    });
-    if (document && document.version >= minVersion) {
-      reached.cancel();
-      return document;
-    }
+  const document = await collection.get(id).catch((error: unknown) => {
+    reached.cancel();
+    throw error;
+  });
+  if (document && document.version >= minVersion) {
+    reached.cancel();
+    return document;
   }
   const written = await reached;
   if (written) return written;
