@@ -6,9 +6,6 @@ import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from '../nest/event
 import { EVENT_HANDLER, type EventHandler, type EventHandlerOptions } from './event-handler.js';
 import { HANDLER_KINDS_BY_ROLE } from './module-handlers.js';
 
-/** Streams of one batch a one-event-at-a-time handler works on at once (each stream stays in order). */
-const STREAMS_AT_ONCE = 8;
-
 interface Registration {
   readonly options: EventHandlerOptions;
   readonly handler: EventHandler;
@@ -103,39 +100,14 @@ export class EventHandlerRegistry implements OnModuleInit {
     if (failed) throw new PartialBatchError(limit, firstCause);
   }
 
-  /**
-   * A handler without `handleBatch` gets one event at a time per stream, several streams at once: the
-   * commands a policy sends for unrelated streams do not wait for each other (a Kafka partition's batch,
-   * a relay pass of the monolith, carry many streams). The earliest failing event is the one reported;
-   * later events of other streams may have been handled as well: they are redelivered with the rest and
-   * skipped or repeated harmlessly (delivery is at least once, handlers are idempotent).
-   */
   async #runBatch(handler: EventHandler, events: readonly RecordedEvent[]): Promise<void> {
     if (handler.handleBatch) return handler.handleBatch(events);
-    const byStream = new Map<string, number[]>();
-    events.forEach((event, index) => {
-      const lane = byStream.get(event.streamId);
-      if (lane) lane.push(index);
-      else byStream.set(event.streamId, [index]);
-    });
-    const lanes = [...byStream.values()];
-    let failure: { index: number; cause: unknown } | undefined;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let lane = next++; lane < lanes.length; lane = next++) {
-        for (const index of lanes[lane]!) {
-          if (failure && index > failure.index) break; // redelivered anyway
-          const event = events[index]!;
-          try {
-            await runWithCorrelation(event.metadata.correlationId, () => handler.handle(event));
-          } catch (error) {
-            if (!failure || index < failure.index) failure = { index, cause: error };
-            break;
-          }
-        }
+    for (const [index, event] of events.entries()) {
+      try {
+        await runWithCorrelation(event.metadata.correlationId, () => handler.handle(event));
+      } catch (error) {
+        throw new PartialBatchError(index, error);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(STREAMS_AT_ONCE, lanes.length) }, worker));
-    if (failure) throw new PartialBatchError(failure.index, failure.cause);
+    }
   }
 }
