@@ -393,24 +393,18 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
     if (twinTarget) await registerProducts(twinTarget.inventoryUrl, skus);
 
     const common = { pollMs: settings.clientPollMs, visibilityTimeoutMs: settings.visibilityTimeoutMs };
+    const kafkaScopeOf = (of: Admin, scope: string): KafkaScope => ({
+      admin: of,
+      topicPrefix: names(scope).topicPrefix,
+      groups: Object.fromEntries(apps.map(([service]) => [service, groupOf(scope, service)])),
+    });
     let kafkaScope: KafkaScope | undefined;
     if (overKafka(shape)) {
       admin = new Kafka({ brokers: benchEnv.kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
-      kafkaScope = {
-        admin,
-        topicPrefix: names(shape).topicPrefix,
-        groups: Object.fromEntries(apps.map(([service]) => [service, groupOf(shape, service)])),
-      };
+      kafkaScope = kafkaScopeOf(admin, shape);
     }
-    const twinKafkaScope: KafkaScope | undefined =
-      twinTarget && admin
-        ? {
-            admin,
-            topicPrefix: names(EMPTY_TWIN).topicPrefix,
-            groups: Object.fromEntries(apps.map(([service]) => [service, groupOf(EMPTY_TWIN, service)])),
-          }
-        : undefined;
+    const twinKafkaScope = twinTarget && admin ? kafkaScopeOf(admin, EMPTY_TWIN) : undefined;
     const runs: MeasuredRun[] = [];
     const settle = async (what: string): Promise<{ drainMs: number; behindAfterDrain: number }> => {
       const { ms, behind } = await drain(target, settings.drainTimeoutMs);

@@ -74,7 +74,13 @@ export abstract class DocumentCollection<T extends ReadModelDocument> {
   abstract list(query: ListQuery<T>): Promise<Page<T>>;
 
   /** Drops every document (before a rebuild), and what `waits` remembers of this process's writes. */
-  abstract clear(): Promise<void>;
+  async clear(): Promise<void> {
+    await this.dropAll();
+    this.waits.forgetWritten();
+  }
+
+  /** Drops every stored document. */
+  protected abstract dropAll(): Promise<void>;
 }
 
 /** Throws unless every write of a batch is for a different document (a batch holds one write per document). */

@@ -59,17 +59,12 @@ export class DocumentWaits<T extends VersionedDocument> {
   }
 
   /**
-   * The document as this process last wrote it, while remembered: the store holds at least that version
-   * (a newer one if another process wrote since). A copy.
+   * A copy of the document as this process last wrote it, if remembered and at `minVersion` or later:
+   * the store holds at least that version (a newer one if another process wrote since).
    */
-  lastWritten(id: string): T | undefined {
+  lastWritten(id: string, minVersion = 0): T | undefined {
     const document = this.#written.get(id);
-    return document && structuredClone(document);
-  }
-
-  /** The version of `id` this process last wrote, while remembered. */
-  lastWrittenVersion(id: string): number | undefined {
-    return this.#written.get(id)?.version;
+    return document && document.version >= minVersion ? structuredClone(document) : undefined;
   }
 
   /** Forgets the writes it remembered (the collection was cleared). */

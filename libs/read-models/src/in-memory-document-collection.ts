@@ -64,9 +64,8 @@ export class InMemoryDocumentCollection<T extends ReadModelDocument> extends Doc
     return { items, nextCursor: matching.length > limit && last ? encodeCursor(key(last)) : null };
   }
 
-  override async clear(): Promise<void> {
+  protected override async dropAll(): Promise<void> {
     this.#documents.clear();
-    this.waits.forgetWritten();
   }
 }
 

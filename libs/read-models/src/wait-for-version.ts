@@ -59,8 +59,8 @@ const waitAtLeast = async <T extends ReadModelDocument>(
 ): Promise<T | undefined> => {
   const started = Date.now();
   // What this process's projection wrote last answers without a read (the store holds at least that).
-  const writtenHere = collection.waits.lastWrittenVersion(id);
-  if (writtenHere !== undefined && writtenHere >= minVersion) return collection.waits.lastWritten(id);
+  const writtenHere = collection.waits.lastWritten(id, minVersion);
+  if (writtenHere) return writtenHere;
   // Wait before reading, so a write between the read and the wait is not missed. The read stays even
   // for a document written here at an older version: after a rebalance another instance may have
   // written the newer one, and the wait's fallback read would find it only 250 ms later.

@@ -79,44 +79,37 @@ export class CosmosOutboxSource extends OutboxSource {
   override async complete(entries: readonly OutboxEntry[]): Promise<readonly OutboxEntry[]> {
     if (entries.length === 0) return [];
     return this.calls.call('completeOutbox', async () => {
-      const left: OutboxEntry[] = [];
-      const gone: OutboxEntry[] = [];
-      for (let i = 0; i < entries.length; i += MAX_BULK_OPERATIONS) {
-        const chunk = entries.slice(i, i + MAX_BULK_OPERATIONS);
-        const statuses = await this.#deleteAll(
-          chunk.map((entry) => [entry.streamId, outboxDocumentId(entry.toVersion)]),
-        );
-        chunk.forEach((entry, j) => {
-          if (statuses[j] === 404) gone.push(entry);
-          else if (!(statuses[j]! < 300)) left.push(entry);
-        });
-      }
+      const statuses = await this.#deleteAll(entries.map((e) => [e.streamId, outboxDocumentId(e.toVersion)]));
+      const left = entries.filter((_, i) => statuses[i] !== 404 && !(statuses[i]! < 300));
       // Entries written before the id scheme are keyed by their first version: for a multi-event entry,
       // `ob-<fromVersion>` can only be its own pre-scheme document (no other append of the stream ends
       // inside it), so an absent `ob-<toVersion>` may mean that one is still there.
-      const legacy = gone.filter((entry) => entry.fromVersion !== entry.toVersion);
-      for (let i = 0; i < legacy.length; i += MAX_BULK_OPERATIONS) {
-        const chunk = legacy.slice(i, i + MAX_BULK_OPERATIONS);
-        const statuses = await this.#deleteAll(chunk.map((entry) => [entry.streamId, `ob-${entry.fromVersion}`]));
-        chunk.forEach((entry, j) => {
-          if (statuses[j] !== 404 && !(statuses[j]! < 300)) left.push(entry);
-        });
-      }
-      return left;
+      const legacy = entries.filter((e, i) => statuses[i] === 404 && e.fromVersion !== e.toVersion);
+      const legacyStatuses = await this.#deleteAll(legacy.map((e) => [e.streamId, `ob-${e.fromVersion}`]));
+      return [...left, ...legacy.filter((_, i) => legacyStatuses[i] !== 404 && !(legacyStatuses[i]! < 300))];
     });
   }
 
-  /** Deletes documents (streamId, id) in one bulk request; the status code of each, in order. */
+  /**
+   * Deletes documents (streamId, id) in bulk requests of at most MAX_BULK_OPERATIONS; the status code
+   * of each, in order.
+   */
   async #deleteAll(documents: readonly (readonly [streamId: string, id: string])[]): Promise<number[]> {
-    const operations = documents.map(([streamId, id]): OperationInput => ({
-      operationType: BulkOperationType.Delete,
-      id,
-      partitionKey: streamId,
-    }));
-    // `items.bulk`, not `executeBulkOperations`: the latter waits a fixed 1 s for a partial batch to
-    // fill, which would add a second to every pass of the relay. Both send one request per range.
-    const responses = await this.container.items.bulk(operations, { continueOnError: true });
-    return operations.map((_, i) => responses[i]?.statusCode ?? 500);
+    const statuses: number[] = [];
+    for (let i = 0; i < documents.length; i += MAX_BULK_OPERATIONS) {
+      const operations = documents
+        .slice(i, i + MAX_BULK_OPERATIONS)
+        .map(([streamId, id]): OperationInput => ({
+          operationType: BulkOperationType.Delete,
+          id,
+          partitionKey: streamId,
+        }));
+      // `items.bulk`, not `executeBulkOperations`: the latter waits a fixed 1 s for a partial batch to
+      // fill, which would add a second to every pass of the relay. Both send one request per range.
+      const responses = await this.container.items.bulk(operations, { continueOnError: true });
+      statuses.push(...operations.map((_, j) => responses[j]?.statusCode ?? 500));
+    }
+    return statuses;
   }
 
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {

@@ -172,9 +172,8 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
     };
   }
 
-  override async clear(): Promise<void> {
+  protected override async dropAll(): Promise<void> {
     await this.#run('clear', (c) => c.deleteMany({}));
-    this.waits.forgetWritten();
   }
 
   /** Equality on declared filter fields only (they are indexed), with primitive values only (never operators). */
