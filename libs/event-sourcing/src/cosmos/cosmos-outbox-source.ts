@@ -97,13 +97,11 @@ export class CosmosOutboxSource extends OutboxSource {
   async #deleteAll(documents: readonly (readonly [streamId: string, id: string])[]): Promise<number[]> {
     const statuses: number[] = [];
     for (let i = 0; i < documents.length; i += MAX_BULK_OPERATIONS) {
-      const operations = documents
-        .slice(i, i + MAX_BULK_OPERATIONS)
-        .map(([streamId, id]): OperationInput => ({
-          operationType: BulkOperationType.Delete,
-          id,
-          partitionKey: streamId,
-        }));
+      const operations = documents.slice(i, i + MAX_BULK_OPERATIONS).map(([streamId, id]): OperationInput => ({
+        operationType: BulkOperationType.Delete,
+        id,
+        partitionKey: streamId,
+      }));
       // `items.bulk`, not `executeBulkOperations`: the latter waits a fixed 1 s for a partial batch to
       // fill, which would add a second to every pass of the relay. Both send one request per range.
       const responses = await this.container.items.bulk(operations, { continueOnError: true });
