@@ -15,11 +15,12 @@ const SERVICES = contextsByService();
 
 const usage = `usage: npm run projections:rebuild -- <${Object.keys(SERVICES).join('|')}> [<projection>]`;
 
-const bar = ({ projection, streams, events, totalStreams = 0 }: ReplayProgress, perSecond: number): string => {
+const bar = ({ projection, streams, events, totalStreams }: ReplayProgress, perSecond: number): string => {
   const width = 30;
-  const done = totalStreams ? Math.min(width, Math.round((streams / totalStreams) * width)) : width;
+  // Until the streams are counted (the count runs beside the replay) the bar has no end to show.
+  const done = totalStreams ? Math.min(width, Math.round((streams / totalStreams) * width)) : 0;
   return (
-    `${projection} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${streams}/${totalStreams} streams, ` +
+    `${projection} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${streams}/${totalStreams ?? '?'} streams, ` +
     `${events} events, ${Math.round(perSecond)} events/s`
   );
 };

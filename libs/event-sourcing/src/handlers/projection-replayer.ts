@@ -100,6 +100,10 @@ export class ProjectionReplayer {
    * Drops what the projection built and replays it from the event store. Live delivery may go on
    * meanwhile: an event arriving before its predecessors were replayed is refused as a gap and
    * redelivered, and replayed events already applied live are ignored as duplicates.
+   *
+   * The streams are counted for the progress report (`totalStreams`) while the replay already runs: the
+   * count is a pass over the stream ids of its own, and waiting for it would add that pass to the rebuild.
+   * Progress reports before the count is in have no `totalStreams`.
    */
   async rebuild(
     projection: string,
@@ -108,12 +112,25 @@ export class ProjectionReplayer {
     const options = this.#options(projection);
     const handler = this.handlers.handler(projection);
     if (!handler?.reset) throw new Error(`Projection ${projection} cannot be reset (it has no reset())`);
-    let totalStreams = 0;
-    for (const category of options.categories) {
-      for await (const _ of this.store.streamIds(category)) totalStreams++;
-    }
+    let totalStreams: number | undefined;
+    const counting = this.#countStreams(options.categories).then(
+      (count) => void (totalStreams = count),
+      (error: unknown) => this.logger.warn(`Counting the streams of ${projection} failed: ${String(error)}`),
+    );
     await handler.reset();
-    return this.replay(projection, (progress) => onProgress({ ...progress, totalStreams }));
+    const result = await this.replay(projection, (progress) =>
+      onProgress(totalStreams === undefined ? progress : { ...progress, totalStreams }),
+    );
+    await counting;
+    return result;
+  }
+
+  async #countStreams(categories: readonly string[]): Promise<number> {
+    let count = 0;
+    for (const category of categories) {
+      for await (const _ of this.store.streamIds(category)) count++;
+    }
+    return count;
   }
 
   #options(projection: string): EventHandlerOptions {
