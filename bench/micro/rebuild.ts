@@ -53,9 +53,9 @@ const ordersOnly: AppDefinition = {
 };
 
 export const rebuild = async ({
-  streams = scaled(120),
+  streams = scaled(1_000),
   eventsPerStream = 3,
-  rounds = 3,
+  rounds = 5,
 }: RebuildOptions = {}): Promise<BenchResult> => {
   const total = streams * eventsPerStream;
   const databaseId = `bench-${runId}-rebuild`;
