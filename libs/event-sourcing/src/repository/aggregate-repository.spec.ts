@@ -244,6 +244,49 @@ describe('AggregateRepository', () => {
       expect((await repository.load('c1')).total).toBe(9);
     });
 
+    it('reads a stream it saved forward from the version it left, seeing what others appended since', async () => {
+      const { repository, store, reads } = setUp();
+      await create(repository, 'c1');
+      await repository.update('c1', (c) => c.increment(1), externalCommand()); // cached: total 2 at version 2
+      await appendElsewhere(store, 5, 2);
+      expect((await repository.load('c1')).total).toBe(7);
+      expect(reads.mock.calls).toEqual([['Counter-c1', { fromVersion: 2 }]]);
+    });
+
+    it('reads a stream from its start when the store holds less than this process saved', async () => {
+      const { repository, reads } = setUp();
+      await create(repository, 'c1');
+      await repository.update('c1', (c) => c.increment(1), externalCommand()); // cached at version 2
+      // What a wiped and refilled store answers: a stream behind the cached state.
+      reads.mockResolvedValueOnce({ streamExists: true, currentVersion: 1, events: [] });
+      expect((await repository.load('c1')).total).toBe(2);
+      expect(reads.mock.calls).toEqual([
+        ['Counter-c1', { fromVersion: 2 }],
+        ['Counter-c1', {}],
+      ]);
+    });
+
+    it('starts a stream assumed new without reading it', async () => {
+      const { repository, reads } = setUp();
+      await expect(
+        repository.upsert('c1', (c) => c.increment(2), externalCommand(), { assumeNew: true }),
+      ).resolves.toEqual({ id: 'c1', version: 1 });
+      expect(reads).not.toHaveBeenCalled();
+    });
+
+    it('reads a stream assumed new that exists, and decides again on what it holds', async () => {
+      const { repository, store, reads } = setUp();
+      await appendElsewhere(store, 8, 'no_stream');
+      await expect(
+        repository.upsert('c1', (c) => c.incrementUpTo10(2), externalCommand(), { assumeNew: true }),
+      ).resolves.toEqual({ id: 'c1', version: 2 });
+      expect(reads).toHaveBeenCalledTimes(1); // the blank guess's append failed, the retry read the stream
+      expect((await repository.load('c1')).total).toBe(10);
+      await expect(
+        repository.upsert('c1', (c) => c.incrementUpTo10(1), externalCommand(), { assumeNew: true }),
+      ).rejects.toThrow('over 10: 10 + 1');
+    });
+
     it('still answers not found to an update of a stream seen missing', async () => {
       const { repository } = setUp();
       await repository.find('c1');

@@ -54,17 +54,29 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     return `${this.type.category}-${id}`;
   }
 
+  /**
+   * The current state of an aggregate, or undefined when its stream does not exist. A stream this process
+   * saved last is read forward from the version it left, not from its start (on Cosmos DB: the tip alone
+   * when nobody appended since); the aggregate is the caller's afterwards, it leaves the cache.
+   */
   async find(id: string): Promise<A | undefined> {
     const streamId = this.streamId(id);
-    const { streamExists, currentVersion, events } = await this.store.readStream(streamId);
+    const cached = this.cache.take(streamId);
+    const from = cached?.exists ? cached.persistedVersion : 0;
+    const { streamExists, currentVersion, events } = await this.store.readStream(
+      streamId,
+      from > 0 ? { fromVersion: from } : {},
+    );
     if (!streamExists) {
       // What an `upsert` of the same command would read again: it starts from this (an append that
       // creates the stream fails if someone else created it since, and the retry reads it).
       this.cache.put(streamId, this.type.create());
       return undefined;
     }
+    // Shorter than what this process saved: not the stream it knew (a wiped store); read it from the start.
+    if (currentVersion < from) return this.find(id);
     const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
-    return this.type.create().rehydrate(history, currentVersion);
+    return (from > 0 ? cached! : this.type.create()).rehydrate(history, currentVersion);
   }
 
   async load(id: string): Promise<A> {
@@ -83,9 +95,19 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     return this.run(id, () => this.load(id), decide, context, false);
   }
 
-  /** Like `update`, but starts the stream when it does not exist yet (for event-driven aggregates). */
-  async upsert(id: string, decide: (aggregate: A) => void, context: CommandContext): Promise<SaveResult> {
-    return this.run(id, async () => (await this.find(id)) ?? this.type.create(), decide, context, true);
+  /**
+   * Like `update`, but starts the stream when it does not exist yet (for event-driven aggregates).
+   * `assumeNew`: the stream is most likely new (the event that first names it), so the first attempt
+   * decides on a blank aggregate without reading; its append expects no stream, so an existing stream (a
+   * redelivery) fails it and the retry reads the stream and decides again.
+   */
+  async upsert(
+    id: string,
+    decide: (aggregate: A) => void,
+    context: CommandContext,
+    { assumeNew = false }: { assumeNew?: boolean } = {},
+  ): Promise<SaveResult> {
+    return this.run(id, async () => (await this.find(id)) ?? this.type.create(), decide, context, true, assumeNew);
   }
 
   private async run(
@@ -94,9 +116,12 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     decide: (aggregate: A) => void,
     context: CommandContext,
     mayStart: boolean,
+    assumeNew = false,
   ): Promise<SaveResult> {
+    let guess = assumeNew;
     return retryOnConcurrencyConflict(async () => {
-      const cached = this.cache.take(this.streamId(id));
+      const cached = this.cache.take(this.streamId(id)) ?? (guess ? this.type.create() : undefined);
+      guess = false; // a guess that failed is not made again
       // A stream last seen missing is only a start for an upsert; `update` reads, to answer not found.
       if (cached !== undefined && (mayStart || cached.exists)) {
         // A decision on the cached state stands only if its append succeeds: the append is conditional

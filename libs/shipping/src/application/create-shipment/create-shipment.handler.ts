@@ -26,6 +26,7 @@ export class CreateShipmentHandler implements ICommandHandler<CreateShipmentComm
       shipmentId,
       (shipment) => shipment.create(shipmentId, orderId, lines, this.clock.now()),
       context,
+      { assumeNew: true }, // one shipment per confirmed order: new but on a redelivery
     );
   }
 }

@@ -13,6 +13,9 @@ export class RecordOrderLinesHandler implements ICommandHandler<RecordOrderLines
   ) {}
 
   execute({ orderId, lines, context }: RecordOrderLinesCommand) {
-    return this.orders.upsert(orderId, (order) => order.record(orderId, lines, this.clock.now()), context);
+    // OrderPlaced names the order first: its stream is new but on a redelivery.
+    return this.orders.upsert(orderId, (order) => order.record(orderId, lines, this.clock.now()), context, {
+      assumeNew: true,
+    });
   }
 }
