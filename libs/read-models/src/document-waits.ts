@@ -1,4 +1,6 @@
-/** What a wait needs of a document (a ReadModelDocument; declared here so this file imports nothing). */
+import { LRUCache } from 'lru-cache';
+
+/** What a wait needs of a document (a ReadModelDocument; declared here so this file imports nothing else). */
 interface VersionedDocument {
   readonly id: string;
   readonly version: number;
@@ -38,22 +40,20 @@ interface SharedWait<T> {
  */
 export class DocumentWaits<T extends VersionedDocument> {
   readonly #waits = new Map<string, SharedWait<T>>();
-  /** The last write of each document this process announced, least recent first (bounded). */
-  readonly #written = new Map<string, T>();
+  /** The last write of each document this process announced (bounded; lru-cache, not a Map: see AggregateCache). */
+  readonly #written: LRUCache<string, T> | undefined;
 
   constructor(
     private readonly read: (id: string) => Promise<T | undefined>,
     private readonly fallbackReadMs = FALLBACK_READ_MS,
-    private readonly rememberedWrites = REMEMBERED_WRITES,
-  ) {}
+    rememberedWrites = REMEMBERED_WRITES,
+  ) {
+    this.#written = rememberedWrites > 0 ? new LRUCache({ max: rememberedWrites }) : undefined;
+  }
 
   /** A write of `document` is done (the document must not be changed afterwards). */
   written(document: T): void {
-    if (this.rememberedWrites > 0) {
-      this.#written.delete(document.id);
-      this.#written.set(document.id, document);
-      if (this.#written.size > this.rememberedWrites) this.#written.delete(this.#written.keys().next().value!);
-    }
+    this.#written?.set(document.id, document);
     const wait = this.#waits.get(document.id);
     if (wait) this.#settle(document.id, wait, document);
   }
@@ -63,13 +63,13 @@ export class DocumentWaits<T extends VersionedDocument> {
    * the store holds at least that version (a newer one if another process wrote since).
    */
   lastWritten(id: string, minVersion = 0): T | undefined {
-    const document = this.#written.get(id);
+    const document = this.#written?.get(id);
     return document && document.version >= minVersion ? structuredClone(document) : undefined;
   }
 
   /** Forgets the writes it remembered (the collection was cleared). */
   forgetWritten(): void {
-    this.#written.clear();
+    this.#written?.clear();
   }
 
   /**

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { RecordedEvent } from '@app/core';
 import { ApplicationError, inSpan, PartialBatchError, SpanKind } from '@app/core';
 import { projectionLagSeconds } from './read-model-metrics.js';
@@ -74,8 +75,8 @@ interface Known<T> {
  * decided again. A gap or failing evolve found on remembered state is checked against the store first.
  */
 export class DocumentProjector<T extends ReadModelDocument> {
-  readonly #remembered = new Map<string, T>();
-  readonly #capacity: number;
+  /** Bounded; lru-cache, see AggregateCache for why not a Map. Absent with rememberDocuments 0. */
+  readonly #remembered: LRUCache<string, T> | undefined;
   readonly #lag: { observe(seconds: number): void };
 
   constructor(
@@ -83,7 +84,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
     private readonly projection: DocumentProjection<T>,
     { rememberDocuments = 10_000 }: DocumentProjectorOptions = {},
   ) {
-    this.#capacity = rememberDocuments;
+    this.#remembered = rememberDocuments > 0 ? new LRUCache({ max: rememberDocuments }) : undefined;
     this.#lag = projectionLagSeconds.labels({ collection: collection.definition.name });
   }
 
@@ -171,7 +172,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
       }
       // Another writer got there first, or remembered state is in doubt: read, then decide again.
       pending = [...refused, ...doubtful];
-      for (const id of pending) this.#remembered.delete(id);
+      for (const id of pending) this.#remembered?.delete(id);
       await this.#read(pending, known);
     }
     if (failure) throw new PartialBatchError(failure.index, failure.cause);
@@ -193,7 +194,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
 
   /** Forgets what it remembered (the collection was cleared). */
   forget(): void {
-    this.#remembered.clear();
+    this.#remembered?.clear();
   }
 
   async #read(ids: readonly string[], known: Map<string, Known<T>>): Promise<void> {
@@ -207,19 +208,11 @@ export class DocumentProjector<T extends ReadModelDocument> {
   }
 
   #recall(id: string): T | undefined {
-    const document = this.#remembered.get(id);
-    if (document) {
-      this.#remembered.delete(id); // most recently used last
-      this.#remembered.set(id, document);
-    }
-    return document;
+    return this.#remembered?.get(id); // now the most recently used
   }
 
   #remember(document: T): void {
-    if (this.#capacity <= 0) return;
-    this.#remembered.delete(document.id);
-    this.#remembered.set(document.id, document);
-    if (this.#remembered.size > this.#capacity) this.#remembered.delete(this.#remembered.keys().next().value!);
+    this.#remembered?.set(document.id, document);
   }
 }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   BulkOperationType,
   type Container,
@@ -94,8 +95,8 @@ const statusOf = (error: unknown): number | undefined => {
  */
 export class CosmosEventStore extends EventStore {
   override readonly outbox: CosmosOutboxSource;
-  /** Last tip seen per stream (least recently used first), with its ETag. */
-  readonly #tips = new Map<string, Stored<TipDocument>>();
+  /** Last tip seen per stream, with its ETag; bounded (lru-cache: see AggregateCache for why not a Map). */
+  readonly #tips = new LRUCache<string, Stored<TipDocument>>({ max: TIP_CACHE_SIZE });
 
   constructor(readonly container: Container) {
     super();
@@ -382,9 +383,7 @@ export class CosmosEventStore extends EventStore {
 
   #remember(tip: Stored<TipDocument> | undefined): void {
     if (!tip?._etag) return;
-    this.#tips.delete(tip.streamId);
     this.#tips.set(tip.streamId, tip);
-    if (this.#tips.size > TIP_CACHE_SIZE) this.#tips.delete(this.#tips.keys().next().value!);
   }
 
   async #readTip(streamId: string): Promise<Stored<TipDocument> | undefined> {
