@@ -24,7 +24,7 @@ if (only !== 'e2e') {
     ['rebuild', rebuild],
   ] as const) {
     console.error(`bench: ${name}...`);
-    results.push(await run());
+    results.push(...[await run()].flat());
   }
 }
 if (only !== 'micro') {

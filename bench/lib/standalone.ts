@@ -10,12 +10,12 @@ export const isMain = (moduleUrl: string): boolean =>
  * Runs one benchmark as a script: prints its result as JSON, writes bench/results/<name>.{json,md}, and
  * exits (open handles of a half-closed driver must not keep a finished benchmark alive).
  */
-export const runStandalone = (name: string, bench: () => Promise<BenchResult>): void => {
+export const runStandalone = (name: string, bench: () => Promise<BenchResult | BenchResult[]>): void => {
   Logger.overrideLogger(['error', 'warn']);
   bench()
     .then((result) => {
       console.log(JSON.stringify(result, null, 2));
-      const { markdown } = writeResults(name, [result]);
+      const { markdown } = writeResults(name, [result].flat());
       console.error(`written ${markdown}`);
       process.exit(0);
     })

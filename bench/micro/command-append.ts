@@ -6,10 +6,12 @@ import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BulkOperationType, type Container, type JSONObject, type OperationInput } from '@azure/cosmos';
 import { loadConfig } from '@app/config';
-import { OutboxRelay } from '@app/event-sourcing';
+import { CommandBus } from '@nestjs/cqrs';
+import { externalCommand, OutboxRelay } from '@app/event-sourcing';
 import { InventoryModule } from '@app/inventory';
 import { OrdersModule } from '@app/orders';
 import { createHttpApp, type AppDefinition } from '@app/platform';
+import { RegisterProductCommand } from '../../libs/inventory/src/application/register-product/register-product.command.js';
 import { benchScale, cosmosAppEnv, runId } from '../lib/env.js';
 import { benchCosmosClient, createEventContainer, dropCosmosDatabase } from '../lib/fixtures.js';
 import { ratioOf, type BenchResult } from '../lib/report.js';
@@ -92,7 +94,7 @@ export const commandAppend = async ({
   concurrency = 16,
   roundMs = Math.round(4_000 * benchScale()),
   rounds = 3,
-}: CommandAppendOptions = {}): Promise<BenchResult> => {
+}: CommandAppendOptions = {}): Promise<BenchResult[]> => {
   const databaseId = `bench-${runId}-cmd`;
   const client = benchCosmosClient();
   const config = loadConfig(
@@ -121,6 +123,12 @@ export const commandAppend = async ({
       const body = JSON.stringify({ sku: nextSku('o'), name: 'Benchmark product', initialStock: 100 });
       const status = await post(agent, port, '/products', body);
       if (status !== 201) throw new Error(`POST /products answered ${status}`);
+    };
+
+    // The same command without HTTP: what the event-sourcing path costs (bus, handler, repository, store).
+    const commands = app.get(CommandBus, { strict: false });
+    const commandOnce = async (): Promise<void> => {
+      await commands.execute(new RegisterProductCommand(nextSku('o'), 'Benchmark product', 100, externalCommand()));
     };
 
     // The event document the app wrote for one product, as the template of the raw side's event.
@@ -173,25 +181,28 @@ export const commandAppend = async ({
     // The relay runs only during "ours" rounds, so that its work is charged to ours, never to the raw side;
     // "ours without relay" shows what HTTP + Nest + handler + append alone cost.
     await relay.stop();
+    /** A round with the relay running, so that its work is charged to ours. */
+    const withRelay = async (r: number, once: () => Promise<void>): Promise<RoundSample> => {
+      relay.start();
+      // What the relay-stopped rounds left in the outbox is the recovery path's work, not this
+      // round's: drained before the clock starts, so that ours measures commands + their fast path.
+      await relay.drain();
+      const before = await countOutbox(oursContainer);
+      const result = await closedLoop(r < 0 ? warmup : load, once);
+      await relay.stop();
+      const after = await countOutbox(oursContainer);
+      const relayed = before === undefined || after === undefined ? undefined : before + result.ops - after;
+      return sample(result, {
+        outboxBefore: before,
+        outboxAfter: after,
+        relayedPerSecond: relayed === undefined ? undefined : round((relayed / result.elapsedMs) * 1000, 1),
+      });
+    };
     const samples = await interleaved(
       {
         raw: async (r) => sample(await closedLoop(r < 0 ? warmup : load, rawAppendOnce)),
-        ours: async (r) => {
-          relay.start();
-          // What the relay-stopped rounds left in the outbox is the recovery path's work, not this
-          // round's: drained before the clock starts, so that ours measures commands + their fast path.
-          await relay.drain();
-          const before = await countOutbox(oursContainer);
-          const result = await closedLoop(r < 0 ? warmup : load, registerOnce);
-          await relay.stop();
-          const after = await countOutbox(oursContainer);
-          const relayed = before === undefined || after === undefined ? undefined : before + result.ops - after;
-          return sample(result, {
-            outboxBefore: before,
-            outboxAfter: after,
-            relayedPerSecond: relayed === undefined ? undefined : round((relayed / result.elapsedMs) * 1000, 1),
-          });
-        },
+        ours: (r) => withRelay(r, registerOnce),
+        oursWithoutHttp: (r) => withRelay(r, commandOnce),
         oursWithoutRelay: async (r) => sample(await closedLoop(r < 0 ? warmup : load, registerOnce)),
       },
       { rounds },
@@ -200,8 +211,9 @@ export const commandAppend = async ({
     const ours = medianRate(samples.ours);
     const raw = medianRate(samples.raw);
     const oursNoRelay = medianRate(samples.oursWithoutRelay);
+    const oursNoHttp = medianRate(samples.oursWithoutHttp);
     const relayRates = samples.ours.map((s) => s.relayedPerSecond).filter((n): n is number => typeof n === 'number');
-    return {
+    const http: BenchResult = {
       name: 'command append (HTTP -> Cosmos batch)',
       unit: 'commands/s',
       ours: round(ours, 1),
@@ -242,6 +254,28 @@ export const commandAppend = async ({
         cosmosDatabase: databaseId,
       },
     };
+    // The same commands sent to the CommandBus directly: the event-sourcing path without HTTP and Nest's
+    // request pipeline, so that the two rows tell the HTTP stack's share from the append's.
+    const withoutHttp: BenchResult = {
+      name: 'command append without HTTP (CommandBus -> Cosmos batch)',
+      unit: 'commands/s',
+      ours: round(oursNoHttp, 1),
+      raw: round(raw, 1),
+      ratio: ratioOf(oursNoHttp, raw),
+      notes:
+        `RegisterProductCommand to the CommandBus, ${concurrency} at a time, new stream per command; ours includes ` +
+        'the in-process relay and projections; same rounds and raw side as the row above',
+      details: {
+        what:
+          'ours: CommandBus.execute(RegisterProductCommand) -> RegisterProductHandler -> AggregateRepository.create ' +
+          '-> CosmosEventStore.appendToStream (one batch), in the same app and with its relay running, as the HTTP ' +
+          'row; no HTTP client, server, middleware, guard or validation. raw: the same raw batches as above.',
+        concurrency,
+        perRound: rates(samples.oursWithoutHttp),
+        rounds: samples.oursWithoutHttp,
+      },
+    };
+    return [http, withoutHttp];
   } finally {
     agent.destroy();
     await app.close();
