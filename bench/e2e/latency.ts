@@ -74,6 +74,8 @@ export interface MemorySample {
   /** V8 heap in use and memory outside it (Buffers, native), from each service's GET /metrics. */
   readonly heapUsedMb: Record<string, number>;
   readonly externalMb: Record<string, number>;
+  /** The V8 heap in use right after a full collection (the leak signal; the heap in use is a sawtooth). */
+  readonly heapAfterGcMb: Record<string, number>;
 }
 
 export interface ServiceMemory {
@@ -84,10 +86,16 @@ export interface ServiceMemory {
     readonly startMb: number;
     readonly endMb: number;
     readonly maxMb: number;
-    /** Least-squares slope over the second half of the soak, MB per minute. */
+    /**
+     * Slope of the RSS over the second half of the soak, MB per minute: the median of the slopes between
+     * every two samples (Theil-Sen), which one step of V8 growing or returning its heap does not decide,
+     * unlike a least-squares line over 15 samples (kept beside it).
+     */
     readonly slopeMbPerMin: number;
+    readonly leastSquaresSlopeMbPerMin: number;
     readonly verdict: 'flat' | 'growing' | 'shrinking';
-    /** The same slope of the V8 heap in use and of external memory: which part of the RSS grows. */
+    /** The same slope of the V8 heap after a full collection, of the heap in use and of external memory. */
+    readonly heapAfterGcSlopeMbPerMin: number;
     readonly heapUsedSlopeMbPerMin: number;
     readonly externalSlopeMbPerMin: number;
   };
@@ -150,6 +158,19 @@ export const e2eOptionsFromEnv = (): E2eOptions => ({
   drainTimeoutMs: numberEnv('BENCH_E2E_DRAIN_SECONDS', 60) * 1000,
   keep: process.env.BENCH_E2E_KEEP === '1',
 });
+
+/** Theil-Sen slope of y over x: the median of the slopes between every two points. */
+const medianSlope = (points: readonly { x: number; y: number }[]): number => {
+  const slopes: number[] = [];
+  points.forEach((a, i) => {
+    for (const b of points.slice(i + 1))
+      if (b.x !== a.x && Number.isFinite(a.y + b.y)) slopes.push((b.y - a.y) / (b.x - a.x));
+  });
+  if (slopes.length === 0) return Number.NaN;
+  slopes.sort((p, q) => p - q);
+  const mid = slopes.length >> 1;
+  return slopes.length % 2 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
+};
 
 /** Least-squares slope of y over x. */
 const slope = (points: readonly { x: number; y: number }[]): number => {
@@ -426,9 +447,14 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
         const atSeconds = round((Date.now() - soakStart) / 1000, 1);
         const rssMb = rss();
         const heap = await heapOf(byService);
-        const point = { atSeconds, rssMb, ...heap };
+        const afterGc = await Promise.all(Object.values(byService).map((p) => p.heapAfterGcMb()));
+        const heapAfterGcMb = Object.fromEntries(Object.keys(byService).map((service, i) => [service, afterGc[i]!]));
+        const point = { atSeconds, rssMb, ...heap, heapAfterGcMb };
         samples.push(point);
-        log(`  soak t=${atSeconds}s RSS ${JSON.stringify(rssMb)} MB, heap used ${JSON.stringify(heap.heapUsedMb)} MB`);
+        log(
+          `  soak t=${atSeconds}s RSS ${JSON.stringify(rssMb)} MB, heap used ${JSON.stringify(heap.heapUsedMb)} MB, ` +
+            `after GC ${JSON.stringify(heapAfterGcMb)} MB`,
+        );
       };
       await sample();
       const timer = setInterval(() => void sample(), settings.sampleEverySeconds * 1000);
@@ -450,7 +476,7 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
         const secondHalf = (of: (s: MemorySample) => number) =>
           samples.map((s) => ({ x: s.atSeconds / 60, y: of(s) })).filter((v) => v.x >= settings.soakSeconds / 120);
         const values = samples.map((s) => ({ x: s.atSeconds / 60, y: s.rssMb[service]! }));
-        const perMin = round(slope(secondHalf((s) => s.rssMb[service]!)), 2);
+        const perMin = round(medianSlope(secondHalf((s) => s.rssMb[service]!)), 2);
         memory[service] = {
           ...memory[service]!,
           soak: {
@@ -458,9 +484,11 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
             endMb: values.at(-1)!.y,
             maxMb: Math.max(...values.map((v) => v.y)),
             slopeMbPerMin: perMin,
+            leastSquaresSlopeMbPerMin: round(slope(secondHalf((s) => s.rssMb[service]!)), 2),
             verdict: Math.abs(perMin) < 2 ? 'flat' : perMin > 0 ? 'growing' : 'shrinking',
-            heapUsedSlopeMbPerMin: round(slope(secondHalf((s) => s.heapUsedMb[service]!)), 2),
-            externalSlopeMbPerMin: round(slope(secondHalf((s) => s.externalMb[service]!)), 2),
+            heapAfterGcSlopeMbPerMin: round(medianSlope(secondHalf((s) => s.heapAfterGcMb[service]!)), 2),
+            heapUsedSlopeMbPerMin: round(medianSlope(secondHalf((s) => s.heapUsedMb[service]!)), 2),
+            externalSlopeMbPerMin: round(medianSlope(secondHalf((s) => s.externalMb[service]!)), 2),
           },
         };
       }
@@ -710,7 +738,10 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
         raw: memory.idleMb,
         ratio: ratioOf(end, memory.idleMb),
         notes: memory.soak
-          ? `max ${memory.soak.maxMb} MB, slope (2nd half) ${memory.soak.slopeMbPerMin} MB/min: ${memory.soak.verdict}; V8 heap used ${memory.soak.heapUsedSlopeMbPerMin} MB/min, external ${memory.soak.externalSlopeMbPerMin} MB/min`
+          ? `max ${memory.soak.maxMb} MB, slope (2nd half, median of pairwise slopes) ${memory.soak.slopeMbPerMin} MB/min: ` +
+            `${memory.soak.verdict} (least squares ${memory.soak.leastSquaresSlopeMbPerMin}); V8 heap after a full GC ` +
+            `${memory.soak.heapAfterGcSlopeMbPerMin} MB/min, heap used ${memory.soak.heapUsedSlopeMbPerMin}, external ` +
+            `${memory.soak.externalSlopeMbPerMin}`
           : 'no soak',
         details: { ...memory },
       });
@@ -738,7 +769,8 @@ const summary = (result: E2eResult): string => {
     for (const [service, m] of Object.entries(shape.memory)) {
       const soak = m.soak
         ? `, soak ${shape.soak?.seconds} s at ${shape.soak?.rate}/s: start ${m.soak.startMb} end ${m.soak.endMb} ` +
-          `max ${m.soak.maxMb}, slope 2nd half ${m.soak.slopeMbPerMin} MB/min -> ${m.soak.verdict}`
+          `max ${m.soak.maxMb}, slope 2nd half ${m.soak.slopeMbPerMin} MB/min -> ${m.soak.verdict}, ` +
+          `heap after GC ${m.soak.heapAfterGcSlopeMbPerMin} MB/min`
         : '';
       lines.push(`  ${shape.shape} ${service}: idle ${m.idleMb}, after latency runs ${m.afterRunsMb}${soak}`);
     }

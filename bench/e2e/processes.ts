@@ -134,6 +134,8 @@ export class AppProcess {
         ...(process.env.BENCH_CPU_PROF === '1'
           ? ['--cpu-prof', '--cpu-prof-dir', join(logDir, `${name}.cpuprofile`)]
           : []),
+        // gc() for the memory soak's heap-after-collection samples (op-counter.mjs, on SIGWINCH only).
+        '--expose-gc',
         // BENCH_NODE_ARGS: more Node.js flags for every service, e.g. --heapsnapshot-signal=SIGUSR2.
         ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
         '--import',
@@ -157,6 +159,25 @@ export class AppProcess {
     } catch {
       return { cosmos: {}, mongo: {} };
     }
+  }
+
+  /**
+   * The V8 heap in use right after a full garbage collection, in MB (the process collects on SIGWINCH,
+   * see op-counter.mjs); NaN when it did not answer within `timeoutMs`.
+   */
+  async heapAfterGcMb(timeoutMs = 3_000): Promise<number> {
+    const asked = Date.now();
+    try {
+      process.kill(this.pid, 'SIGWINCH');
+    } catch {
+      return Number.NaN;
+    }
+    while (Date.now() - asked < timeoutMs) {
+      await sleep(50);
+      const ops = this.ops() as OpCounts & { heapAfterGcMb?: number; heapAfterGcAt?: number };
+      if ((ops.heapAfterGcAt ?? 0) >= asked && ops.heapAfterGcMb !== undefined) return ops.heapAfterGcMb;
+    }
+    return Number.NaN;
   }
 
   /** CPU seconds (user + system) the process used since it started, from /proc/<pid>/stat; NaN if gone. */

@@ -5,7 +5,9 @@
 //   - MongoDB: every wire command (find, update, insert, delete, aggregate, getMore, ...), through the driver's
 //     command monitoring, switched on for every MongoClient before it connects (TypeORM's included).
 // The totals go to $BENCH_OPS_FILE (JSON) every 250 ms and at exit; the benchmark reads them before and
-// after a measured window. Written by hand: no kept library counts requests of both drivers per kind.
+// after a measured window. With --expose-gc, SIGWINCH runs a full garbage collection and records the V8 heap
+// in use after it (`heapAfterGcMb`): the memory soak's leak signal, which the heap in use between collections
+// (a sawtooth) is not. Written by hand: no kept library counts requests of both drivers per kind.
 import { subscribe } from 'node:diagnostics_channel';
 import process from 'node:process';
 import { setInterval } from 'node:timers';
@@ -66,6 +68,14 @@ try {
 const flush = () => {
   if (file) writeFileSync(file, JSON.stringify(counts));
 };
+if (typeof globalThis.gc === 'function') {
+  process.on('SIGWINCH', () => {
+    globalThis.gc();
+    counts.heapAfterGcMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
+    counts.heapAfterGcAt = Date.now();
+    flush();
+  });
+}
 if (file) {
   setInterval(flush, 250).unref();
   process.on('exit', flush);
