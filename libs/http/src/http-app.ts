@@ -76,7 +76,6 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
     });
   }
   app.use(correlationIdMiddleware);
-  app.use(methodNotAllowedMiddleware(app));
   app.use(unsupportedMediaTypeMiddleware);
   app.use(
     json({
@@ -94,7 +93,8 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.use(bodyMustBeObject);
   app.use(bodyErrorMiddleware);
   app.useGlobalPipes(strictValidationPipe());
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
+  app.useGlobalFilters(new ProblemDetailsFilter((path) => allowedMethods(express.router, path)));
   app.enableShutdownHooks();
   (app.getHttpServer() as Server).on('clientError', answerClientError);
   if (options.swaggerEnabled ?? true) setUpSwagger(app, options);
@@ -137,24 +137,6 @@ const allowedMethods = (router: { stack: RouteLayer[] }, path: string): string[]
   }
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();
-};
-
-/**
- * A known path asked with a method it does not serve is answered 405 with `Allow` (RFC 9110 15.5.6),
- * not 404: the resource exists. Unknown paths still get Nest's 404.
- */
-const methodNotAllowedMiddleware = (app: NestExpressApplication) => {
-  const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const allowed = allowedMethods(express.router, req.path);
-    if (allowed.length === 0 || allowed.includes(req.method)) return next();
-    res.setHeader('Allow', allowed.join(', '));
-    sendProblem(req, res, {
-      status: 405,
-      code: 'METHOD_NOT_ALLOWED',
-      detail: `${req.method} is not served on ${req.path}; allowed: ${allowed.join(', ')}`,
-    });
-  };
 };
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
@@ -292,8 +274,8 @@ const correlationIdMiddleware = (req: Request, res: Response, next: NextFunction
 };
 
 /**
- * Body parser failures (malformed JSON, too large, forbidden keys, unsupported charset) and paths that
- * cannot be decoded, answered as problem+json.
+ * Body parser failures (malformed JSON, too large, forbidden keys, unsupported charset), answered as
+ * problem+json. (Paths that cannot be decoded fail while routing, later: ProblemDetailsFilter answers them.)
  */
 const bodyErrorMiddleware = (error: unknown, req: Request, res: Response, next: NextFunction): void => {
   if (!error || typeof error !== 'object') return next(error);
@@ -308,8 +290,6 @@ const classifyBodyError = (error: object): [code: string, status: number, title:
   const { status, type: kind } = error as { status?: number; type?: string };
   if (error instanceof ForbiddenKeyError || error instanceof TooDeepError || kind === 'entity.parse.failed')
     return ['MALFORMED_JSON', 400, 'Malformed JSON body'];
-  // Express could not percent-decode a path parameter: the URL is at fault, not a field of the body.
-  if (error instanceof URIError) return ['MALFORMED_URL', 400, 'Malformed URL'];
   if (kind === 'entity.too.large') return ['PAYLOAD_TOO_LARGE', 413, 'Request body too large'];
   if (kind === 'charset.unsupported' || kind === 'encoding.unsupported')
     return ['UNSUPPORTED_MEDIA_TYPE', 415, 'Unsupported media type'];

@@ -1,4 +1,12 @@
-import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  NotFoundException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { ApplicationError, type ErrorKind } from '@app/core';
 import { PROBLEM_JSON, problemTitle, problemType, type FieldError, type ProblemDetails } from './problem-details.js';
@@ -39,10 +47,28 @@ export class HttpProblem extends HttpException {
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  /**
+   * @param allowedMethods the methods routed for a path (empty: none), asked only when no route matched
+   *   the request: a known path asked with a method it does not serve is answered 405 with `Allow` (RFC
+   *   9110 15.5.6), not 404, at no cost to the requests that do match a route.
+   */
+  constructor(private readonly allowedMethods: (path: string) => readonly string[] = () => []) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
+    if (isRouteNotFound(exception, request)) {
+      const allowed = this.allowedMethods(request.path);
+      if (allowed.length > 0) {
+        exception = new HttpProblem(
+          'METHOD_NOT_ALLOWED',
+          HttpStatus.METHOD_NOT_ALLOWED,
+          `${request.method} is not served on ${request.path}; allowed: ${allowed.join(', ')}`,
+          { Allow: allowed.join(', ') },
+        );
+      }
+    }
     const problem = this.toProblem(exception);
     problem.instance = request.originalUrl?.split('?')[0];
     const correlationId = response.getHeader('x-correlation-id');
@@ -85,6 +111,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const status = exception.getStatus();
       return { ...base(exception.code, problemTitle(exception.code), status), detail: exception.message };
     }
+    if (exception instanceof HttpException && exception.cause instanceof URIError) {
+      // Express could not percent-decode a path parameter while routing: the URL is at fault.
+      return { ...base('MALFORMED_URL', 'Malformed URL', 400), detail: `Malformed URL: ${exception.message}` };
+    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const code = HttpStatus[status] ?? 'HTTP_ERROR';
@@ -93,6 +123,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     return base('INTERNAL_ERROR', 'Internal server error', 500);
   }
 }
+
+/** Nest's answer to a request no route matched (its not-found handler), not a 404 of the application. */
+const isRouteNotFound = (exception: unknown, request: Request): boolean =>
+  exception instanceof NotFoundException && exception.message === `Cannot ${request.method} ${request.originalUrl}`;
 
 const base = (code: string, title: string, status: number): ProblemDetails => ({
   type: problemType(code),
