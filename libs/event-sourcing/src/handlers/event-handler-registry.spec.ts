@@ -41,10 +41,15 @@ class Batcher implements EventHandler {
 @HandlesEvents({ name: 'single', kind: 'policy', categories: ['Thing'], events: ['B'] })
 class Single implements EventHandler {
   readonly handled: number[] = [];
+  /** `<stream>@<version>` in the order handled. */
+  readonly seen: string[] = [];
   failAt: number | undefined;
+  before: (e: RecordedEvent) => Promise<void> = async () => {};
   async handle(e: RecordedEvent): Promise<void> {
+    await this.before(e);
     if (e.version === this.failAt) throw new Error(`single fails at ${e.version}`);
     this.handled.push(e.version);
+    this.seen.push(`${e.streamId}@${e.version}`);
   }
 }
 
@@ -89,6 +94,37 @@ describe('EventHandlerRegistry.dispatchBatch', () => {
       single.failAt = 2;
       const error = await registry.dispatchBatch(batch).catch((e: unknown) => e);
       expect(error).toMatchObject({ handled: 1, cause: { message: 'single fails at 2' } });
+    });
+  });
+
+  describe('with streamsAtOnce', () => {
+    const of = (streamId: string, version: number): RecordedEvent => ({ ...event('B', version), streamId });
+    // Two streams interleaved in one batch, as a relay pass or a partition carries them.
+    const twoStreams = [of('Thing-1', 1), of('Thing-2', 1), of('Thing-1', 2), of('Thing-2', 2), of('Thing-1', 3)];
+
+    it('works on several streams at once, each stream in order', async () => {
+      const { registry, single } = await setUp();
+      // Thing-1@1 waits for Thing-2@2: one event after another, this batch would never finish.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      single.before = async (e) => {
+        if (e.streamId === 'Thing-1' && e.version === 1) await released;
+        if (e.streamId === 'Thing-2' && e.version === 2) release();
+      };
+      await registry.dispatchBatch(twoStreams, undefined, { streamsAtOnce: 2 });
+      expect(single.seen).toEqual(['Thing-2@1', 'Thing-2@2', 'Thing-1@1', 'Thing-1@2', 'Thing-1@3']);
+    });
+
+    it('names the earliest failing event; every event before it is handled, none after it in its stream', async () => {
+      const { registry, single } = await setUp();
+      single.before = async (e) => {
+        if (e.streamId === 'Thing-2' && e.version === 1) throw new Error('Thing-2 fails at 1');
+      };
+      const error = await registry.dispatchBatch(twoStreams, undefined, { streamsAtOnce: 2 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PartialBatchError);
+      expect(error).toMatchObject({ handled: 1, cause: { message: 'Thing-2 fails at 1' } });
+      expect(single.seen).toContain('Thing-1@1');
+      expect(single.seen.filter((s) => s.startsWith('Thing-2'))).toEqual([]);
     });
   });
 });

@@ -68,12 +68,20 @@ export class EventHandlerRegistry implements OnModuleInit {
   /**
    * Runs every handler over the events of its types, in order: one `handleBatch` call for handlers that
    * have it, one `handle` per event for the others. After a failure, the handlers that follow run only on
-   * the events before it, so that "handled by every handler" holds for exactly that prefix.
+   * the events before it, so that "handled by every handler" holds for that prefix.
+   *
+   * `streamsAtOnce` > 1: a one-event-at-a-time handler works on that many of the batch's streams at once,
+   * each stream in order, so that the commands a policy sends for unrelated streams do not wait for each
+   * other. The prefix still holds, but events of other streams after the failing one may have been
+   * handled too, and a caller that redelivers from the index repeats them (harmless, handlers are
+   * idempotent, but a cost after every failure): for callers that redeliver whole streams anyway (the
+   * in-process transport, whose failed publish the relay retries stream by stream). Default 1: exact.
    * @throws PartialBatchError whose index is the first event not handled by every handler
    */
   async dispatchBatch(
     events: readonly RecordedEvent[],
     only?: (options: EventHandlerOptions) => boolean,
+    { streamsAtOnce = 1 }: { streamsAtOnce?: number } = {},
   ): Promise<void> {
     let limit = events.length;
     let failed = false;
@@ -87,6 +95,7 @@ export class EventHandlerRegistry implements OnModuleInit {
         await this.#runBatch(
           handler,
           indexes.map((i) => events[i]!),
+          streamsAtOnce,
         );
       } catch (error) {
         const at = indexes[Math.min(handledBefore(error), indexes.length - 1)]!;
@@ -100,14 +109,36 @@ export class EventHandlerRegistry implements OnModuleInit {
     if (failed) throw new PartialBatchError(limit, firstCause);
   }
 
-  async #runBatch(handler: EventHandler, events: readonly RecordedEvent[]): Promise<void> {
+  async #runBatch(handler: EventHandler, events: readonly RecordedEvent[], streamsAtOnce: number): Promise<void> {
     if (handler.handleBatch) return handler.handleBatch(events);
-    for (const [index, event] of events.entries()) {
-      try {
-        await runWithCorrelation(event.metadata.correlationId, () => handler.handle(event));
-      } catch (error) {
-        throw new PartialBatchError(index, error);
-      }
+    const lanes: number[][] = [];
+    if (streamsAtOnce <= 1) lanes.push(events.map((_, index) => index));
+    else {
+      const byStream = new Map<string, number[]>();
+      events.forEach((event, index) => {
+        const lane = byStream.get(event.streamId);
+        if (lane) lane.push(index);
+        else byStream.set(event.streamId, [index]);
+      });
+      lanes.push(...byStream.values());
     }
+    let failure: { index: number; cause: unknown } | undefined;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let lane = next++; lane < lanes.length; lane = next++) {
+        for (const index of lanes[lane]!) {
+          if (failure && index > failure.index) break; // not needed: redelivered with the rest
+          const event = events[index]!;
+          try {
+            await runWithCorrelation(event.metadata.correlationId, () => handler.handle(event));
+          } catch (error) {
+            if (!failure || index < failure.index) failure = { index, cause: error };
+            break; // a stream's later events wait for this one
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(streamsAtOnce, lanes.length) }, worker));
+    if (failure) throw new PartialBatchError(failure.index, failure.cause);
   }
 }

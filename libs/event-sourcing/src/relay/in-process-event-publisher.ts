@@ -6,9 +6,16 @@ import { EventTypeRegistry } from '../store/event-types.js';
 import { EventPublisher } from './event-publisher.js';
 
 /**
- * The monolith's transport: calls this process's handlers directly, one event after another in the given
- * order. The relay removes an outbox entry only after this resolves, so a handler failure means
- * redelivery, never a lost event.
+ * Streams of a relay pass a policy works on at once. A pass carries every stream appended since the last
+ * one; run one event after another, the policies' commands (each a Cosmos DB round trip or more) bound the
+ * monolith at one command at a time: measured, 75 orders/s piled up behind them with the CPU at 69%.
+ */
+const STREAMS_AT_ONCE = 16;
+
+/**
+ * The monolith's transport: calls this process's handlers directly, each stream's events in order,
+ * several streams at once. The relay removes an outbox entry only after this resolves, so a handler
+ * failure means redelivery (the relay publishes each stream again), never a lost event.
  */
 @Injectable()
 export class InProcessEventPublisher extends EventPublisher {
@@ -28,8 +35,10 @@ export class InProcessEventPublisher extends EventPublisher {
     const correlationId = events[0]?.metadata.correlationId;
     try {
       await (correlationId
-        ? runWithCorrelation(correlationId, () => this.handlers.dispatchBatch(upcast))
-        : this.handlers.dispatchBatch(upcast));
+        ? runWithCorrelation(correlationId, () =>
+            this.handlers.dispatchBatch(upcast, undefined, { streamsAtOnce: STREAMS_AT_ONCE }),
+          )
+        : this.handlers.dispatchBatch(upcast, undefined, { streamsAtOnce: STREAMS_AT_ONCE }));
     } catch (error) {
       throw batchCause(error);
     }
