@@ -30,6 +30,8 @@ export interface OutboxRelayOptions {
 const MAX_QUEUED_APPENDS = 10_000;
 /** Streams whose publish position the relay remembers (least recently used are forgotten first). */
 const MAX_LANES = 10_000;
+/** Lanes beyond MAX_LANES before idle ones are forgotten (see #lane). */
+const LANE_SWEEP = 1_000;
 
 /** One append to publish: its outbox entry and, when known, its events. */
 interface Pending {
@@ -536,7 +538,11 @@ export class OutboxRelay {
     return events;
   }
 
-  /** The stream's lane, most recently used last; forgets idle lanes beyond MAX_LANES. */
+  /**
+   * The stream's lane, most recently used last; forgets idle lanes beyond MAX_LANES, a tenth of it at a
+   * time: walking the Map from its oldest entry on every new stream would skip the holes V8 leaves where
+   * entries were deleted (thousands, until it rehashes), so the sweep runs once per LANE_SWEEP new lanes.
+   */
   #lane(streamId: string): Lane {
     let lane = this.#lanes.get(streamId);
     if (lane) {
@@ -545,7 +551,7 @@ export class OutboxRelay {
       lane = { queue: [], blocked: false };
     }
     this.#lanes.set(streamId, lane);
-    if (this.#lanes.size > MAX_LANES) {
+    if (this.#lanes.size > MAX_LANES + LANE_SWEEP) {
       for (const [id, old] of this.#lanes) {
         if (this.#lanes.size <= MAX_LANES) break;
         if (old.queue.length === 0 && !old.blocked && !old.failure) this.#lanes.delete(id);
