@@ -476,7 +476,8 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
         const secondHalf = (of: (s: MemorySample) => number) =>
           samples.map((s) => ({ x: s.atSeconds / 60, y: of(s) })).filter((v) => v.x >= settings.soakSeconds / 120);
         const values = samples.map((s) => ({ x: s.atSeconds / 60, y: s.rssMb[service]! }));
-        const perMin = round(medianSlope(secondHalf((s) => s.rssMb[service]!)), 2);
+        const rssSecondHalf = secondHalf((s) => s.rssMb[service]!);
+        const perMin = round(medianSlope(rssSecondHalf), 2);
         memory[service] = {
           ...memory[service]!,
           soak: {
@@ -484,7 +485,7 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
             endMb: values.at(-1)!.y,
             maxMb: Math.max(...values.map((v) => v.y)),
             slopeMbPerMin: perMin,
-            leastSquaresSlopeMbPerMin: round(slope(secondHalf((s) => s.rssMb[service]!)), 2),
+            leastSquaresSlopeMbPerMin: round(slope(rssSecondHalf), 2),
             verdict: Math.abs(perMin) < 2 ? 'flat' : perMin > 0 ? 'growing' : 'shrinking',
             heapAfterGcSlopeMbPerMin: round(medianSlope(secondHalf((s) => s.heapAfterGcMb[service]!)), 2),
             heapUsedSlopeMbPerMin: round(medianSlope(secondHalf((s) => s.heapUsedMb[service]!)), 2),

@@ -14,6 +14,9 @@ export type AppName = 'orders' | 'inventory' | 'monolith';
 export interface OpCounts {
   readonly cosmos: Record<string, number>;
   readonly mongo: Record<string, number>;
+  /** The V8 heap after the last collection asked for by SIGWINCH, and when (epoch ms). */
+  readonly heapAfterGcMb?: number;
+  readonly heapAfterGcAt?: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on Linux x86_64 and arm64). */
@@ -174,7 +177,7 @@ export class AppProcess {
     }
     while (Date.now() - asked < timeoutMs) {
       await sleep(50);
-      const ops = this.ops() as OpCounts & { heapAfterGcMb?: number; heapAfterGcAt?: number };
+      const ops = this.ops();
       if ((ops.heapAfterGcAt ?? 0) >= asked && ops.heapAfterGcMb !== undefined) return ops.heapAfterGcMb;
     }
     return Number.NaN;

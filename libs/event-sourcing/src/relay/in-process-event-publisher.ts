@@ -27,18 +27,15 @@ export class InProcessEventPublisher extends EventPublisher {
   }
 
   /**
-   * The events of one stream go to the handlers as one batch (a projection writes them at once). A failure
-   * fails the publish: the relay publishes the stream again later and the handlers skip what they applied.
+   * The events of a relay pass go to the handlers as one batch (a projection writes them at once). A
+   * failure fails the publish: the relay publishes each stream again and the handlers skip what they applied.
    */
   override async publish(events: readonly RecordedEvent[]): Promise<void> {
     const upcast = events.map((event) => this.eventTypes.upcast(event));
     const correlationId = events[0]?.metadata.correlationId;
+    const dispatch = () => this.handlers.dispatchBatch(upcast, undefined, { streamsAtOnce: STREAMS_AT_ONCE });
     try {
-      await (correlationId
-        ? runWithCorrelation(correlationId, () =>
-            this.handlers.dispatchBatch(upcast, undefined, { streamsAtOnce: STREAMS_AT_ONCE }),
-          )
-        : this.handlers.dispatchBatch(upcast, undefined, { streamsAtOnce: STREAMS_AT_ONCE }));
+      await (correlationId ? runWithCorrelation(correlationId, dispatch) : dispatch());
     } catch (error) {
       throw batchCause(error);
     }
