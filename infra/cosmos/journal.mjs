@@ -15,6 +15,13 @@
 // safe as well, since no old ETag could match, but would fail every compare-and-swap a client held,
 // e.g. the relay's lease, for no reason.)
 //
+// Compaction: at start-up, and while serving once the journal grew past COMPACT_RATIO x the live data
+// (and past COSMOS_JOURNAL_COMPACT_BYTES, default 64 MiB): a day of benchmarks writes gigabytes for a
+// few megabytes kept. Online, the live state is captured in one tick (references to the stored objects,
+// which writes replace rather than change), written out a slice at a time between requests, and every
+// entry recorded meanwhile is appended to the new file; then, with no flush in flight, the new file is
+// synced and renamed over the journal in one step. A crash at any point leaves the old journal whole.
+//
 // Format: one line per flush, a JSON array of entries. A flush is one write() of whole lines, so an
 // interrupted one leaves at most a torn last line, which replay drops (those writes were never
 // acknowledged); a bad line anywhere else is reported as corruption. One request's writes happen in one
@@ -22,6 +29,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const lib = (file) => require(`@vercel/cosmosdb-server/lib/account/${file}.js`);
@@ -36,6 +44,10 @@ const accountModule = lib('index');
 const COMPACT_RATIO = 2;
 const COMPACT_MIN = 10_000;
 const SNAPSHOT_LINE = 1_000; // entries per line when compacting
+// Online: compact when the journal is this many times the size it had after the last compaction (the
+// live data then), and at least this big.
+const ONLINE_RATIO = 4;
+const ONLINE_MIN_BYTES = Number(process.env.COSMOS_JOURNAL_COMPACT_BYTES || 64 * 1024 * 1024);
 
 /**
  * Hooks the storage of @vercel/cosmosdb-server and replays `<dir>/journal.jsonl` into the account the
@@ -96,15 +108,17 @@ export function openJournal(dir) {
       const { entries, lines } = replay(this, file, itemsOf);
       const live = countLive(this);
       summary = `journal ${file}: ${entries} writes replayed (${live} items) in ${Date.now() - started} ms`;
+      fs.rmSync(`${file}.compact`, { force: true }); // what an interrupted compaction left
       if (entries > COMPACT_MIN && entries > COMPACT_RATIO * live) {
         const t = Date.now();
-        compact(this, file);
+        compactNow(this, file);
         summary += `, compacted to ${live} entries in ${Date.now() - t} ms`;
       } else if (lines.torn) {
         fs.truncateSync(file, lines.goodBytes);
         summary += `, dropped a torn last line (unacknowledged writes)`;
       }
-      writer = new Writer(file);
+      const account = this;
+      writer = new Writer(file, (w) => compactOnline(account, file, w));
     }
   };
 
@@ -119,27 +133,35 @@ export function openJournal(dir) {
   };
 }
 
+const READ_CHUNK = 16 * 1024 * 1024;
+
+/**
+ * Replays the journal line by line, reading it in chunks: its size is bounded by the disk, not by what
+ * one Buffer or string can hold (a day of benchmarks wrote more than the 2 GiB `readFileSync` takes).
+ */
 function replay(account, file, itemsOf) {
   if (!fs.existsSync(file)) return { entries: 0, lines: { torn: false } };
-  const buf = fs.readFileSync(file);
+  const fd = fs.openSync(file, 'r');
   let entries = 0;
-  let start = 0;
   let lineNo = 0;
-  while (start < buf.length) {
-    let end = buf.indexOf(10, start);
-    const last = end === -1;
-    if (last) end = buf.length;
+  let bad; // the first line that did not parse: torn if nothing but newlines follows it
+  const apply = (bytes, offset) => {
     lineNo += 1;
+    if (bad) {
+      if (bytes.every((b) => b === 10)) return;
+      throw new Error(
+        `${file} line ${bad.lineNo} is corrupt (${bad.err.message}); move the file aside to start empty`,
+        { cause: bad.err },
+      );
+    }
     let batch;
     try {
-      batch = JSON.parse(buf.toString('utf8', start, end));
+      batch = JSON.parse(bytes.toString('utf8'));
       if (!Array.isArray(batch)) throw new Error('not an array');
     } catch (err) {
-      const rest = buf.subarray(end + 1);
-      if (last || rest.every((b) => b === 10)) return { entries, lines: { torn: true, goodBytes: start } };
-      throw new Error(`${file} line ${lineNo} is corrupt (${err.message}); move the file aside to start empty`, {
-        cause: err,
-      });
+      if (bytes.length === 0) return; // an empty line (nothing was cut short)
+      bad = { lineNo, err, offset };
+      return;
     }
     for (const e of batch) {
       const items = itemsOf(account, e);
@@ -152,8 +174,28 @@ function replay(account, file, itemsOf) {
       }
       entries += 1;
     }
-    start = end + 1;
+  };
+  try {
+    let carry = Buffer.alloc(0); // the start of a line that continues in the next chunk
+    let carryAt = 0; // its offset in the file
+    const chunk = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let end = data.indexOf(10, start); end !== -1; end = data.indexOf(10, start)) {
+        apply(data.subarray(start, end), carryAt + start);
+        start = end + 1;
+      }
+      carryAt += start;
+      carry = Buffer.from(data.subarray(start)); // a copy: `chunk` is overwritten by the next read
+    }
+    if (carry.length) apply(carry, carryAt);
+  } finally {
+    fs.closeSync(fd);
   }
+  if (bad) return { entries, lines: { torn: true, goodBytes: bad.offset } };
   return { entries, lines: { torn: false } };
 }
 
@@ -166,36 +208,73 @@ function countLive(account) {
   return n;
 }
 
-/** Rewrites the journal as the live state (one set per item), fsynced, then swapped in atomically. */
-function compact(account, file) {
+/** The live state as journal entries (one set per item), captured now: the stored objects, not copies. */
+function snapshotOf(account) {
+  const entries = [];
+  const dbs = account.databases;
+  for (const db of dbs._data.values()) {
+    const dbRid = db.read()._rid;
+    entries.push({ o: 's', k: 'dbs', n: dbs._ridCount, d: db.read() });
+    const colls = db.collections;
+    for (const coll of colls._data.values()) {
+      entries.push({ o: 's', k: 'colls', db: dbRid, n: colls._ridCount, d: coll.read() });
+      const docs = coll.documents;
+      const collRid = coll.read()._rid;
+      for (const doc of docs._data.values())
+        entries.push({ o: 's', k: 'docs', db: dbRid, coll: collRid, n: docs._ridCount, d: doc.read() });
+    }
+  }
+  return entries;
+}
+
+const linesOf = (entries, from, to) => `${JSON.stringify(entries.slice(from, to))}\n`;
+
+/** At start-up (nothing else runs): rewrites the journal as the live state, fsynced, swapped in atomically. */
+function compactNow(account, file) {
   const tmp = `${file}.compact`;
+  const entries = snapshotOf(account);
   const fd = fs.openSync(tmp, 'w');
   try {
-    let line = [];
-    const flush = () => {
-      if (line.length) fs.writeSync(fd, `${JSON.stringify(line)}\n`);
-      line = [];
-    };
-    const put = (entry) => line.push(entry) >= SNAPSHOT_LINE && flush();
-    const dbs = account.databases;
-    for (const db of dbs._data.values()) {
-      const dbRid = db.read()._rid;
-      put({ o: 's', k: 'dbs', n: dbs._ridCount, d: db.read() });
-      const colls = db.collections;
-      for (const coll of colls._data.values()) {
-        put({ o: 's', k: 'colls', db: dbRid, n: colls._ridCount, d: coll.read() });
-        const docs = coll.documents;
-        for (const doc of docs._data.values())
-          put({ o: 's', k: 'docs', db: dbRid, coll: coll.read()._rid, n: docs._ridCount, d: doc.read() });
-      }
-    }
-    flush();
+    for (let i = 0; i < entries.length; i += SNAPSHOT_LINE) fs.writeSync(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
     fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
   syncDir(path.dirname(file));
+}
+
+const writeAsync = promisify(fs.write);
+
+/**
+ * While serving: the state of this tick is written out a line at a time (requests run between the
+ * writes), the entries recorded since are appended, and the result replaces the journal at a moment when
+ * no flush is in flight (`Writer#swap`). Replaying it gives the state at the swap: the snapshot, then
+ * every change made after it, in order.
+ */
+async function compactOnline(account, file, writer) {
+  const started = Date.now();
+  const entries = snapshotOf(account);
+  writer.keepTail(); // in the same tick: every entry recorded from now on is also kept for the new file
+  const fd = fs.openSync(`${file}.compact`, 'w');
+  let open = true;
+  try {
+    for (let i = 0; i < entries.length; i += SNAPSHOT_LINE) await writeAsync(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
+    const meanwhile = await writer.swap((tail) => {
+      // synchronous from here: nothing is recorded or flushed until the new journal is in place
+      for (let i = 0; i < tail.length; i += SNAPSHOT_LINE) fs.writeSync(fd, linesOf(tail, i, i + SNAPSHOT_LINE));
+      fs.fdatasyncSync(fd);
+      open = false;
+      fs.closeSync(fd);
+      return tail.length;
+    });
+    console.log(
+      `cosmosdb-server: journal compacted while serving to ${entries.length} items (+${meanwhile} writes ` +
+        `meanwhile), ${fs.statSync(file).size} bytes, in ${Date.now() - started} ms`,
+    );
+  } finally {
+    if (open) fs.closeSync(fd);
+  }
 }
 
 function syncDir(dir) {
@@ -207,28 +286,85 @@ function syncDir(dir) {
   }
 }
 
-/** Appends entries; `durable()` group-commits: one write + fdatasync for all entries pending. */
+/**
+ * Appends entries; `durable()` group-commits: one write + fdatasync for all entries pending. Starts an
+ * online compaction (`compact(writer)`) when the journal outgrew the live data.
+ */
 class Writer {
+  #file;
   #fd;
   #pending = [];
   #appended = 0;
   #onDisk = 0;
   #flushing = null;
+  #compact;
+  #compacting = false;
+  #tail = null; // entries recorded while a compaction runs
+  #gate = null; // while the journal is swapped: no flush starts
+  #bytes; // size of the journal
+  #compactAt; // its size that starts the next compaction
 
-  constructor(file) {
+  constructor(file, compact) {
     const existed = fs.existsSync(file);
+    this.#file = file;
     this.#fd = fs.openSync(file, 'a');
     if (!existed) syncDir(path.dirname(file));
+    this.#compact = compact;
+    this.#bytes = fs.fstatSync(this.#fd).size;
+    this.#compactAt = Math.max(ONLINE_MIN_BYTES, ONLINE_RATIO * this.#bytes);
   }
 
   append(entry) {
     this.#pending.push(entry);
+    this.#tail?.push(entry);
     this.#appended += 1;
   }
 
   async durable() {
     const target = this.#appended;
-    while (this.#onDisk < target) await (this.#flushing ??= this.#flush());
+    while (this.#onDisk < target) {
+      if (this.#gate) await this.#gate;
+      else await (this.#flushing ??= this.#flush());
+    }
+  }
+
+  /** From now on, keep a copy of every entry recorded, for the compacted journal. */
+  keepTail() {
+    this.#tail = [];
+  }
+
+  /**
+   * Holds new flushes off, waits for the one in flight, then (synchronously) has `writeNew(tail)` write
+   * the entries recorded since `keepTail()` to the new journal, synced, renames it over this one and
+   * continues on it: every entry recorded so far is on disk there.
+   */
+  async swap(writeNew) {
+    let open;
+    this.#gate = new Promise((resolve) => (open = resolve));
+    try {
+      while (this.#flushing) await this.#flushing.catch(() => {});
+      const tail = this.#tail;
+      this.#tail = null;
+      const result = writeNew(tail);
+      fs.renameSync(`${this.#file}.compact`, this.#file); // from here on, the new file is the journal
+      fs.closeSync(this.#fd);
+      this.#fd = fs.openSync(this.#file, 'a');
+      this.#pending = [];
+      this.#onDisk = this.#appended;
+      this.#bytes = fs.fstatSync(this.#fd).size;
+      this.#compactAt = Math.max(ONLINE_MIN_BYTES, ONLINE_RATIO * this.#bytes);
+      try {
+        syncDir(path.dirname(this.#file));
+      } catch (err) {
+        // The rename may not survive a crash, and writes after it would be lost with it: stop.
+        console.error(`cosmosdb-server: journal folder sync failed, exiting: ${err.stack ?? err}`);
+        process.exit(1);
+      }
+      return result;
+    } finally {
+      this.#gate = null;
+      open();
+    }
   }
 
   async #flush() {
@@ -247,8 +383,20 @@ class Writer {
       }
       await new Promise((ok, fail) => fs.fdatasync(this.#fd, (err) => (err ? fail(err) : ok())));
       this.#onDisk = upTo;
+      this.#bytes += bytes.length;
     } finally {
       this.#flushing = null;
+    }
+    if (this.#bytes >= this.#compactAt && !this.#compacting) {
+      this.#compacting = true;
+      this.#compact(this)
+        .catch((err) => {
+          // The old journal is whole and still written to; try again after as much growth again.
+          console.error(`cosmosdb-server: journal compaction failed: ${err.stack ?? err}`);
+          this.#tail = null;
+          this.#compactAt = this.#bytes * 2;
+        })
+        .finally(() => (this.#compacting = false));
     }
   }
 

@@ -31,10 +31,14 @@ export class LocalCosmos {
   client: CosmosClient | undefined;
   /** The start-up line of the last start (it reports the replay). */
   readyLine = '';
+  /** Everything the server printed since its last start. */
+  output = '';
 
   constructor(
     readonly port: number,
     readonly dataDir: string,
+    /** Variables for the server process, over this process's (e.g. COSMOS_JOURNAL_COMPACT_BYTES). */
+    readonly env: Record<string, string> = {},
   ) {}
 
   start(): Promise<void> {
@@ -44,22 +48,23 @@ export class LocalCosmos {
         join(root, 'infra', 'cosmos', 'server.mjs'),
         ...['--port', String(this.port), '--cert', localCosmosCert, '--key', key, '--data', this.dataDir],
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
     );
     this.#child = child;
+    this.output = '';
     return new Promise((done, fail) => {
-      let output = '';
       const collect = (chunk: Buffer) => {
-        output += chunk.toString();
-        const line = output.split('\n').find((l) => l.includes(' ready on '));
-        if (line) {
+        this.output += chunk.toString();
+        const line = this.output.split('\n').find((l) => l.includes(' ready on '));
+        if (line && !this.readyLine) {
           this.readyLine = line;
           done();
         }
       };
+      this.readyLine = '';
       child.stdout!.on('data', collect);
       child.stderr!.on('data', collect);
-      child.once('exit', (code) => fail(new Error(`cosmos server exited with ${code}: ${output}`)));
+      child.once('exit', (code) => fail(new Error(`cosmos server exited with ${code}: ${this.output}`)));
     });
   }
 
