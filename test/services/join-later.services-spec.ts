@@ -128,9 +128,15 @@ describe('shipping joins later, catching up from the topics history', () => {
         catchingUp.map((r) => JSON.stringify(r.error.eventTransport.consumerLag)).join(' '),
     );
     expect(catchingUp.length).toBeGreaterThan(0);
+    // Each report names every subscribed topic with its own lag, and the message counts their sum. Which
+    // topic is still behind at the first report is a race: the orders history can be consumed before the
+    // first answer while shipping's own shipment topic is still behind (seen in CI), so no topic is singled out.
     const first = catchingUp[0]!.error.eventTransport;
-    expect(first.message).toMatch(/catching up: \d+ message/);
-    expect(first.consumerLag[`${PREFIX}orders.order`]).toBeGreaterThan(0);
+    const lag = first.consumerLag as Record<string, number>;
+    expect(Object.keys(lag)).toEqual(expect.arrayContaining([`${PREFIX}orders.order`, `${PREFIX}shipping.shipment`]));
+    const behind = Object.values(lag).reduce((sum, n) => sum + n, 0);
+    expect(behind).toBeGreaterThan(0);
+    expect(first.message).toBe(`Kafka consumer catching up: ${behind} message(s) behind`);
     expect(ready.info.eventTransport).toMatchObject({ status: 'up', caughtUp: true });
   }, 240_000);
 
