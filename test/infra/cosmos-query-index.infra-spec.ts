@@ -2,7 +2,9 @@
 // (infra/cosmos/query-index.mjs). An index changes how many documents a query looks at, never its answer:
 // every query here is answered by the server (through @azure/cosmos, paged) and compared with the same
 // query run by the server's query engine over every document of the container, before and after writes
-// that move documents between index entries, and after a restart (journal replay).
+// that move documents between index entries, and after a restart (journal replay). The server's engine
+// also has its FROM/JOIN accumulation rewritten to appends (installLinearReduce); the engine here is the
+// package's unchanged, so the comparison covers that rewrite too, JOINs included.
 import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +58,10 @@ const cases: Case[] = [
   { query: "SELECT * FROM c WHERE c.kind = 'tip' OR c.kind = 'outbox' ORDER BY c.id" },
   { query: "SELECT * FROM c WHERE c.meta.kind = 'x' ORDER BY c.id" },
   { query: 'SELECT * FROM c WHERE c.kind = @missing ORDER BY c.id' },
+  // JOINs: the engine's accumulation over documents and their arrays, rewritten to appends on the server
+  { query: "SELECT c.id, c.streamId, t FROM c JOIN t IN c.tags WHERE c.kind = 'event'" },
+  { query: 'SELECT VALUE t FROM c JOIN t IN c.tags' },
+  { query: "SELECT c.id, c.streamId FROM c JOIN (SELECT VALUE t FROM t IN c.tags WHERE t = 'a')" },
 ];
 
 const docsOf = (streamId: string, versions: number) => [
@@ -69,6 +75,7 @@ const docsOf = (streamId: string, versions: number) => [
     flag: i % 2 === 0,
     ...(i % 4 === 0 ? { note: null } : {}),
     ...(i % 5 === 0 ? { meta: { kind: 'x' } } : {}),
+    ...(i % 6 === 0 ? { tags: ['a', `t${i}`] } : i % 6 === 1 ? { tags: [] } : {}),
   })),
   { id: `ob-${versions}`, streamId, kind: 'outbox', createdAt: new Date(Date.UTC(2026, 0, versions)).toISOString() },
 ];
