@@ -9,7 +9,7 @@ import {
   type Response,
 } from '@azure/cosmos';
 import type { RecordedEvent } from '@app/core';
-import { assertAppendFits, assertExpectedVersion } from '../store/append-guards.js';
+import { assertExpectedVersion, serializeAppend } from '../store/append-guards.js';
 import { ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
 import {
   ANY,
@@ -217,11 +217,11 @@ export class CosmosEventStore extends EventStore {
     events: readonly EventToAppend[],
     { expectedVersion }: { expectedVersion: ExpectedVersion },
   ): Promise<AppendResult> {
-    assertAppendFits(streamId, events);
+    const json = serializeAppend(streamId, events);
     const attempts = expectedVersion === ANY ? ANY_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendOnce(streamId, events, expectedVersion);
+        return await this.#appendOnce(streamId, json, expectedVersion);
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -257,20 +257,14 @@ export class CosmosEventStore extends EventStore {
     };
   }
 
-  async #appendOnce(
-    streamId: string,
-    events: readonly EventToAppend[],
-    expectedVersion: ExpectedVersion,
-  ): Promise<AppendResult> {
+  /** One attempt of an append; `json` is the events as `serializeAppend` gave them (a fresh copy each). */
+  async #appendOnce(streamId: string, json: string, expectedVersion: ExpectedVersion): Promise<AppendResult> {
     const tip = await this.#tipToAppendTo(streamId, expectedVersion);
     const current = tip?.version ?? 0;
     assertExpectedVersion(streamId, expectedVersion, current);
 
-    const recorded = events.map((event, i): RecordedEvent => ({
-      streamId,
-      version: current + i + 1,
-      ...structuredClone(event),
-    }));
+    const events = JSON.parse(json) as EventToAppend[];
+    const recorded = events.map((event, i): RecordedEvent => ({ streamId, version: current + i + 1, ...event }));
     const fromVersion = current + 1;
     const toVersion = current + events.length;
     // Strictly after the previous append of this stream even if clocks disagree, so that ordering the

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { hash as digestOf, randomUUID } from 'node:crypto';
 import type { RecordedEvent } from '@app/core';
 
 /** Who asked for a change: copied into the metadata of the events it produces. */
@@ -27,7 +27,7 @@ export const commandCausedBy = (event: RecordedEvent, handler: string): CommandC
 
 /** A name-based UUID (version 5 layout over SHA-1), stable for the same input. */
 export const deterministicUuid = (name: string): string => {
-  const hash = createHash('sha1').update(name).digest();
+  const hash = digestOf('sha1', name, 'buffer'); // one-shot: no Hash object per id
   hash[6] = (hash[6]! & 0x0f) | 0x50;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');

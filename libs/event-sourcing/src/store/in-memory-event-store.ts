@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@app/core';
 import { streamCategory } from '@app/core';
 import { OutboxSource, type OutboxEntry, type OutboxPage } from '../relay/outbox-source.js';
-import { assertAppendFits, assertExpectedVersion } from './append-guards.js';
+import { assertExpectedVersion, serializeAppend } from './append-guards.js';
 import {
   EventStore,
   type AppendResult,
@@ -76,15 +76,13 @@ export class InMemoryEventStore extends EventStore {
     events: readonly EventToAppend[],
     { expectedVersion }: { expectedVersion: ExpectedVersion },
   ): Promise<AppendResult> {
-    assertAppendFits(streamId, events);
+    const json = serializeAppend(streamId, events);
     const stream = this.#streams.get(streamId) ?? [];
     assertExpectedVersion(streamId, expectedVersion, stream.length);
 
-    const recorded = events.map((event, i): RecordedEvent => ({
-      streamId,
-      version: stream.length + i + 1,
-      ...structuredClone(event),
-    }));
+    // JSON values, as a Cosmos DB store keeps them (see serializeAppend).
+    const copies = JSON.parse(json) as EventToAppend[];
+    const recorded = copies.map((event, i): RecordedEvent => ({ streamId, version: stream.length + i + 1, ...event }));
     const first = recorded[0]!.version;
     const last = recorded.at(-1)!.version;
     this.#streams.set(streamId, [...stream, ...recorded]);

@@ -37,6 +37,17 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         expect(read.events.every((e) => e.streamId === streamId)).toBe(true);
       });
 
+      it('hands back the appended events as a read returns them: JSON values (a Date as its ISO string)', async () => {
+        const streamId = newStream();
+        const at = new Date('2026-12-03T09:00:00.000Z');
+        const event = anEvent('Dated', 1, { at, nested: { when: at }, skipped: undefined });
+        const result = await store.appendToStream(streamId, [event], { expectedVersion: NO_STREAM });
+        const read = await store.readStream(streamId);
+        expect(result.events[0]!.data).toEqual({ at: at.toISOString(), nested: { when: at.toISOString() } });
+        expect(read.events[0]!.data).toEqual(result.events[0]!.data);
+        expect(event.data).toEqual({ at, nested: { when: at }, skipped: undefined }); // the caller's, untouched
+      });
+
       it('reads as absent before the first append', async () => {
         await expect(store.readStream(newStream())).resolves.toEqual({
           streamExists: false,
