@@ -117,8 +117,7 @@ export function openJournal(dir) {
         fs.truncateSync(file, lines.goodBytes);
         summary += `, dropped a torn last line (unacknowledged writes)`;
       }
-      const account = this;
-      writer = new Writer(file, (w) => compactOnline(account, file, w));
+      writer = new Writer(file, (w) => compactOnline(this, file, w));
     }
   };
 
@@ -259,7 +258,8 @@ async function compactOnline(account, file, writer) {
   const fd = fs.openSync(`${file}.compact`, 'w');
   let open = true;
   try {
-    for (let i = 0; i < entries.length; i += SNAPSHOT_LINE) await writeAsync(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
+    for (let i = 0; i < entries.length; i += SNAPSHOT_LINE)
+      await writeAsync(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
     const meanwhile = await writer.swap((tail) => {
       // synchronous from here: nothing is recorded or flushed until the new journal is in place
       for (let i = 0; i < tail.length; i += SNAPSHOT_LINE) fs.writeSync(fd, linesOf(tail, i, i + SNAPSHOT_LINE));
