@@ -29,6 +29,7 @@
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 
 const require = createRequire(import.meta.url);
@@ -244,6 +245,7 @@ function compactNow(account, file) {
 }
 
 const writeAsync = promisify(fs.write);
+const fdatasyncAsync = promisify(fs.fdatasync);
 
 /**
  * While serving: the state of this tick is written out a line at a time (requests run between the
@@ -253,6 +255,8 @@ const writeAsync = promisify(fs.write);
  */
 async function compactOnline(account, file, writer) {
   const started = Date.now();
+  const pauses = monitorEventLoopDelay({ resolution: 5 }); // what the requests waiting meanwhile felt
+  pauses.enable();
   const entries = snapshotOf(account);
   writer.keepTail(); // in the same tick: every entry recorded from now on is also kept for the new file
   const fd = fs.openSync(`${file}.compact`, 'w');
@@ -260,6 +264,8 @@ async function compactOnline(account, file, writer) {
   try {
     for (let i = 0; i < entries.length; i += SNAPSHOT_LINE)
       await writeAsync(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
+    // The snapshot to disk off the event loop: what the swap then syncs is only the tail.
+    await fdatasyncAsync(fd);
     const meanwhile = await writer.swap((tail) => {
       // synchronous from here: nothing is recorded or flushed until the new journal is in place
       for (let i = 0; i < tail.length; i += SNAPSHOT_LINE) fs.writeSync(fd, linesOf(tail, i, i + SNAPSHOT_LINE));
@@ -268,11 +274,14 @@ async function compactOnline(account, file, writer) {
       fs.closeSync(fd);
       return tail.length;
     });
+    pauses.disable();
     console.log(
       `cosmosdb-server: journal compacted while serving to ${entries.length} items (+${meanwhile} writes ` +
-        `meanwhile), ${fs.statSync(file).size} bytes, in ${Date.now() - started} ms`,
+        `meanwhile), ${fs.statSync(file).size} bytes, in ${Date.now() - started} ms; longest event-loop ` +
+        `pause ${Math.round(pauses.max / 1e6)} ms`,
     );
   } finally {
+    pauses.disable();
     if (open) fs.closeSync(fd);
   }
 }
