@@ -116,7 +116,7 @@ export const relayAtScale = async ({
   storedEvents = scaled(20_000),
   concurrency = 4,
   roundMs = 3_000,
-  rounds = 3,
+  rounds = 5,
 }: RelayAtScaleOptions = {}): Promise<BenchResult> => {
   const { kafka, topic } = await benchOrderTopic();
   const databaseId = `bench-${runId}-scale`;
