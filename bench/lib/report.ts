@@ -42,7 +42,8 @@ const git = (...args: string[]): string | undefined => {
 export const machineInfo = (): MachineInfo => {
   const cpuList = cpus();
   const commit = git('rev-parse', '--short=12', 'HEAD') ?? 'unknown';
-  const dirty = (git('status', '--porcelain', '--untracked-files=no') ?? '') !== '';
+  // The results of an earlier run, not yet committed, do not make the code measured a different one.
+  const dirty = (git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results') ?? '') !== '';
   return {
     cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
     cores: cpuList.length,
