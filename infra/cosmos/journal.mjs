@@ -247,6 +247,16 @@ function compactNow(account, file) {
 const writeAsync = promisify(fs.write);
 const fdatasyncAsync = promisify(fs.fdatasync);
 
+/** Writes all of `text` at the end of `fd` (a write may take less than it was given); resolves with the bytes. */
+async function writeAll(fd, text) {
+  const bytes = Buffer.from(text);
+  for (let at = 0; at < bytes.length;) {
+    const { bytesWritten } = await writeAsync(fd, bytes, at, bytes.length - at, null);
+    at += bytesWritten;
+  }
+  return bytes.length;
+}
+
 /**
  * While serving: the state of this tick is written out a line at a time (requests run between the
  * writes), the entries recorded since are appended, and the result replaces the journal at a moment when
@@ -262,8 +272,7 @@ async function compactOnline(account, file, writer) {
   const fd = fs.openSync(`${file}.compact`, 'w');
   let open = true;
   try {
-    for (let i = 0; i < entries.length; i += SNAPSHOT_LINE)
-      await writeAsync(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
+    for (let i = 0; i < entries.length; i += SNAPSHOT_LINE) await writeAll(fd, linesOf(entries, i, i + SNAPSHOT_LINE));
     // The snapshot to disk off the event loop: what the swap then syncs is only the tail.
     await fdatasyncAsync(fd);
     const meanwhile = await writer.swap((tail) => {
@@ -274,7 +283,6 @@ async function compactOnline(account, file, writer) {
       fs.closeSync(fd);
       return tail.length;
     });
-    pauses.disable();
     console.log(
       `cosmosdb-server: journal compacted while serving to ${entries.length} items (+${meanwhile} writes ` +
         `meanwhile), ${fs.statSync(file).size} bytes, in ${Date.now() - started} ms; longest event-loop ` +
@@ -381,18 +389,10 @@ class Writer {
     const upTo = this.#appended;
     this.#pending = [];
     try {
-      const bytes = Buffer.from(`${JSON.stringify(entries)}\n`);
-      let written = 0;
-      while (written < bytes.length) {
-        ({ bytesWritten: written } = await new Promise((ok, fail) =>
-          fs.write(this.#fd, bytes, written, bytes.length - written, null, (err, n) =>
-            err ? fail(err) : ok({ bytesWritten: written + n }),
-          ),
-        ));
-      }
-      await new Promise((ok, fail) => fs.fdatasync(this.#fd, (err) => (err ? fail(err) : ok())));
+      const written = await writeAll(this.#fd, `${JSON.stringify(entries)}\n`);
+      await fdatasyncAsync(this.#fd);
       this.#onDisk = upTo;
-      this.#bytes += bytes.length;
+      this.#bytes += written;
     } finally {
       this.#flushing = null;
     }
