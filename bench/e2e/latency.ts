@@ -530,17 +530,16 @@ const runShape = async (shape: Shape, settings: E2eResult['settings'], log: (l: 
         }
       }
       const measuredOf = (label: string): MeasuredRun => {
-        const run = pooled(windows.get(label)!.map((w) => w.run));
+        const side = windows.get(label)!;
+        const run = pooled(side.map((w) => w.run));
         const drained = drains.get(label)!;
-        // The cost of the last window: CPU shares of one side's window, not diluted by the other's.
-        const cost = windows.get(label)!.at(-1)!.cost;
-        const windowP99Ms = windows.get(label)!.map((w) => w.run.visibleMs.p99);
         return {
           ...run,
           ...drained,
-          cost,
+          // The cost of the last window: CPU shares of one side's window, not diluted by the other's.
+          cost: side.at(-1)!.cost,
           passed: passes({ ...run, ...drained }, settings.p99TargetMs),
-          windowP99Ms,
+          windowP99Ms: side.map((w) => w.run.visibleMs.p99),
         };
       };
       const history = measuredOf('history');
