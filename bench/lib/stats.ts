@@ -32,6 +32,11 @@ export interface LoadResult {
   /** Completed operations per second. */
   readonly perSecond: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number };
+  /**
+   * CPU time of this process (all its threads: user + system) per completed operation, in microseconds.
+   * Only this process: servers in other processes (the Cosmos-compatible server, Kafka) are not in it.
+   */
+  readonly cpuUsPerOp: number;
   /** The first error, to tell what failed. */
   readonly firstError?: string;
 }
@@ -47,6 +52,7 @@ export const closedLoop = async (
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
+  const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const deadline = started + durationMs;
   await Promise.all(
@@ -64,12 +70,14 @@ export const closedLoop = async (
     }),
   );
   const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
   return {
     ops: latencies.length,
     errors,
     elapsedMs,
     perSecond: (latencies.length / elapsedMs) * 1000,
     latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
+    cpuUsPerOp: latencies.length ? round((cpu.user + cpu.system) / latencies.length, 1) : Number.NaN,
     ...(firstError === undefined ? {} : { firstError }),
   };
 };

@@ -1,16 +1,23 @@
 // Command append: commands/s through HTTP -> controller -> command bus -> handler -> one Cosmos DB
 // transactional batch (tip create + event + outbox entry), against raw @azure/cosmos batches of the same
-// documents at the same concurrency. Run alone: node dist/bench/micro/command-append.js
+// documents at the same concurrency, and against the raw batch behind a bare Nest + Express route (the
+// framework's floor). Run alone: node dist/bench/micro/command-append.js
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BulkOperationType, type Container, type JSONObject, type OperationInput } from '@azure/cosmos';
 import { loadConfig } from '@app/config';
+import { Body, Controller, Module, Post, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { CommandBus } from '@nestjs/cqrs';
 import { externalCommand, OutboxRelay } from '@app/event-sourcing';
 import { InventoryModule } from '@app/inventory';
 import { OrdersModule } from '@app/orders';
+import { strictValidationPipe } from '@app/http';
 import { createHttpApp, type AppDefinition } from '@app/platform';
+// A value, not a type: the validation pipe reads the DTO class from the route's decorator metadata.
+// eslint-disable-next-line @typescript-eslint/consistent-type-imports
+import { RegisterProductRequestDto } from '../../libs/inventory/src/http/product.request.dto.js';
 import { RegisterProductCommand } from '../../libs/inventory/src/application/register-product/register-product.command.js';
 import { benchScale, cosmosAppEnv, runId } from '../lib/env.js';
 import { benchCosmosClient, createEventContainer, dropCosmosDatabase } from '../lib/fixtures.js';
@@ -65,6 +72,27 @@ const post = (agent: Agent, port: number, path: string, body: string): Promise<n
     req.end(body);
   });
 
+/**
+ * The framework's floor: Nest on Express with its default JSON parser and the app's validation pipe and
+ * request DTO, one route that runs the raw batch. What any Nest + Express API pays per command before
+ * its own middleware (security headers, access log, metrics, correlation ids, guards) and event sourcing.
+ */
+const bareNestApp = async (append: (sku: string) => Promise<void>): Promise<INestApplication> => {
+  @Controller('products')
+  class RawProductsController {
+    @Post()
+    async register(@Body() body: RegisterProductRequestDto): Promise<{ sku: string; version: number }> {
+      await append(body.sku);
+      return { sku: body.sku, version: 1 };
+    }
+  }
+  @Module({ controllers: [RawProductsController] })
+  class RawProductsModule {}
+  const app = await NestFactory.create(RawProductsModule, { logger: ['error'] });
+  app.useGlobalPipes(strictValidationPipe());
+  return app;
+};
+
 const SYSTEM_FIELDS = ['_rid', '_self', '_etag', '_attachments', '_ts'];
 const withoutSystemFields = (document: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(document).filter(([key]) => !SYSTEM_FIELDS.includes(key)));
@@ -84,6 +112,7 @@ const sample = (load: LoadResult, extra: Record<string, unknown> = {}): RoundSam
   perSecond: load.perSecond,
   ops: load.ops,
   errors: load.errors,
+  cpuUsPerOp: load.cpuUsPerOp,
   p50Ms: load.latencyMs.p50,
   p99Ms: load.latencyMs.p99,
   ...(load.firstError ? { firstError: load.firstError } : {}),
@@ -109,6 +138,7 @@ export const commandAppend = async ({
   );
   const app = await createHttpApp(monolithLike, config);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  let bare: INestApplication | undefined;
   try {
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;
@@ -144,8 +174,7 @@ export const commandAppend = async ({
     if (!stored) throw new Error('The app did not store ev-1 of the template product');
     const templateJson = JSON.stringify(withoutSystemFields(stored));
 
-    const rawAppendOnce = async (): Promise<void> => {
-      const sku = nextSku('r');
+    const rawAppend = async (sku: string): Promise<void> => {
       const streamId = `Product-${sku}`;
       const now = new Date().toISOString();
       const event = JSON.parse(templateJson.replaceAll(templateSku, sku)) as Record<string, unknown>;
@@ -175,6 +204,16 @@ export const commandAppend = async ({
         throw new Error(`raw batch failed with ${failed?.statusCode ?? response.code}`);
       }
     };
+    const rawAppendOnce = (): Promise<void> => rawAppend(nextSku('r'));
+
+    bare = await bareNestApp(rawAppend);
+    await bare.listen(0, '127.0.0.1');
+    const barePort = (bare.getHttpServer().address() as AddressInfo).port;
+    const rawBehindNestOnce = async (): Promise<void> => {
+      const body = JSON.stringify({ sku: nextSku('r'), name: 'Benchmark product', initialStock: 100 });
+      const status = await post(agent, barePort, '/products', body);
+      if (status !== 201) throw new Error(`bare Nest POST /products answered ${status}`);
+    };
 
     const load = { concurrency, durationMs: roundMs };
     const warmup = { concurrency, durationMs: Math.min(roundMs, 2_000) };
@@ -201,6 +240,7 @@ export const commandAppend = async ({
     const samples = await interleaved(
       {
         raw: async (r) => sample(await closedLoop(r < 0 ? warmup : load, rawAppendOnce)),
+        rawBehindNest: async (r) => sample(await closedLoop(r < 0 ? warmup : load, rawBehindNestOnce)),
         ours: (r) => withRelay(r, registerOnce),
         oursWithoutHttp: (r) => withRelay(r, commandOnce),
         oursWithoutRelay: async (r) => sample(await closedLoop(r < 0 ? warmup : load, registerOnce)),
@@ -212,6 +252,8 @@ export const commandAppend = async ({
     const raw = medianRate(samples.raw);
     const oursNoRelay = medianRate(samples.oursWithoutRelay);
     const oursNoHttp = medianRate(samples.oursWithoutHttp);
+    const rawNest = medianRate(samples.rawBehindNest);
+    const cpu = (side: readonly RoundSample[]): number => round(median(side.map((s) => s.cpuUsPerOp as number)), 0);
     const relayRates = samples.ours.map((s) => s.relayedPerSecond).filter((n): n is number => typeof n === 'number');
     const http: BenchResult = {
       name: 'command append (HTTP -> Cosmos batch)',
@@ -221,7 +263,8 @@ export const commandAppend = async ({
       ratio: ratioOf(ours, raw),
       notes:
         `POST /products, ${concurrency} clients, new stream per command; ours includes the in-process relay ` +
-        `and projections (relay stopped: ratio ${ratioOf(oursNoRelay, raw).toFixed(2)})`,
+        `and projections (relay stopped: ratio ${ratioOf(oursNoRelay, raw).toFixed(2)}); CPU of the bench process ` +
+        `per command ${cpu(samples.ours)} us, raw ${cpu(samples.raw)} us`,
       details: {
         what:
           'ours: HTTP POST /products (node:http keep-alive client in the same process) -> validation -> CommandBus ' +
@@ -250,6 +293,12 @@ export const commandAppend = async ({
             'below the command rate means the outbox grows (the relay cannot keep up), see outboxAfter',
           medianPerSecond: relayRates.length ? round(median(relayRates), 1) : undefined,
         },
+        cpuUsPerCommand: {
+          note: 'CPU of the bench process (app, relay, in-process HTTP client and SDK) per completed command, median of the rounds',
+          ours: cpu(samples.ours),
+          raw: cpu(samples.raw),
+          oursWithoutRelay: cpu(samples.oursWithoutRelay),
+        },
         eventDocumentBytes: templateJson.length,
         cosmosDatabase: databaseId,
       },
@@ -264,7 +313,8 @@ export const commandAppend = async ({
       ratio: ratioOf(oursNoHttp, raw),
       notes:
         `RegisterProductCommand to the CommandBus, ${concurrency} at a time, new stream per command; ours includes ` +
-        'the in-process relay and projections; same rounds and raw side as the row above',
+        'the in-process relay and projections; same rounds and raw side as the row above; CPU per command ' +
+        `${cpu(samples.oursWithoutHttp)} us`,
       details: {
         what:
           'ours: CommandBus.execute(RegisterProductCommand) -> RegisterProductHandler -> AggregateRepository.create ' +
@@ -275,9 +325,32 @@ export const commandAppend = async ({
         rounds: samples.oursWithoutHttp,
       },
     };
-    return [http, withoutHttp];
+    // The same HTTP rounds against the raw batch behind a bare Nest + Express route: the ratio is what
+    // this starter's request pipeline and event sourcing cost beyond what the framework itself costs.
+    const behindNest: BenchResult = {
+      name: 'command append (HTTP) vs raw batch behind bare Nest + Express',
+      unit: 'commands/s',
+      ours: round(ours, 1),
+      raw: round(rawNest, 1),
+      ratio: ratioOf(ours, rawNest),
+      notes:
+        `ours as in the first row; raw: POST /products on Nest + Express (default JSON parser, the same DTO and ` +
+        `validation pipe) running the raw batch, ${ratioOf(rawNest, raw).toFixed(2)}x of the raw batch alone; ` +
+        `CPU per command ${cpu(samples.rawBehindNest)} us`,
+      details: {
+        what:
+          'raw: a Nest app with one controller (no helmet, access log, metrics, correlation ids, guards, ' +
+          'problem+json filter, command bus or event store) whose POST /products validates RegisterProductRequestDto ' +
+          'with strictValidationPipe and runs the same raw batch as the first row; the same in-process HTTP client. ' +
+          'It is the floor of any Nest + Express command endpoint on this machine.',
+        perRound: rates(samples.rawBehindNest),
+        rounds: samples.rawBehindNest,
+      },
+    };
+    return [http, withoutHttp, behindNest];
   } finally {
     agent.destroy();
+    await bare?.close();
     await app.close();
     await dropCosmosDatabase(client, databaseId);
     client.dispose();
