@@ -95,7 +95,9 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.useGlobalPipes(strictValidationPipe());
   const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
   app.useGlobalFilters(new ProblemDetailsFilter((path) => allowedMethods(express.router, path)));
-  app.enableShutdownHooks();
+  // After a graceful shutdown, exit instead of re-raising the signal: 'exit' listeners run (the final
+  // write of --cpu-prof profiles, of instrumentation flushing at exit), and the code is 0, not SIGTERM.
+  app.enableShutdownHooks([], { useProcessExit: true });
   (app.getHttpServer() as Server).on('clientError', answerClientError);
   if (options.swaggerEnabled ?? true) setUpSwagger(app, options);
 };
