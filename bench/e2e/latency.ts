@@ -335,7 +335,11 @@ const describeCost = (cost: WindowCost): string => {
     .map(([name, percent]) => `${name} ${percent}%`)
     .join(', ');
   const ops = Object.entries(cost.perOrder)
-    .map(([name, { cosmos, mongo }]) => `${name}: cosmos ${JSON.stringify(cosmos)} mongo ${JSON.stringify(mongo)}`)
+    .map(
+      ([name, { cosmos, mongo, kafka }]) =>
+        `${name}: cosmos ${JSON.stringify(cosmos)} mongo ${JSON.stringify(mongo)}` +
+        (Object.keys(kafka).length ? ` kafka requests ${JSON.stringify(kafka)}` : ''),
+    )
     .join('; ');
   const kafka = cost.kafkaPerOrder
     ? ` | kafka per order: produced ${cost.kafkaPerOrder.produced}, consumed ${JSON.stringify(cost.kafkaPerOrder.consumed)}`
@@ -706,7 +710,7 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
   for (const shape of result.shapes) {
     const run = shape.runs.find((r) => r.mode === 'server-wait');
     if (!run) continue;
-    const total = (group: 'cosmos' | 'mongo', match: (kind: string) => boolean) =>
+    const total = (group: 'cosmos' | 'mongo' | 'kafka', match: (kind: string) => boolean) =>
       Object.values(run.cost.perOrder).reduce(
         (sum, ops) =>
           sum +
@@ -724,6 +728,10 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
       mongoWrites: total('mongo', (k) => ['update', 'insert', 'delete'].includes(k)),
       mongoReads: total('mongo', (k) => ['find', 'getMore', 'aggregate'].includes(k)),
       kafkaProduced: run.cost.kafkaPerOrder?.produced ?? 0,
+      kafkaFetches: total('kafka', (k) => k === 'Fetch'),
+      kafkaProduceRequests: total('kafka', (k) => k === 'Produce'),
+      kafkaOffsetCommits: total('kafka', (k) => k === 'OffsetCommit'),
+      kafkaRequests: total('kafka', () => true),
     };
     const minimum = designMinimumOf(!overKafka(shape.shape)); // the services shapes run no shipping
     rows.push({
@@ -738,7 +746,11 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
         `queries ${round(budget.cosmosQueries, 2)} (${minimum.cosmosQueries}), point reads ${round(budget.cosmosPointReads, 2)}, ` +
         `single deletes ${round(budget.cosmosDeletes, 2)} (0), ` +
         `Mongo writes ${round(budget.mongoWrites, 2)} (${minimum.mongoWrites}), reads ${round(budget.mongoReads, 2)}` +
-        (overKafka(shape.shape) ? `, Kafka produced ${budget.kafkaProduced} (${minimum.kafkaProduced})` : ''),
+        (overKafka(shape.shape)
+          ? `, Kafka produced ${budget.kafkaProduced} (${minimum.kafkaProduced}); Kafka requests ` +
+            `${round(budget.kafkaRequests, 2)}: Fetch ${round(budget.kafkaFetches, 2)}, Produce ` +
+            `${round(budget.kafkaProduceRequests, 2)}, OffsetCommit ${round(budget.kafkaOffsetCommits, 2)}`
+          : ''),
       details: { budget, cost: run.cost },
     });
   }

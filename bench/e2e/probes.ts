@@ -1,6 +1,6 @@
 // What one measured window of the end-to-end benchmark cost: CPU of every process (our services and the local
-// servers of `npm run infra:up`), the requests our services sent to Cosmos DB (by kind) and MongoDB (by command),
-// and the Kafka messages produced to and consumed from this run's topics. Taken before and after a window; the
+// servers of `npm run infra:up`), the requests our services sent to Cosmos DB (by kind), MongoDB (by command) and
+// Kafka (by API: Produce, Fetch, OffsetCommit, Heartbeat...), and the Kafka messages produced to and consumed from this run's topics. Taken before and after a window; the
 // difference divided by the orders confirmed in it is the operation budget per order.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,15 +12,21 @@ import { cpuSecondsOfTrees, type AppProcess } from './processes.js';
 export interface Probe {
   readonly at: number;
   readonly cpuSeconds: Record<string, number>;
-  readonly ops: Record<string, { cosmos: Record<string, number>; mongo: Record<string, number> }>;
+  readonly ops: Record<
+    string,
+    { cosmos: Record<string, number>; mongo: Record<string, number>; kafka?: Record<string, number> }
+  >;
   readonly kafka?: { readonly produced: number; readonly consumed: Record<string, number> };
 }
 
 export interface WindowCost {
   /** CPU per process over the window, % of one core. */
   readonly cpuPercent: Record<string, number>;
-  /** Per confirmed order: Cosmos requests by kind and MongoDB commands by name, per service. */
-  readonly perOrder: Record<string, { cosmos: Record<string, number>; mongo: Record<string, number> }>;
+  /** Per confirmed order: Cosmos requests by kind, MongoDB commands by name and Kafka requests by API, per service. */
+  readonly perOrder: Record<
+    string,
+    { cosmos: Record<string, number>; mongo: Record<string, number>; kafka: Record<string, number> }
+  >;
   /** Per confirmed order: messages written to this run's topics, and consumed by each service's group. */
   readonly kafkaPerOrder?: { readonly produced: number; readonly consumed: Record<string, number> };
 }
@@ -101,6 +107,7 @@ export const windowCost = (before: Probe, after: Probe, confirmed: number): Wind
       {
         cosmos: perUnit(after.ops[name]!.cosmos, before.ops[name]?.cosmos ?? {}, orders),
         mongo: perUnit(after.ops[name]!.mongo, before.ops[name]?.mongo ?? {}, orders),
+        kafka: perUnit(after.ops[name]!.kafka ?? {}, before.ops[name]?.kafka ?? {}, orders),
       },
     ]),
   );

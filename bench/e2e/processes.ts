@@ -14,6 +14,8 @@ export type AppName = 'orders' | 'inventory' | 'monolith';
 export interface OpCounts {
   readonly cosmos: Record<string, number>;
   readonly mongo: Record<string, number>;
+  /** Requests kafkajs sent, by API name (absent before the first flush of a process without Kafka). */
+  readonly kafka?: Record<string, number>;
   /** The V8 heap after the last collection asked for by SIGWINCH, and when (epoch ms). */
   readonly heapAfterGcMb?: number;
   readonly heapAfterGcAt?: number;
@@ -155,7 +157,7 @@ export class AppProcess {
     return new AppProcess(name, port, logFile, opsFile, child);
   }
 
-  /** Requests to Cosmos DB by kind and MongoDB commands by name, counted by the process since it started. */
+  /** Requests to Cosmos DB by kind, MongoDB commands by name and Kafka requests by API, counted since the process started. */
   ops(): OpCounts {
     try {
       return JSON.parse(readFileSync(this.opsFile, 'utf8')) as OpCounts;

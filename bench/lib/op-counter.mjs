@@ -4,10 +4,12 @@
 //     Node's `http.client.request.start` diagnostics channel (@azure/cosmos sends through node:https);
 //   - MongoDB: every wire command (find, update, insert, delete, aggregate, getMore, ...), through the driver's
 //     command monitoring, switched on for every MongoClient before it connects (TypeORM's included).
+//   - Kafka: every request kafkajs sends, by API (Produce, Fetch, OffsetCommit, Heartbeat...), by wrapping its
+//     connection's `send` (kafkajs' instrumentation events exist per client, and Nest creates the clients).
 // The totals go to $BENCH_OPS_FILE (JSON) every 250 ms and at exit; the benchmark reads them before and
 // after a measured window. With --expose-gc, SIGWINCH runs a full garbage collection and records the V8 heap
 // in use after it (`heapAfterGcMb`): the memory soak's leak signal, which the heap in use between collections
-// (a sawtooth) is not. Written by hand: no kept library counts requests of both drivers per kind.
+// (a sawtooth) is not. Written by hand: no kept library counts requests of these drivers per kind.
 import { subscribe } from 'node:diagnostics_channel';
 import process from 'node:process';
 import { setInterval } from 'node:timers';
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 
 const file = process.env.BENCH_OPS_FILE;
 const cosmosHost = process.env.COSMOS_ENDPOINT ? new URL(process.env.COSMOS_ENDPOINT).host : undefined;
-const counts = { cosmos: {}, mongo: {} };
+const counts = { cosmos: {}, mongo: {}, kafka: {} };
 const add = (group, kind) => {
   counts[group][kind] = (counts[group][kind] ?? 0) + 1;
 };
@@ -63,6 +65,18 @@ try {
   };
 } catch (error) {
   process.emitWarning(`op-counter: MongoDB commands not counted: ${error.message}`);
+}
+
+try {
+  const require = createRequire(join(process.cwd(), 'package.json'));
+  const Connection = require('kafkajs/src/network/connection');
+  const send = Connection.prototype.send;
+  Connection.prototype.send = function countedSend(options) {
+    add('kafka', options?.request?.apiName ?? 'unknown');
+    return send.call(this, options);
+  };
+} catch (error) {
+  process.emitWarning(`op-counter: Kafka requests not counted: ${error.message}`);
 }
 
 const flush = () => {
