@@ -6,14 +6,14 @@
 //     command monitoring, switched on for every MongoClient before it connects (TypeORM's included).
 //   - Kafka: every request kafkajs sends, by API (Produce, Fetch, OffsetCommit, Heartbeat...), by wrapping its
 //     connection's `send` (kafkajs' instrumentation events exist per client, and Nest creates the clients).
-// The totals go to $BENCH_OPS_FILE (JSON) every 250 ms and at exit; the benchmark reads them before and
-// after a measured window. With --expose-gc, SIGWINCH runs a full garbage collection and records the V8 heap
+// The totals go to $BENCH_OPS_FILE (JSON, replaced whole) every 250 ms when they changed, and at exit; the
+// benchmark reads them before and after a measured window. With --expose-gc, SIGWINCH runs a full garbage collection and records the V8 heap
 // in use after it (`heapAfterGcMb`): the memory soak's leak signal, which the heap in use between collections
 // (a sawtooth) is not. Written by hand: no kept library counts requests of these drivers per kind.
 import { subscribe } from 'node:diagnostics_channel';
 import process from 'node:process';
 import { setInterval } from 'node:timers';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -79,8 +79,16 @@ try {
   process.emitWarning(`op-counter: Kafka requests not counted: ${error.message}`);
 }
 
+let written = '';
 const flush = () => {
-  if (file) writeFileSync(file, JSON.stringify(counts));
+  if (!file) return;
+  const json = JSON.stringify(counts);
+  if (json === written) return; // nothing new: no file writes while the process idles
+  // Written beside it and renamed over it: the benchmark reads the file at any moment, and between
+  // writeFileSync's truncation and its write a reader would find no counts at all.
+  writeFileSync(`${file}.tmp`, json);
+  renameSync(`${file}.tmp`, file);
+  written = json;
 };
 if (typeof globalThis.gc === 'function') {
   process.on('SIGWINCH', () => {
