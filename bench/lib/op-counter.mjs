@@ -7,9 +7,10 @@
 //   - Kafka: every request kafkajs sends, by API (Produce, Fetch, OffsetCommit, Heartbeat...), by wrapping its
 //     connection's `send` (kafkajs' instrumentation events exist per client, and Nest creates the clients).
 // The totals go to $BENCH_OPS_FILE (JSON, replaced whole) every 250 ms when they changed, and at exit; the
-// benchmark reads them before and after a measured window. With --expose-gc, SIGWINCH runs a full garbage collection and records the V8 heap
-// in use after it (`heapAfterGcMb`): the memory soak's leak signal, which the heap in use between collections
-// (a sawtooth) is not. Written by hand: no kept library counts requests of these drivers per kind.
+// benchmark reads them before and after a measured window. With --expose-gc, SIGWINCH runs a full garbage
+// collection and records the V8 heap in use after it (`heapAfterGcMb`): the memory soak's leak signal, which
+// the heap in use between collections (a sawtooth) is not. Written by hand: no kept library counts requests
+// of these drivers per kind.
 import { subscribe } from 'node:diagnostics_channel';
 import process from 'node:process';
 import { setInterval } from 'node:timers';
