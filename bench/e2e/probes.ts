@@ -1,32 +1,27 @@
 // What one measured window of the end-to-end benchmark cost: CPU of every process (our services and the local
 // servers of `npm run infra:up`), the requests our services sent to Cosmos DB (by kind), MongoDB (by command) and
-// Kafka (by API: Produce, Fetch, OffsetCommit, Heartbeat...), and the Kafka messages produced to and consumed from this run's topics. Taken before and after a window; the
-// difference divided by the orders confirmed in it is the operation budget per order.
+// Kafka (by API: Produce, Fetch, OffsetCommit, Heartbeat...), and the Kafka messages produced to and consumed from
+// this run's topics. Taken before and after a window; the difference divided by the orders confirmed in it is the
+// operation budget per order.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
 import { repoRoot } from '../lib/env.js';
 import { round } from '../lib/stats.js';
-import { cpuSecondsOfTrees, type AppProcess } from './processes.js';
+import { cpuSecondsOfTrees, type AppProcess, type OpCounts } from './processes.js';
 
 export interface Probe {
   readonly at: number;
   readonly cpuSeconds: Record<string, number>;
-  readonly ops: Record<
-    string,
-    { cosmos: Record<string, number>; mongo: Record<string, number>; kafka?: Record<string, number> }
-  >;
+  readonly ops: Record<string, OpCounts>;
   readonly kafka?: { readonly produced: number; readonly consumed: Record<string, number> };
 }
 
 export interface WindowCost {
   /** CPU per process over the window, % of one core. */
   readonly cpuPercent: Record<string, number>;
-  /** Per confirmed order: Cosmos requests by kind, MongoDB commands by name and Kafka requests by API, per service. */
-  readonly perOrder: Record<
-    string,
-    { cosmos: Record<string, number>; mongo: Record<string, number>; kafka: Record<string, number> }
-  >;
+  /** Per confirmed order and service: Cosmos requests by kind, MongoDB commands by name, Kafka requests by API. */
+  readonly perOrder: Record<string, Required<Pick<OpCounts, 'cosmos' | 'mongo' | 'kafka'>>>;
   /** Per confirmed order: messages written to this run's topics, and consumed by each service's group. */
   readonly kafkaPerOrder?: { readonly produced: number; readonly consumed: Record<string, number> };
 }

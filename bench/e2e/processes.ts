@@ -157,7 +157,7 @@ export class AppProcess {
     return new AppProcess(name, port, logFile, opsFile, child);
   }
 
-  /** Requests to Cosmos DB by kind, MongoDB commands by name and Kafka requests by API, counted since the process started. */
+  /** Cosmos DB requests by kind, MongoDB commands by name, Kafka requests by API, since the process started. */
   ops(): OpCounts {
     try {
       return JSON.parse(readFileSync(this.opsFile, 'utf8')) as OpCounts;

@@ -20,6 +20,8 @@ import { join } from 'node:path';
 
 const file = process.env.BENCH_OPS_FILE;
 const cosmosHost = process.env.COSMOS_ENDPOINT ? new URL(process.env.COSMOS_ENDPOINT).host : undefined;
+// The service's own copies of the drivers, as its code resolves them.
+const require = createRequire(join(process.cwd(), 'package.json'));
 const counts = { cosmos: {}, mongo: {}, kafka: {} };
 const add = (group, kind) => {
   counts[group][kind] = (counts[group][kind] ?? 0) + 1;
@@ -51,7 +53,6 @@ subscribe('http.client.request.start', ({ request }) => {
 });
 
 try {
-  const require = createRequire(join(process.cwd(), 'package.json'));
   const { MongoClient } = require('mongodb');
   const connect = MongoClient.prototype.connect;
   MongoClient.prototype.connect = function countedConnect(...args) {
@@ -69,7 +70,6 @@ try {
 }
 
 try {
-  const require = createRequire(join(process.cwd(), 'package.json'));
   const Connection = require('kafkajs/src/network/connection');
   const send = Connection.prototype.send;
   Connection.prototype.send = function countedSend(options) {

@@ -97,7 +97,7 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.useGlobalFilters(new ProblemDetailsFilter((path) => allowedMethods(express.router, path)));
   // After a graceful shutdown, exit instead of re-raising the signal: 'exit' listeners run (the final
   // write of --cpu-prof profiles, of instrumentation flushing at exit), and the code is 0, not SIGTERM.
-  app.enableShutdownHooks([], { useProcessExit: true });
+  app.enableShutdownHooks(undefined, { useProcessExit: true }); // every shutdown signal
   (app.getHttpServer() as Server).on('clientError', answerClientError);
   if (options.swaggerEnabled ?? true) setUpSwagger(app, options);
 };
