@@ -126,4 +126,77 @@ describe('Kafka (kafkajs against the real broker)', () => {
     const { groups } = await admin.describeGroups([groupId]);
     expect(groups[0].protocolType).toBe('consumer');
   });
+
+  // patches/kafkajs+2.2.4.patch: kafkajs commits after every batch even with autoCommitInterval set (the
+  // interval only adds commits inside a batch); patched, the interval defers the end-of-batch commit, an idle
+  // fetch commits once it falls due, and stop() commits what is still pending before leaving the group.
+  describe('deferred commits (autoCommitInterval, patched kafkajs)', () => {
+    const commitTopic = `${topic}-commits`;
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const groups: string[] = [];
+
+    beforeAll(async () => {
+      await admin.createTopics({ topics: [{ topic: commitTopic, numPartitions: 1 }], waitForLeaders: true });
+      await producer.connect();
+    });
+
+    afterAll(async () => {
+      await producer.disconnect();
+      await admin.deleteGroups(groups).catch(() => undefined);
+      await admin.deleteTopics({ topics: [commitTopic] }).catch(() => undefined);
+    });
+
+    /** A consumer of the commit topic that counts its OffsetCommit requests and the messages it handled. */
+    const consumerWithInterval = async (autoCommitInterval: number) => {
+      const group = `${groupId}-interval-${autoCommitInterval}`;
+      groups.push(group);
+      const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 100 });
+      const counts = { commits: 0, handled: 0 };
+      consumer.on(consumer.events.COMMIT_OFFSETS, () => counts.commits++);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [commitTopic], fromBeginning: true });
+      await consumer.run({
+        autoCommitInterval,
+        eachBatch: async ({ batch }) => void (counts.handled += batch.messages.length),
+      });
+      return { consumer, counts, group };
+    };
+    const committed = async (group: string) =>
+      Number((await admin.fetchOffsets({ groupId: group, topics: [commitTopic] }))[0].partitions[0].offset);
+    const eventually = async (check: () => Promise<boolean> | boolean, what: string) => {
+      const deadline = Date.now() + 20_000;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    const end = async () => Number((await admin.fetchTopicOffsets(commitTopic))[0].high);
+
+    it('commits none of several batches before the interval, and all of them at stop', async () => {
+      const { consumer, counts, group } = await consumerWithInterval(60_000);
+      const before = await end();
+      for (let i = 0; i < 5; i++) {
+        await producer.send({ topic: commitTopic, acks: -1, messages: [{ value: `batch ${i}` }] });
+        await eventually(() => counts.handled === before + i + 1, `batch ${i}`); // each send its own batch
+      }
+      expect(counts.commits).toBe(0);
+      expect(await committed(group)).toBe(-1);
+      await consumer.disconnect();
+      expect(counts.commits).toBe(1);
+      expect(await committed(group)).toBe(before + 5);
+    });
+
+    it('commits on an idle fetch once the interval is reached', async () => {
+      const { consumer, counts, group } = await consumerWithInterval(300);
+      try {
+        await producer.send({ topic: commitTopic, acks: -1, messages: [{ value: 'last before idle' }] });
+        const high = await end();
+        await eventually(() => counts.handled === high, 'the messages');
+        // no further batch arrives: the commit comes from an empty fetch (every 100 ms) after the interval
+        await eventually(async () => (await committed(group)) === high, 'the deferred commit');
+      } finally {
+        await consumer.disconnect();
+      }
+    });
+  });
 });
