@@ -1,7 +1,7 @@
 // Kafka broker started by `npm run infra:up`, exercised with kafkajs (the client the app uses):
 // admin (topics, cluster, configs, groups), idempotent producer with acks=-1, consumer group.
 import { jest } from '@jest/globals';
-import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type EachBatchHandler } from 'kafkajs';
 import { infraEnv, runId } from './infra-env.js';
 
 jest.setTimeout(60_000);
@@ -128,75 +128,92 @@ describe('Kafka (kafkajs against the real broker)', () => {
   });
 
   // patches/kafkajs+2.2.4.patch: kafkajs commits after every batch even with autoCommitInterval set (the
-  // interval only adds commits inside a batch); patched, the interval defers the end-of-batch commit, an idle
-  // fetch commits once it falls due, and stop() commits what is still pending before leaving the group.
+  // interval only adds commits inside a batch); patched, the interval defers the end-of-batch commit, a fetch
+  // that brings nothing commits what is pending, and stop() commits it before leaving the group.
   describe('deferred commits (autoCommitInterval, patched kafkajs)', () => {
-    const commitTopic = `${topic}-commits`;
+    const spread = `${topic}-commits-3`; // 3 partitions
+    const single = `${topic}-commits-1`; // 1 partition
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     const groups: string[] = [];
 
     beforeAll(async () => {
-      await admin.createTopics({ topics: [{ topic: commitTopic, numPartitions: 1 }], waitForLeaders: true });
+      await admin.createTopics({
+        topics: [
+          { topic: spread, numPartitions: 3 },
+          { topic: single, numPartitions: 1 },
+        ],
+        waitForLeaders: true,
+      });
       await producer.connect();
     });
 
     afterAll(async () => {
       await producer.disconnect();
       await admin.deleteGroups(groups).catch(() => undefined);
-      await admin.deleteTopics({ topics: [commitTopic] }).catch(() => undefined);
+      await admin.deleteTopics({ topics: [spread, single] }).catch(() => undefined);
     });
 
-    /** A consumer of the commit topic that counts its OffsetCommit requests and the messages it handled. */
-    const consumerWithInterval = async (autoCommitInterval: number) => {
-      const group = `${groupId}-interval-${autoCommitInterval}`;
+    /** A consumer of `subscribed` from its start with a 60 s interval, counting its OffsetCommit requests. */
+    const deferringConsumer = async (subscribed: string, eachBatch: EachBatchHandler) => {
+      const group = `${groupId}-${subscribed}`;
       groups.push(group);
       const consumer = kafka.consumer({ groupId: group, maxWaitTimeInMs: 100 });
-      const counts = { commits: 0, handled: 0 };
+      const counts = { commits: 0 };
       consumer.on(consumer.events.COMMIT_OFFSETS, () => counts.commits++);
       await consumer.connect();
-      await consumer.subscribe({ topics: [commitTopic], fromBeginning: true });
-      await consumer.run({
-        autoCommitInterval,
-        eachBatch: async ({ batch }) => void (counts.handled += batch.messages.length),
-      });
+      await consumer.subscribe({ topics: [subscribed], fromBeginning: true });
+      await consumer.run({ autoCommitInterval: 60_000, eachBatch });
       return { consumer, counts, group };
     };
-    const committed = async (group: string) =>
-      Number((await admin.fetchOffsets({ groupId: group, topics: [commitTopic] }))[0].partitions[0].offset);
+    /** The group's committed offsets on `subscribed`, summed over its partitions (-1 each where none). */
+    const committed = async (group: string, subscribed: string) =>
+      (await admin.fetchOffsets({ groupId: group, topics: [subscribed] }))[0]!.partitions.reduce(
+        (sum, p) => sum + Number(p.offset),
+        0,
+      );
     const eventually = async (check: () => Promise<boolean> | boolean, what: string) => {
       const deadline = Date.now() + 20_000;
       while (!(await check())) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
-    const end = async () => Number((await admin.fetchTopicOffsets(commitTopic))[0].high);
 
-    it('commits none of several batches before the interval, and all of them at stop', async () => {
-      const { consumer, counts, group } = await consumerWithInterval(60_000);
-      const before = await end();
-      for (let i = 0; i < 5; i++) {
-        await producer.send({ topic: commitTopic, acks: -1, messages: [{ value: `batch ${i}` }] });
-        await eventually(() => counts.handled === before + i + 1, `batch ${i}`); // each send its own batch
-      }
-      expect(counts.commits).toBe(0);
-      expect(await committed(group)).toBe(-1);
-      await consumer.disconnect();
-      expect(counts.commits).toBe(1);
-      expect(await committed(group)).toBe(before + 5);
-    });
-
-    it('commits on an idle fetch once the interval is reached', async () => {
-      const { consumer, counts, group } = await consumerWithInterval(300);
+    it('commits the batches of three partitions in one request, once a fetch brings nothing', async () => {
+      await producer.send({
+        topic: spread,
+        acks: -1,
+        messages: [0, 1, 2].map((partition) => ({ partition, value: `to ${partition}` })),
+      });
+      let handled = 0;
+      const { consumer, counts, group } = await deferringConsumer(spread, async ({ batch }) => {
+        handled += batch.messages.length;
+      });
       try {
-        await producer.send({ topic: commitTopic, acks: -1, messages: [{ value: 'last before idle' }] });
-        const high = await end();
-        await eventually(() => counts.handled === high, 'the messages');
-        // no further batch arrives: the commit comes from an empty fetch (every 100 ms) after the interval
-        await eventually(async () => (await committed(group)) === high, 'the deferred commit');
+        await eventually(() => handled === 3, 'the three messages');
+        await eventually(async () => (await committed(group, spread)) === 3, 'the commit');
+        expect(counts.commits).toBe(1); // unpatched: one per partition batch, 3
       } finally {
         await consumer.disconnect();
       }
+    });
+
+    it('commits at stop what the batch in flight resolved', async () => {
+      await producer.send({ topic: single, acks: -1, messages: [{ value: 'in flight at stop' }] });
+      let started!: () => void;
+      const inFlight = new Promise<void>((resolve) => (started = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const { consumer, counts, group } = await deferringConsumer(single, async () => {
+        started();
+        await released;
+      });
+      await inFlight;
+      const stopped = consumer.disconnect(); // waits for the batch, which resolves its offset as it returns
+      release();
+      await stopped;
+      expect(counts.commits).toBe(1);
+      expect(await committed(group, single)).toBe(1); // without the commit in stop(): -1, the deferred commit never came
     });
   });
 });

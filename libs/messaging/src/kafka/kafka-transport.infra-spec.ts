@@ -169,7 +169,20 @@ describe('Kafka transport (hybrid Nest app against the real broker)', () => {
     const { groups } = await admin.describeGroups([options.groupId]);
     expect(groups[0]).toMatchObject({ groupId: options.groupId, state: 'Stable' });
     expect(groups[0]!.members).toHaveLength(1);
-    await expect(app.get(TransportHealth).check()).resolves.toMatchObject({ caughtUp: true });
+    // Readiness reads the group's committed offsets: they follow the consumer by one fetch that brings
+    // nothing (maxWaitTimeInMs) once it caught up, so poll like a readiness probe does.
+    const deadline = Date.now() + 5000;
+    let ready: unknown;
+    while (ready === undefined) {
+      ready = await app
+        .get(TransportHealth)
+        .check()
+        .catch((error: unknown) => {
+          if (Date.now() > deadline) throw error;
+          return new Promise((resolve) => setTimeout(resolve, 50));
+        });
+    }
+    expect(ready).toMatchObject({ caughtUp: true });
     expect(app.get(KafkaTransportHealth).consumer?.state).toBe('joined');
   });
 
