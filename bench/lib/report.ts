@@ -56,12 +56,15 @@ export const machineInfo = (): MachineInfo => {
   };
 };
 
+/** Figures for the tables; NaN (a side that did not run) as a dash. */
 const format = (value: number): string =>
-  !Number.isFinite(value)
-    ? String(value)
-    : Math.abs(value) >= 100
-      ? Math.round(value).toLocaleString('en-US')
-      : String(Math.round(value * 100) / 100);
+  Number.isNaN(value)
+    ? '-'
+    : !Number.isFinite(value)
+      ? String(value)
+      : Math.abs(value) >= 100
+        ? Math.round(value).toLocaleString('en-US')
+        : String(Math.round(value * 100) / 100);
 
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
