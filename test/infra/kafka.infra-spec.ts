@@ -2,6 +2,7 @@
 // admin (topics, cluster, configs, groups), idempotent producer with acks=-1, consumer group.
 import { jest } from '@jest/globals';
 import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type EachBatchHandler } from 'kafkajs';
+import { eventually } from '../e2e/support/eventually.js';
 import { infraEnv, runId } from './infra-env.js';
 
 jest.setTimeout(60_000);
@@ -171,13 +172,6 @@ describe('Kafka (kafkajs against the real broker)', () => {
         (sum, p) => sum + Number(p.offset),
         0,
       );
-    const eventually = async (check: () => Promise<boolean> | boolean, what: string) => {
-      const deadline = Date.now() + 20_000;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
 
     it('commits the batches of three partitions in one request, once a fetch brings nothing', async () => {
       await producer.send({
@@ -190,8 +184,8 @@ describe('Kafka (kafkajs against the real broker)', () => {
         handled += batch.messages.length;
       });
       try {
-        await eventually(() => handled === 3, 'the three messages');
-        await eventually(async () => (await committed(group, spread)) === 3, 'the commit');
+        await eventually(() => expect(handled).toBe(3), 20_000);
+        await eventually(async () => expect(await committed(group, spread)).toBe(3), 20_000);
         expect(counts.commits).toBe(1); // unpatched: one per partition batch, 3
       } finally {
         await consumer.disconnect();

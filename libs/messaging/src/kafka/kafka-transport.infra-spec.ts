@@ -25,6 +25,7 @@ import { KafkaMessagingModule } from './kafka-messaging.module.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 import { allEventTopics } from './kafka-topics.js';
 import { connectKafkaConsumer, KafkaTransportHealth } from './kafka-transport-health.js';
+import { eventually } from '../../../../test/e2e/support/eventually.js';
 import { infraEnv, runId } from '../../../../test/infra/infra-env.js';
 
 jest.setTimeout(60_000);
@@ -171,18 +172,7 @@ describe('Kafka transport (hybrid Nest app against the real broker)', () => {
     expect(groups[0]!.members).toHaveLength(1);
     // Readiness reads the group's committed offsets: they follow the consumer by one fetch that brings
     // nothing (maxWaitTimeInMs) once it caught up, so poll like a readiness probe does.
-    const deadline = Date.now() + 5000;
-    let ready: unknown;
-    while (ready === undefined) {
-      ready = await app
-        .get(TransportHealth)
-        .check()
-        .catch((error: unknown) => {
-          if (Date.now() > deadline) throw error;
-          return new Promise((resolve) => setTimeout(resolve, 50));
-        });
-    }
-    expect(ready).toMatchObject({ caughtUp: true });
+    expect(await eventually(() => app.get(TransportHealth).check(), 5000, 50)).toMatchObject({ caughtUp: true });
     expect(app.get(KafkaTransportHealth).consumer?.state).toBe('joined');
   });
 
