@@ -3,7 +3,7 @@
 //   node scripts/contexts.mjs check   fails, naming them, when one is out of date (part of npm run lint)
 // Derived: libs/contexts/src/contexts.generated.ts (the module of each context, for the monolith, the
 // services and the rebuild tool), apps/<name>/src/main.ts, the app + library projects of nest-cli.json and
-// the `start:<name>` scripts of package.json.
+// the `start:<name>` and `start:dev:<name>` (watch mode) scripts of package.json.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as prettier from 'prettier';
@@ -100,12 +100,16 @@ const nestCli = (current, contexts) => {
   return `${JSON.stringify({ ...current, projects }, null, 2)}\n`;
 };
 
-/** package.json with a \`start:<name>\` script per context, right after \`start:monolith\`. */
+/** package.json with \`start:<name>\` and \`start:dev:<name>\` per context, right after \`start:monolith\`. */
 const packageJson = (current, contexts) => {
-  const ours = new Set(contexts.map((c) => `start:${c.name}`));
+  const scripts = contexts.flatMap((c) => [
+    [`start:${c.name}`, `nest start ${c.name}`],
+    [`start:dev:${c.name}`, `nest start ${c.name} --watch`],
+  ]);
+  const ours = new Set(scripts.map(([name]) => name));
   const entries = Object.entries(current.scripts).filter(([name]) => !ours.has(name));
   const at = entries.findIndex(([name]) => name === 'start:monolith') + 1;
-  entries.splice(at, 0, ...contexts.map((c) => [`start:${c.name}`, `nest start ${c.name}`]));
+  entries.splice(at, 0, ...scripts);
   return `${JSON.stringify({ ...current, scripts: Object.fromEntries(entries) }, null, 2)}\n`;
 };
 
