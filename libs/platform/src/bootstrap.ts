@@ -66,7 +66,9 @@ export const applicationModule = (
   configModule?: DynamicModule,
 ): DynamicModule => {
   class ApplicationModule {}
-  Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
+  // Named after the deployable in Nest's logs: `MonolithAppModule`, `OrdersAppModule`, ...
+  const pascal = definition.service.replaceAll(/(?:^|-)([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  Object.defineProperty(ApplicationModule, 'name', { value: `${pascal}AppModule` });
   const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
   const categories = subscribedCategories(definition.contexts, config.eventSourcing.role);
   return {
