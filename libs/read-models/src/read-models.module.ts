@@ -37,7 +37,7 @@ const createStore = async (options: ReadModelsOptions['store']): Promise<ReadMod
     logger.log(`Read models: MongoDB ${hostsOf(options.url)}, database ${store.database}`);
     return store;
   }
-  logger.warn('Read models: IN MEMORY (embedded mode): rebuilt from nothing on restart');
+  logger.log('Read models: IN MEMORY (embedded mode): rebuilt from nothing on restart');
   const store = new InMemoryReadModelStore();
   await store.init();
   return store;

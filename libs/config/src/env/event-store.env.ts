@@ -1,15 +1,9 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { isLoopbackHost } from '@app/core';
 import { boolean, oneOf, resourceName } from './variables.js';
 
-const isLoopbackUrl = (url: string): boolean => {
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  } catch {
-    return false;
-  }
-};
+const isLoopbackUrl = (url: string): boolean => URL.canParse(url) && isLoopbackHost(new URL(url).hostname);
 
 /** The event store: in memory, or Cosmos DB (the default as soon as COSMOS_ENDPOINT is set). */
 export const eventStoreEnv = z

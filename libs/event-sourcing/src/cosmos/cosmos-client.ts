@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { CosmosClient, type ConnectionPolicy, type CosmosClientOptions, type PluginConfig } from '@azure/cosmos';
 import { DefaultAzureCredential } from '@azure/identity';
+import { isLoopbackHost } from '@app/core';
 
 export interface CosmosClientSettings {
   readonly endpoint: string;
@@ -29,12 +30,15 @@ export interface CosmosClientSettings {
   readonly plugins?: PluginConfig[];
 }
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1', 'host.docker.internal']);
+/** Docker Desktop's name for the host: the emulator published there is a local server too. */
+const DOCKER_HOST = 'host.docker.internal';
 
 /** Whether the endpoint is a local, single-endpoint server (emulator, cosmosdb-server). */
 export const isLocalCosmosEndpoint = (endpoint: string, caFile?: string): boolean => {
   const url = new URL(endpoint);
-  return url.protocol === 'http:' || LOOPBACK_HOSTS.has(url.hostname) || caFile !== undefined;
+  return (
+    url.protocol === 'http:' || isLoopbackHost(url.hostname) || url.hostname === DOCKER_HOST || caFile !== undefined
+  );
 };
 
 /**

@@ -33,7 +33,7 @@ import {
 const createEventStore = async (options: EventStoreOptions): Promise<EventStore> => {
   const logger = new Logger('EventStore');
   if (options.kind === 'memory') {
-    logger.warn('Event store: IN MEMORY (embedded mode): events are lost when the process stops');
+    logger.log('Event store: IN MEMORY (embedded mode): events are lost when the process stops');
     return new InMemoryEventStore();
   }
   const client = createCosmosClient({ endpoint: options.endpoint, key: options.key, caFile: options.caFile });
