@@ -16,6 +16,8 @@ import { CommandSpec, fromOutside } from '@app/event-sourcing/testing';
 import type { Product } from '../../domain/product.js';
 import type { Reservation } from '../../domain/reservation.js';
 import { productType, reservationType } from '../../infrastructure/inventory.repositories.js';
+import { ReleaseStockCommand } from '../release-stock/release-stock.command.js';
+import { ReleaseStockHandler } from '../release-stock/release-stock.handler.js';
 import { RestockProductCommand } from '../restock-product/restock-product.command.js';
 import { RestockProductHandler } from '../restock-product/restock-product.handler.js';
 import { ReserveStockCommand } from './reserve-stock.command.js';
@@ -87,6 +89,10 @@ const setUp = async (stock: Record<string, number>) => {
     new RestockProductHandler(spec.repository(productType), clock).execute(
       new RestockProductCommand(sku, quantity, fromOutside()),
     );
+  const cancel = () =>
+    new ReleaseStockHandler(spec.repository(productType), spec.repository(reservationType), clock).execute(
+      new ReleaseStockCommand(orderId, fromOutside()),
+    );
   /** The invariants, read from the store by a third process. */
   const outcome = async () => {
     const products = spec.repository<Product, ProductEvent>(productType);
@@ -99,7 +105,7 @@ const setUp = async (stock: Record<string, number>) => {
     }
     return { status: reservation?.status, held };
   };
-  return { copy, restock, outcome };
+  return { copy, restock, cancel, outcome };
 };
 
 const allHeld = { APPLE: 3, PEAR: 1 };
@@ -133,6 +139,21 @@ describe('ReserveStock run twice at once for one order', () => {
       late.resume(); // now holds PEAR
       await lateRun;
       expect(await outcome()).toEqual({ status: 'REJECTED', held: noneHeld });
+    });
+  });
+
+  describe('when a copy that saw no decision yet holds stock after the order was reserved and cancelled', () => {
+    it('gives back what it held (no stock held for a released reservation)', async () => {
+      const { copy, cancel, outcome } = await setUp({ APPLE: 10, PEAR: 5 });
+      const stale = copy();
+      stale.pauseAfter(reservationStream(orderId)); // read: not decided yet
+      const staleRun = stale.run();
+      await stale.paused;
+      await copy().run(); // reserves
+      await cancel(); // releases
+      stale.resume(); // holds both lines again, then finds the reservation released
+      await staleRun;
+      expect(await outcome()).toEqual({ status: 'RELEASED', held: noneHeld });
     });
   });
 
