@@ -186,6 +186,7 @@ describe('KafkaEventConsumer with a fetched batch', () => {
       failure = (e: RecordedEvent): unknown => new Error(`${label(e)} fails`),
       heartbeat = async (): Promise<void> => undefined,
       sessionTimeoutMs = 10_000,
+      bootstrapped = true,
     } = {},
   ) => {
     const calls = new Map<string, number>();
@@ -216,7 +217,7 @@ describe('KafkaEventConsumer with a fetched batch', () => {
       retryBaseDelayMs: 1,
       sessionTimeoutMs,
     });
-    consumer.onApplicationBootstrap();
+    if (bootstrapped) consumer.onApplicationBootstrap();
     const sent: any[] = [];
     const resolved: string[] = [];
     let active = true;
@@ -342,6 +343,17 @@ describe('KafkaEventConsumer with a fetched batch', () => {
       expect(handled).toEqual(['a1']);
       expect(resolved).toEqual(['10']);
     });
+  });
+
+  it('gives up a batch that waits for the application bootstrap when a rebalance takes its partition', async () => {
+    const heartbeat = async () => {
+      throw Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+    };
+    const { consumer, batchOf, handled, resolved } = setupBatch(() => false, { heartbeat, bootstrapped: false });
+    await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
+    consumer.onApplicationBootstrap();
+    expect(handled).toEqual([]);
+    expect(resolved).toEqual([]);
   });
 
   it('does not resolve a run it applied when the heartbeat after it reports a rebalance', async () => {

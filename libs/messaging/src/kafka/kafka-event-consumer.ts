@@ -272,6 +272,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
   private async untilBootstrapped(consumed: ConsumedMessage): Promise<void> {
     while (!this.#bootstrapped) {
       this.throwIfStopping(consumed);
+      this.throwIfLost(consumed);
       await this.backoff(100, consumed);
     }
   }
