@@ -45,6 +45,15 @@ const lines = [
   { sku: 'PEAR', quantity: 1 },
 ];
 const reserved: ReservationEvent = { type: 'StockReserved', data: { orderId, lines, reservedAt: at } };
+const rejected: ReservationEvent = {
+  type: 'StockReservationRejected',
+  data: {
+    orderId,
+    reason: 'Insufficient stock for PEAR',
+    shortages: [{ sku: 'PEAR', requested: 1, available: 0 }],
+    rejectedAt: at,
+  },
+};
 
 const setUp = () => {
   const spec = new CommandSpec(PRODUCT_EVENT_TYPES, RESERVATION_EVENT_TYPES, ORDER_EVENT_TYPES);
@@ -112,23 +121,15 @@ describe('inventory command handlers', () => {
       spec.then([inProduct('APPLE', held('APPLE', 3)), inProduct('PEAR', held('PEAR', 1)), inReservation(reserved)]);
     });
 
-    it('gives back what it held and rejects the order on a shortage', async () => {
+    it('rejects the order on a shortage, then gives back what it held', async () => {
       const { spec, reserve } = setUp();
       await spec.given(productStream('APPLE'), [registered('APPLE', 10)]);
       await spec.given(productStream('PEAR'), [registered('PEAR', 0)]);
       await spec.when(() => reserve.execute(new ReserveStockCommand(orderId, lines, fromOutside())));
       spec.then([
         inProduct('APPLE', held('APPLE', 3)),
+        inReservation(rejected),
         inProduct('APPLE', released('APPLE', 3)),
-        inReservation({
-          type: 'StockReservationRejected',
-          data: {
-            orderId,
-            reason: 'Insufficient stock for PEAR',
-            shortages: [{ sku: 'PEAR', requested: 1, available: 0 }],
-            rejectedAt: at,
-          },
-        }),
       ]);
     });
 
@@ -158,20 +159,41 @@ describe('inventory command handlers', () => {
       await spec.when(() => reserve.execute(new ReserveStockCommand(orderId, lines, fromOutside())));
       spec.thenNothingHappens();
     });
+
+    it('finishes giving back the stock of an order rejected before a crash', async () => {
+      const { spec, reserve } = setUp();
+      await spec.given(productStream('APPLE'), [registered('APPLE', 10), held('APPLE', 3)]);
+      await spec.given(productStream('PEAR'), [registered('PEAR', 0)]);
+      await spec.given(reservationStream(orderId), [rejected]);
+      await spec.when(() => reserve.execute(new ReserveStockCommand(orderId, lines, fromOutside())));
+      spec.then([inProduct('APPLE', released('APPLE', 3))]);
+    });
   });
 
   describe('ReleaseStock', () => {
-    it('gives back every held line, then releases the reservation', async () => {
+    it('releases the reservation, then gives back every held line', async () => {
       const { spec, release } = setUp();
       await spec.given(productStream('APPLE'), [registered('APPLE', 10), held('APPLE', 3)]);
       await spec.given(productStream('PEAR'), [registered('PEAR', 1), held('PEAR', 1)]);
       await spec.given(reservationStream(orderId), [reserved]);
       await spec.when(() => release.execute(new ReleaseStockCommand(orderId, fromOutside())));
       spec.then([
+        inReservation({ type: 'ReservationReleased', data: { orderId, lines, releasedAt: at } }),
         inProduct('APPLE', released('APPLE', 3)),
         inProduct('PEAR', released('PEAR', 1)),
-        inReservation({ type: 'ReservationReleased', data: { orderId, lines, releasedAt: at } }),
       ]);
+    });
+
+    it('finishes giving back the stock of a reservation released before a crash', async () => {
+      const { spec, release } = setUp();
+      await spec.given(productStream('APPLE'), [registered('APPLE', 10)]);
+      await spec.given(productStream('PEAR'), [registered('PEAR', 1), held('PEAR', 1)]);
+      await spec.given(reservationStream(orderId), [
+        reserved,
+        { type: 'ReservationReleased', data: { orderId, lines, releasedAt: at } },
+      ]);
+      await spec.when(() => release.execute(new ReleaseStockCommand(orderId, fromOutside())));
+      spec.then([inProduct('PEAR', released('PEAR', 1))]);
     });
 
     it('does nothing for an order that holds nothing', async () => {
@@ -222,8 +244,8 @@ describe('OrderStockPolicy', () => {
     ]);
     await spec.when(() => policy.handle(event!));
     spec.then([
-      inProduct('APPLE', released('APPLE', 3)),
       inReservation({ type: 'ReservationReleased', data: { orderId, lines: apples, releasedAt: at } }),
+      inProduct('APPLE', released('APPLE', 3)),
     ]);
   });
 

@@ -43,6 +43,26 @@ describe('Reservation', () => {
     });
   });
 
+  describe('when deciding', () => {
+    it('reserves when no line is short, and then holds stock', () => {
+      given(reservation)
+        .when((r) => r.decide('o-1', lines, undefined, now))
+        .then([accepted]);
+      const r = reservation();
+      r.decide('o-1', lines, undefined, now);
+      expect(r.holdsStock).toBe(true);
+    });
+
+    it('rejects on a shortage, and then holds nothing', () => {
+      given(reservation)
+        .when((r) => r.decide('o-1', lines, shortages[0], now))
+        .then([rejected]);
+      const r = reservation();
+      r.decide('o-1', lines, shortages[0], now);
+      expect(r.holdsStock).toBe(false);
+    });
+  });
+
   describe('when the order is cancelled', () => {
     it('releases a held reservation', () => {
       given(reservation, [accepted])

@@ -12,7 +12,9 @@ export interface Shortage {
 /**
  * The outcome of reserving one order's lines, decided once: RESERVED (every line held) or REJECTED
  * (some line short, nothing held); a RESERVED one becomes RELEASED when the order is cancelled. The
- * stock itself moves on the Product aggregates; this stream is the answer the orders context reads.
+ * stock itself moves on the Product aggregates; this stream is the answer the orders context reads, and
+ * the lock of the handlers that move the stock: they record the decision here first, then make the
+ * products follow it (`holdsStock`).
  */
 export class Reservation extends AggregateRoot<ReservationEvent> {
   #orderId = '';
@@ -29,6 +31,17 @@ export class Reservation extends AggregateRoot<ReservationEvent> {
 
   get decided(): boolean {
     return this.#status !== undefined;
+  }
+
+  /** A RESERVED order holds its lines on the products; any other holds nothing there. */
+  get holdsStock(): boolean {
+    return this.#status === 'RESERVED';
+  }
+
+  /** Every line held (no shortage): reserve; otherwise reject. Nothing once decided. */
+  decide(orderId: string, lines: readonly ReservedLine[], shortage: Shortage | undefined, now: Date): void {
+    if (shortage) this.reject(orderId, [shortage], now);
+    else this.accept(orderId, lines, now);
   }
 
   accept(orderId: string, lines: readonly ReservedLine[], now: Date): void {

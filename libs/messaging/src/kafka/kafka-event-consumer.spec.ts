@@ -180,14 +180,22 @@ describe('KafkaEventConsumer with a fetched batch', () => {
   const label = (e: RecordedEvent) => `${e.streamId.slice(6)}${e.version}`;
 
   /** A registry whose batch dispatch behaves like the real one: handled up to the first failing event. */
-  const setupBatch = (fails: (e: RecordedEvent, call: number) => boolean) => {
+  const setupBatch = (
+    fails: (e: RecordedEvent, call: number) => boolean,
+    {
+      failure = (e: RecordedEvent): unknown => new Error(`${label(e)} fails`),
+      heartbeat = async (): Promise<void> => undefined,
+      sessionTimeoutMs = 10_000,
+      bootstrapped = true,
+    } = {},
+  ) => {
     const calls = new Map<string, number>();
     const handled: string[] = [];
     const batches: string[][] = [];
     const handle = async (e: RecordedEvent) => {
       const call = (calls.get(label(e)) ?? 0) + 1;
       calls.set(label(e), call);
-      if (fails(e, call)) throw new Error(`${label(e)} fails`);
+      if (fails(e, call)) throw failure(e);
       handled.push(label(e));
     };
     const registry = {
@@ -207,8 +215,9 @@ describe('KafkaEventConsumer with a fetched batch', () => {
     const consumer = new KafkaEventConsumer(registry, new EventTypeRegistry(), {
       handlerAttempts: 3,
       retryBaseDelayMs: 1,
+      sessionTimeoutMs,
     });
-    consumer.onApplicationBootstrap();
+    if (bootstrapped) consumer.onApplicationBootstrap();
     const sent: any[] = [];
     const resolved: string[] = [];
     let active = true;
@@ -222,7 +231,7 @@ describe('KafkaEventConsumer with a fetched batch', () => {
         offset: String(10 + i),
       })),
       producer: { send: async (record) => void sent.push(record) },
-      heartbeat: async () => undefined,
+      heartbeat,
       pause: () => undefined,
       resolveOffset: (offset) => void resolved.push(offset),
       isActive: () => active,
@@ -280,6 +289,80 @@ describe('KafkaEventConsumer with a fetched batch', () => {
     deactivate();
     await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
     expect(batches).toEqual([]);
+    expect(resolved).toEqual([]);
+  });
+
+  describe('when the member loses the partition while the store is down', () => {
+    const storeDown = () => new ApplicationError('EVENT_STORE_UNAVAILABLE', 'unavailable', 'connection refused');
+    const rebalancing = () => Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+
+    it('gives the batch up at the rebalance: nothing applied after the store is back, nothing resolved', async () => {
+      let storeUp = false;
+      let beats = 0;
+      const heartbeat = async () => {
+        if (++beats < 3) return;
+        storeUp = true; // the store comes back just as the partition goes to another member
+        throw rebalancing();
+      };
+      const { consumer, batchOf, handled, resolved, sent } = setupBatch(() => !storeUp, {
+        failure: storeDown,
+        heartbeat,
+      });
+      await consumer.consumeBatch(batchOf(values(eventOf('a', 1), eventOf('a', 2))));
+      expect(beats).toBeGreaterThanOrEqual(3);
+      expect(handled).toEqual([]);
+      expect(resolved).toEqual([]);
+      expect(sent).toEqual([]);
+    });
+
+    it('gives the batch up once heartbeats have failed for a session timeout (the broker evicted it)', async () => {
+      const started = Date.now();
+      const heartbeat = async () => {
+        throw Object.assign(new Error('Connection error: ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
+      };
+      const { consumer, batchOf, handled, resolved } = setupBatch(() => Date.now() - started < 200, {
+        failure: storeDown,
+        heartbeat,
+        sessionTimeoutMs: 50,
+      });
+      await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
+      expect(handled).toEqual([]);
+      expect(resolved).toEqual([]);
+    });
+
+    it('keeps the batch through a heartbeat that fails once, and applies it when the store is back', async () => {
+      let storeUp = false;
+      let beats = 0;
+      const heartbeat = async () => {
+        if (++beats !== 2) return;
+        storeUp = true;
+        throw Object.assign(new Error('Request timed out'), { name: 'KafkaJSRequestTimeoutError' });
+      };
+      const { consumer, batchOf, handled, resolved } = setupBatch(() => !storeUp, { failure: storeDown, heartbeat });
+      await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
+      expect(handled).toEqual(['a1']);
+      expect(resolved).toEqual(['10']);
+    });
+  });
+
+  it('gives up a batch that waits for the application bootstrap when a rebalance takes its partition', async () => {
+    const heartbeat = async () => {
+      throw Object.assign(new Error('The group is rebalancing'), { type: 'REBALANCE_IN_PROGRESS' });
+    };
+    const { consumer, batchOf, handled, resolved } = setupBatch(() => false, { heartbeat, bootstrapped: false });
+    await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
+    consumer.onApplicationBootstrap();
+    expect(handled).toEqual([]);
+    expect(resolved).toEqual([]);
+  });
+
+  it('does not resolve a run it applied when the heartbeat after it reports a rebalance', async () => {
+    const heartbeat = async () => {
+      throw Object.assign(new Error('The coordinator is not aware of this member'), { type: 'UNKNOWN_MEMBER_ID' });
+    };
+    const { consumer, batchOf, handled, resolved } = setupBatch(() => false, { heartbeat });
+    await consumer.consumeBatch(batchOf(values(eventOf('a', 1), eventOf('a', 2))));
+    expect(handled).toEqual(['a1', 'a2']); // already under way: the next owner's copy is a no-op for idempotent handlers
     expect(resolved).toEqual([]);
   });
 

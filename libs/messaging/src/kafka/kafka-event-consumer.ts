@@ -12,9 +12,10 @@ import { assertEventContract, ContractViolationError, deadLetterTopic } from '@a
 import { ApplicationError, batchCause, handledBefore, inSpanOfBatch, SpanKind, type RecordedEvent } from '@app/core';
 import { EventHandlerRegistry, EventTypeRegistry, runWithCorrelation } from '@app/event-sourcing';
 import { decodeEvent, EVENT_HEADERS, MalformedMessageError, textOf, type IncomingMessage } from './kafka-envelope.js';
+import { BatchMembership } from './kafka-membership.js';
 import type { KafkaBatchContext } from './kafka-microservice.js';
 import { messagesDeadLetteredTotal, recordLag } from './kafka-metrics.js';
-import { ACKS_ALL, type KafkaTransportOptions } from './kafka-settings.js';
+import { ACKS_ALL, CONSUMER_SESSION_TIMEOUT_MS, type KafkaTransportOptions } from './kafka-settings.js';
 
 export const KAFKA_TRANSPORT_OPTIONS = Symbol('KAFKA_TRANSPORT_OPTIONS');
 
@@ -52,6 +53,8 @@ export interface ConsumedMessage {
   heartbeat(): Promise<void>;
   /** Stops fetching this partition (used when the application stops mid-message). */
   pause(): void;
+  /** False once the partition is no longer this member's (a batch's message); absent: always ours. */
+  isActive?(): boolean;
 }
 
 /** One fetched batch of a partition, in offset order: Nest's KafkaBatchContext, reduced (fakeable in tests). */
@@ -64,7 +67,7 @@ export interface ConsumedBatch {
   pause(): void;
   /** Marks a message as done; kafkajs commits the resolved offsets once the batch returns. */
   resolveOffset(offset: string): void;
-  /** False once the consumer stops or the partition was revoked: the rest of the batch is left alone. */
+  /** False once the consumer stops or the partition was seeked: the rest of the batch is left alone. */
   isActive(): boolean;
   /** The partition's high watermark when the batch was fetched (for the lag metric). */
   readonly highWatermark?: string;
@@ -81,6 +84,11 @@ type Decoded =
 /** The application is stopping: the message is left uncommitted and is delivered again after restart. */
 export class ConsumerStoppingError extends Error {
   override readonly name = 'ConsumerStoppingError';
+}
+
+/** The member lost the partition (rebalance, eviction): the batch is left, uncommitted, to the next owner. */
+class PartitionLostError extends Error {
+  override readonly name = 'PartitionLostError';
 }
 
 const MAX_ERROR_HEADER = 2000;
@@ -119,7 +127,10 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     private readonly handlers: EventHandlerRegistry,
     private readonly eventTypes: EventTypeRegistry,
     @Inject(KAFKA_TRANSPORT_OPTIONS)
-    private readonly options: Pick<KafkaTransportOptions, 'handlerAttempts' | 'retryBaseDelayMs'>,
+    private readonly options: Pick<KafkaTransportOptions, 'handlerAttempts' | 'retryBaseDelayMs'> & {
+      /** The group's session timeout: heartbeats failing that long mean the broker evicted this member. */
+      readonly sessionTimeoutMs?: number;
+    },
   ) {}
 
   /**
@@ -152,22 +163,43 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
    * A fetched batch of one partition. Runs of events between dead letters are dispatched as one batch
    * (skipped types ride along: nothing to do for them); each run's offsets are resolved once its handlers
    * are done. Throws only as `consume` does (stopping, dead-letter topic down), leaving the rest unresolved.
+   * Once a heartbeat says this member lost the partition (kafka-membership.ts), the batch is given up:
+   * nothing more is dispatched, dead-lettered or resolved, and it returns so that kafkajs rejoins.
    */
   async consumeBatch(fetched: ConsumedBatch): Promise<void> {
     const first = fetched.messages[0];
     if (!first) return;
     const { topic, partition, highWatermark } = fetched;
     recordLag(topic, partition, highWatermark, BigInt(first.offset));
+    const membership = new BatchMembership(
+      () => fetched.heartbeat(),
+      this.options.sessionTimeoutMs ?? CONSUMER_SESSION_TIMEOUT_MS,
+    );
     const batch: ConsumedBatch = {
       ...fetched,
-      heartbeat: () => fetched.heartbeat(),
+      heartbeat: () => membership.heartbeat(),
       pause: () => fetched.pause(),
-      isActive: () => fetched.isActive(),
+      isActive: () => !membership.lost && fetched.isActive(),
       resolveOffset: (offset) => {
+        if (membership.lost) return; // the next owner's to commit
         fetched.resolveOffset(offset);
         recordLag(topic, partition, highWatermark, BigInt(offset) + 1n);
       },
     };
+    try {
+      await this.consumeOwnBatch(batch, first);
+    } catch (error) {
+      if (!(error instanceof PartitionLostError)) throw error;
+    }
+    if (membership.lost) {
+      this.logger.warn(
+        `Gave up ${topic}[${partition}] from offset ${first.offset}, uncommitted: no longer a member for it ` +
+          `(${describeError(membership.lostBy)}); its next owner processes it`,
+      );
+    }
+  }
+
+  private async consumeOwnBatch(batch: ConsumedBatch, first: ConsumedMessage['message']): Promise<void> {
     await this.untilBootstrapped(this.single(batch, first));
     let run: { message: ConsumedMessage['message']; event?: RecordedEvent }[] = [];
     for (const message of batch.messages) {
@@ -205,8 +237,8 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
             positions.map((i) => rest[i]!.message),
             () => this.handlers.dispatchBatch(positions.map((i) => rest[i]!.event!)),
           );
+        await batch.heartbeat(); // still the partition's member? Otherwise nothing is resolved.
         batch.resolveOffset(rest.at(-1)!.message.offset);
-        await batch.heartbeat().catch(() => undefined);
         return true;
       } catch (error) {
         const failing = positions[Math.min(handledBefore(error), positions.length - 1)]!;
@@ -225,13 +257,22 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
   /** One message of a batch, as the one-at-a-time path sees it. */
   private single(batch: ConsumedBatch, message: ConsumedMessage['message']): ConsumedMessage {
     const { topic, partition, producer } = batch;
-    return { topic, partition, message, producer, heartbeat: () => batch.heartbeat(), pause: () => batch.pause() };
+    return {
+      topic,
+      partition,
+      message,
+      producer,
+      heartbeat: () => batch.heartbeat(),
+      pause: () => batch.pause(),
+      isActive: () => batch.isActive(),
+    };
   }
 
   /** Until the application bootstrap, messages wait (heartbeating). */
   private async untilBootstrapped(consumed: ConsumedMessage): Promise<void> {
     while (!this.#bootstrapped) {
       this.throwIfStopping(consumed);
+      this.throwIfLost(consumed);
       await this.backoff(100, consumed);
     }
   }
@@ -280,6 +321,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     let outageWaits = 0;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       this.throwIfStopping(consumed);
+      this.throwIfLost(consumed);
       try {
         if (attempt === 1 && firstFailure !== undefined) throw firstFailure;
         await consumeSpan(consumed.topic, [consumed.message], () => this.handlers.dispatch(event));
@@ -314,6 +356,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async deadLetter(consumed: ConsumedMessage, attempts: number, error: unknown): Promise<ConsumeOutcome> {
+    this.throwIfLost(consumed); // the next owner decides about it
     const { topic, partition, message } = consumed;
     const target = deadLetterTopic(topic);
     const headers: Record<string, Buffer | string> = {};
@@ -363,12 +406,21 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     );
   }
 
-  /** Waits `ms` (cut short when the application stops), heartbeating so the group keeps this member. */
+  private throwIfLost(consumed: ConsumedMessage): void {
+    if (consumed.isActive?.() !== false) return;
+    throw new PartitionLostError(`${consumed.topic}[${consumed.partition}]@${consumed.message.offset} is not ours`);
+  }
+
+  /**
+   * Waits `ms` (cut short when the application stops or the partition is lost), heartbeating so the group
+   * keeps this member and a rebalance is seen while it waits.
+   */
   private async backoff(ms: number, consumed: ConsumedMessage): Promise<void> {
     const until = Date.now() + ms;
-    for (let left = ms; left > 0 && !this.stopping.signal.aborted; left = until - Date.now()) {
+    const waiting = () => !this.stopping.signal.aborted && consumed.isActive?.() !== false;
+    for (let left = ms; left > 0 && waiting(); left = until - Date.now()) {
       await sleep(Math.min(left, HEARTBEAT_EVERY_MS), this.stopping.signal);
-      await consumed.heartbeat().catch(() => undefined); // a rebalance shows up in the next fetch anyway
+      await consumed.heartbeat().catch(() => undefined); // a batch's heartbeat records a lost membership
     }
   }
 }

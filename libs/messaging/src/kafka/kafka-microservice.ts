@@ -2,7 +2,13 @@ import { EVENT_TOPICS } from '@app/contracts';
 import type { INestMicroservice } from '@nestjs/common';
 import { KafkaContext, ServerKafka, type CustomStrategy, type KafkaOptions } from '@nestjs/microservices';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
-import { ACKS_ALL, kafkaClientConfig, kafkaProducerConfig, type KafkaTransportOptions } from './kafka-settings.js';
+import {
+  ACKS_ALL,
+  CONSUMER_SESSION_TIMEOUT_MS,
+  kafkaClientConfig,
+  kafkaProducerConfig,
+  type KafkaTransportOptions,
+} from './kafka-settings.js';
 
 type KafkaServerOptions = Required<KafkaOptions>['options'];
 
@@ -12,7 +18,7 @@ export interface KafkaBatchControls {
   readonly messages: readonly (KafkaMessage & { readonly offset: string })[];
   /** Marks an offset as processed; kafkajs commits what was resolved after the batch (COMMIT_INTERVAL_MS). */
   resolveOffset(offset: string): void;
-  /** False once the consumer stops or the partition was revoked or seeked: the rest is not ours to process. */
+  /** False once the consumer stops or the partition was seeked (a lost membership: kafka-membership.ts). */
   isActive(): boolean;
   /** The partition's high watermark at fetch time: the consumer lag metric is measured against it. */
   readonly highWatermark?: string;
@@ -120,7 +126,7 @@ export const kafkaServerOptions = (options: KafkaTransportOptions): KafkaServerO
       maxWaitTimeInMs: 250,
       minBytes: 1,
       maxBytesPerPartition: 1024 * 1024,
-      sessionTimeout: 10_000,
+      sessionTimeout: CONSUMER_SESSION_TIMEOUT_MS,
       heartbeatInterval: 1000,
       rebalanceTimeout: 5000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },

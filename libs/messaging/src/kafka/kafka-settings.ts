@@ -76,5 +76,11 @@ export const kafkaProducerConfig = (): ProducerConfig => ({
   createPartitioner: Partitioners.DefaultPartitioner,
 });
 
+/**
+ * The consumer group's session timeout: a member whose heartbeats stop for this long is evicted and its
+ * partitions go to the others (so a consumer whose heartbeats failed that long gives its batch up).
+ */
+export const CONSUMER_SESSION_TIMEOUT_MS = 10_000;
+
 /** acks=all: a send resolves only once every in-sync replica has the messages. */
 export const ACKS_ALL = -1;

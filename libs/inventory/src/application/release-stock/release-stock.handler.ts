@@ -18,12 +18,16 @@ export class ReleaseStockHandler implements ICommandHandler<ReleaseStockCommand>
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  /**
+   * The reservation first, then the products, as ReserveStock does (the reservation stream is the lock): once
+   * it is RELEASED, a late copy of ReserveStock for the order gives back whatever it holds, and a crash
+   * between the two steps leaves the product releases to the redelivery (no-ops where done).
+   */
   async execute({ orderId, context }: ReleaseStockCommand): Promise<void> {
     const reservation = await this.reservations.find(orderId);
-    if (reservation?.status !== 'RESERVED') return; // rejected orders hold nothing; released ones are done
+    if (reservation?.status !== 'RESERVED' && reservation?.status !== 'RELEASED') return; // rejected: holds nothing
     const now = this.clock.now();
-    // Products first, then the reservation: a crash in between re-runs the releases, which are no-ops.
+    if (reservation.holdsStock) await this.reservations.update(orderId, (r) => r.release(now), context);
     for (const { sku } of reservation.lines) await this.products.update(sku, (p) => p.release(orderId, now), context);
-    await this.reservations.update(orderId, (r) => r.release(now), context);
   }
 }

@@ -1,6 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { NotFound, type Clock } from '@app/core';
+import type { ReservedLine } from '@app/contracts';
 import { CLOCK, type CommandContext } from '@app/event-sourcing';
 import { consolidateLines, type Shortage } from '../../domain/reservation.js';
 import {
@@ -12,12 +13,16 @@ import {
 import { ReserveStockCommand } from './reserve-stock.command.js';
 
 /**
- * All lines or nothing, across several Product streams:
- * 1. an order whose reservation is decided is done (redelivery);
- * 2. hold each line on its product, in SKU order (each product holds at most one reservation per order,
- *    so re-running after a crash holds nothing twice);
- * 3. on the first shortage, give back what this order holds and record the rejection;
- * 4. otherwise record the reservation. Step 3/4 is the answer the orders context waits for.
+ * All lines or nothing, across several Product streams, even when two copies run at once for one order
+ * (a redelivery, a consumer that lost its partition): the Reservation stream is the lock.
+ * 1. An order not decided yet: hold each line on its product, in SKU order, up to the first shortage (a
+ *    product holds at most one reservation per order: holding again changes nothing). Nothing is given
+ *    back yet: another copy may be about to decide on these very holds.
+ * 2. Decide once: RESERVED if every line is held, else REJECTED. The append expects the version this copy
+ *    read, so of two copies one decides; the other's retry reads that decision and appends nothing.
+ * 3. The stock follows the decision, whoever took it: an order that is not RESERVED holds nothing, so every
+ *    line is given back (no-op where nothing is held). A copy stopped after step 2 leaves this to the
+ *    redelivery, which finds the order decided and does step 3 alone.
  */
 @CommandHandler(ReserveStockCommand)
 export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand> {
@@ -28,24 +33,45 @@ export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand>
   ) {}
 
   async execute({ orderId, lines, context }: ReserveStockCommand): Promise<void> {
-    if ((await this.reservations.find(orderId))?.decided) return;
-
     const wanted = consolidateLines(lines);
-    const held: string[] = [];
-    let shortage: Shortage | undefined;
-    for (const line of wanted) {
-      shortage = await this.hold(orderId, line.sku, line.quantity, context);
-      if (shortage) break;
-      held.push(line.sku);
-    }
+    const reservation = await this.reservations.find(orderId);
+    const holdsStock = reservation?.decided
+      ? reservation.holdsStock
+      : await this.decide(orderId, wanted, await this.holdAll(orderId, wanted, context), context);
+    if (!holdsStock) for (const { sku } of wanted) await this.giveBack(orderId, sku, context);
+  }
 
-    const now = this.clock.now();
-    if (shortage) {
-      for (const sku of held) await this.products.update(sku, (p) => p.release(orderId, now), context);
-      await this.reservations.upsert(orderId, (r) => r.reject(orderId, [shortage], now), context);
-    } else {
-      await this.reservations.upsert(orderId, (r) => r.accept(orderId, wanted, now), context);
+  /** Holds the lines in order; returns the first shortage, if any (the lines after it are not tried). */
+  private async holdAll(
+    orderId: string,
+    wanted: readonly ReservedLine[],
+    context: CommandContext,
+  ): Promise<Shortage | undefined> {
+    for (const { sku, quantity } of wanted) {
+      const shortage = await this.hold(orderId, sku, quantity, context);
+      if (shortage) return shortage;
     }
+    return undefined;
+  }
+
+  /** Records the decision unless another copy did; returns whether the one that stands holds stock. */
+  private async decide(
+    orderId: string,
+    wanted: readonly ReservedLine[],
+    shortage: Shortage | undefined,
+    context: CommandContext,
+  ): Promise<boolean> {
+    let holdsStock = false;
+    const now = this.clock.now();
+    await this.reservations.upsert(
+      orderId,
+      (reservation) => {
+        reservation.decide(orderId, wanted, shortage, now);
+        holdsStock = reservation.holdsStock;
+      },
+      context,
+    );
+    return holdsStock;
   }
 
   /** Holds the quantity on the product; returns the shortage if it cannot. */
@@ -68,10 +94,19 @@ export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand>
       );
     } catch (error) {
       // An unknown SKU is a shortage of everything, not a failure: the order is rejected for it.
-      if (error instanceof NotFound && error.code === 'PRODUCT_NOT_FOUND')
-        return { sku, requested: quantity, available: 0 };
+      if (isUnknownProduct(error)) return { sku, requested: quantity, available: 0 };
       throw error;
     }
     return reserved ? undefined : { sku, requested: quantity, available };
   }
+
+  private async giveBack(orderId: string, sku: string, context: CommandContext): Promise<void> {
+    try {
+      await this.products.update(sku, (p) => p.release(orderId, this.clock.now()), context);
+    } catch (error) {
+      if (!isUnknownProduct(error)) throw error; // an unknown SKU holds nothing
+    }
+  }
 }
+
+const isUnknownProduct = (error: unknown): boolean => error instanceof NotFound && error.code === 'PRODUCT_NOT_FOUND';
