@@ -6,6 +6,7 @@
 import { runE2eBench, e2eOptionsFromEnv, toBenchResults } from './e2e/latency.js';
 import { writeResults, type BenchResult } from './lib/report.js';
 import { commandAppend } from './micro/command-append.js';
+import { consume } from './micro/consume.js';
 import { projection } from './micro/projection.js';
 import { rebuild } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
@@ -20,6 +21,7 @@ if (only !== 'e2e') {
     ['command append', commandAppend],
     ['relay', relay],
     ['relay at scale', relayAtScale],
+    ['consume', consume],
     ['projection', projection],
     ['rebuild', rebuild],
   ] as const) {
