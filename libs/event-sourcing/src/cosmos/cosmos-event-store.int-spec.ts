@@ -292,6 +292,22 @@ describe('CosmosEventStore on Cosmos DB', () => {
       expect((error as ConcurrencyError).actualVersion).toBe(2);
     });
 
+    it('does not take a racing duplicate with the same event ids but other data for its own write', async () => {
+      const streamId = newStream();
+      await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
+      // A policy command derives its event ids from the causing event: a duplicate of it writes the same
+      // ids at the same version, with data decided on another state.
+      const ours = anEvent('StockReserved', { quantity: 1 });
+      const theirs: EventToAppend = { ...ours, type: 'StockReservationRejected', data: { reason: 'none left' } };
+      const racing = failingBatches({
+        send: false,
+        before: async () => void (await store.appendToStream(streamId, [theirs], { expectedVersion: 1 })),
+      });
+      const error = await racing.appendToStream(streamId, [ours], { expectedVersion: 1 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConcurrencyError);
+      expect((await store.readStream(streamId)).events[1]).toMatchObject({ type: 'StockReservationRejected' });
+    });
+
     it('reports EventStoreUnavailableError when nothing changed', async () => {
       const streamId = newStream();
       await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
