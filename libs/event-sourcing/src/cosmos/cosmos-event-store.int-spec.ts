@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Container, CosmosClient, OperationInput } from '@azure/cosmos';
-import { ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
-import { NO_STREAM, type EventToAppend } from '../store/event-store.js';
+import { AppendOutcomeUnknownError, ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
+import { ANY, NO_STREAM, type EventToAppend } from '../store/event-store.js';
 import { eventStoreContract } from '../testing/event-store.contract.js';
 import { createCosmosClient } from './cosmos-client.js';
 import { CosmosEventStore, type TipDocument } from './cosmos-event-store.js';
@@ -315,7 +315,25 @@ describe('CosmosEventStore on Cosmos DB', () => {
         .appendToStream(streamId, [anEvent('B')], { expectedVersion: 1 })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EventStoreUnavailableError);
+      // The batch may still be applied: the caller is told the outcome is open, not that nothing was written.
+      expect(error).toBeInstanceOf(AppendOutcomeUnknownError);
       expect((error as Error).cause).toBeInstanceOf(Error);
+    });
+
+    it('reports success when the write landed and another writer appended after it', async () => {
+      const streamId = newStream();
+      const landed = client.database(databaseId).container(container.id);
+      const batch = landed.items.batch.bind(landed.items);
+      landed.items.batch = async (...args: Parameters<typeof batch>) => {
+        await batch(...args);
+        await store.appendToStream(streamId, [anEvent('B')], { expectedVersion: ANY });
+        throw new Error('Batch request error: socket hang up');
+      };
+      const result = await new CosmosEventStore(landed).appendToStream(streamId, [anEvent('A')], {
+        expectedVersion: NO_STREAM,
+      });
+      expect(result.nextExpectedVersion).toBe(1);
+      expect((await store.readStream(streamId)).events.map((e) => e.type)).toEqual(['A', 'B']);
     });
   });
 

@@ -258,7 +258,7 @@ describe('AggregateRepository', () => {
       await create(repository, 'c1');
       await repository.update('c1', (c) => c.increment(1), externalCommand()); // cached at version 2
       // What a wiped and refilled store answers: a stream behind the cached state.
-      reads.mockResolvedValueOnce({ streamExists: true, currentVersion: 1, events: [] });
+      reads.mockResolvedValueOnce({ streamExists: true, currentVersion: 1, events: [], commands: [] });
       expect((await repository.load('c1')).total).toBe(2);
       expect(reads.mock.calls).toEqual([
         ['Counter-c1', { fromVersion: 2 }],

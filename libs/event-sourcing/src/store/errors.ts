@@ -32,8 +32,19 @@ export class AppendTooLargeError extends ApplicationError {
 
 /** The event store could not be reached or answered with an unexpected failure. */
 export class EventStoreUnavailableError extends ApplicationError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('EVENT_STORE_UNAVAILABLE', 'unavailable', message);
+  constructor(message: string, options?: { cause?: unknown }, code = 'EVENT_STORE_UNAVAILABLE') {
+    super(code, 'unavailable', message);
     if (options?.cause) this.cause = options.cause;
+  }
+}
+
+/**
+ * An append failed in a way that leaves open whether it was written (the request was sent, its answer
+ * lost, and reading the stream did not settle it): the command may have been applied. Retried like any
+ * unavailability by consumers (their commands are idempotent); over HTTP only a keyed command is safe to send again.
+ */
+export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'APPEND_OUTCOME_UNKNOWN');
   }
 }
