@@ -48,3 +48,17 @@ export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
     super(message, options, 'APPEND_OUTCOME_UNKNOWN');
   }
 }
+
+/**
+ * An Idempotency-Key sent again with another request than the one it first came with (IETF httpapi
+ * idempotency-key draft: 422). Not retried: the same key will never fit another request.
+ */
+export class IdempotencyKeyReusedError extends ApplicationError {
+  constructor() {
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      'unprocessable',
+      'This Idempotency-Key was used with another request; send a new key for a new request',
+    );
+  }
+}
