@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Api, expectProblem, uniqueCustomer, uniqueSku } from './support/api.js';
-import { cosmosStore, inMemoryStore, startMonolith, type RunningApp, type StoreVariant } from './support/app.js';
+import {
+  cosmosStore,
+  inMemoryStore,
+  startMonolith,
+  withJwtAuth,
+  type RunningApp,
+  type StoreVariant,
+} from './support/app.js';
+import { bearer, tokenFor } from './support/auth.js';
 import { eventually } from './support/eventually.js';
 
 // Commands sent again with the same Idempotency-Key (what a client does after a lost answer or a 503),
@@ -16,7 +24,7 @@ const describeIdempotentCommands = (variant: StoreVariant): void => {
     beforeAll(async () => {
       running = await startMonolith(variant.env());
       api = new Api(running.server);
-    });
+    }, 30_000);
 
     afterAll(async () => {
       await running?.close();
@@ -106,3 +114,40 @@ const describeIdempotentCommands = (variant: StoreVariant): void => {
 
 describeIdempotentCommands(inMemoryStore);
 describeIdempotentCommands(cosmosStore(endpoint, key));
+
+describe('commands with an Idempotency-Key under AUTH_MODE=jwt', () => {
+  let running: RunningApp;
+  let api: Api;
+
+  beforeAll(async () => {
+    running = await startMonolith(withJwtAuth(inMemoryStore).env());
+    api = new Api(running.server);
+  }, 30_000);
+
+  afterAll(async () => {
+    await running?.close();
+  });
+
+  it("keeps each customer's keys apart: the same key places one order per customer", async () => {
+    const sku = uniqueSku('SCOPE');
+    await api.registerProduct(sku, 10);
+    const idempotencyKey = randomUUID();
+    const placeAs = async (customerId: string) =>
+      api
+        .http()
+        .post('/orders')
+        .set(bearer(await tokenFor(customerId)))
+        .set('Idempotency-Key', idempotencyKey)
+        .send({ customerId, currency: 'EUR', lines: [{ sku, quantity: 1, unitPrice: 1 }] });
+    const [alice, bob] = [uniqueCustomer('alice'), uniqueCustomer('bob')];
+
+    const aliceFirst = await placeAs(alice);
+    const bobFirst = await placeAs(bob);
+    const aliceAgain = await placeAs(alice);
+
+    expect([aliceFirst.status, bobFirst.status, aliceAgain.status]).toEqual([201, 201, 201]);
+    expect(bobFirst.body.id).not.toBe(aliceFirst.body.id);
+    expect(aliceAgain.body).toEqual(aliceFirst.body);
+    await eventually(async () => expect((await api.product(sku)).reserved).toBe(2));
+  });
+});
