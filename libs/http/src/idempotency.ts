@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { HttpStatus, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import type { Request } from 'express';
 import { catchError, finalize, type Observable } from 'rxjs';
-import { ApplicationError } from '@app/core';
+import { AppendOutcomeUnknownError } from '@app/event-sourcing';
 import { HttpProblem, RequestValidationError } from './problem-details.filter.js';
 import type { Principal } from './auth/principal.js';
 
@@ -75,9 +75,7 @@ export class IdempotencyKeyInterceptor implements NestInterceptor {
     const header = request.header(IDEMPOTENCY_KEY_HEADER);
     const keyed = header !== undefined;
     const outcomeUnknown = catchError((error: unknown) => {
-      throw error instanceof ApplicationError && error.code === 'APPEND_OUTCOME_UNKNOWN'
-        ? appendOutcomeUnknown(keyed)
-        : error;
+      throw error instanceof AppendOutcomeUnknownError ? appendOutcomeUnknown(keyed) : error;
     });
     if (!keyed) return next.handle().pipe(outcomeUnknown);
 

@@ -32,21 +32,20 @@ export class AppendTooLargeError extends ApplicationError {
 
 /** The event store could not be reached or answered with an unexpected failure. */
 export class EventStoreUnavailableError extends ApplicationError {
-  constructor(message: string, options?: { cause?: unknown }, code = 'EVENT_STORE_UNAVAILABLE') {
-    super(code, 'unavailable', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EVENT_STORE_UNAVAILABLE', 'unavailable', message);
     if (options?.cause) this.cause = options.cause;
   }
 }
 
 /**
  * An append failed in a way that leaves open whether it was written (the request was sent, its answer
- * lost, and reading the stream did not settle it): the command may have been applied. Retried like any
- * unavailability by consumers (their commands are idempotent); over HTTP only a keyed command is safe to send again.
+ * lost, and reading the stream did not settle it): the command may have been applied. Same code as any
+ * unavailability, so consumers wait and retry as for an outage (their commands are idempotent); the
+ * HTTP edge answers it as `APPEND_OUTCOME_UNKNOWN` (only a keyed command is safe to send again).
  */
 export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options, 'APPEND_OUTCOME_UNKNOWN');
-  }
+  readonly outcomeUnknown = true;
 }
 
 /**
