@@ -89,6 +89,16 @@ describe('loadConfig', () => {
       );
     });
 
+    it('keeps Idempotency-Keys 24 h unless IDEMPOTENCY_WINDOW_SECONDS says otherwise, from 60 s to 30 days', () => {
+      expect(loadConfig({}, defaults).eventSourcing.idempotencyWindowMs).toBe(86_400_000);
+      expect(loadConfig({ IDEMPOTENCY_WINDOW_SECONDS: '3600' }, defaults).eventSourcing.idempotencyWindowMs).toBe(
+        3_600_000,
+      );
+      expect(problemsOf({ IDEMPOTENCY_WINDOW_SECONDS: '10' })).toEqual([
+        'IDEMPOTENCY_WINDOW_SECONDS must be an integer from 60 to 2592000 (got "10")',
+      ]);
+    });
+
     it('checks the role against the transport too', () => {
       expect(problemsOf({ APP_ROLE: 'query', PORT: 'x' })).toEqual([
         'PORT must be an integer from 1 to 65535 (got "x")',

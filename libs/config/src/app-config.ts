@@ -124,6 +124,7 @@ export const loadConfig = (raw: RawEnv, defaults: { port: number; service: strin
         },
       },
       aggregateCacheSize: eventSourcing.AGGREGATE_CACHE_SIZE,
+      idempotencyWindowMs: eventSourcing.IDEMPOTENCY_WINDOW_SECONDS * 1_000,
       commandRetry: {
         attempts: eventSourcing.COMMAND_RETRY_ATTEMPTS,
         baseDelayMs: eventSourcing.COMMAND_RETRY_BASE_DELAY_MS,

@@ -2,7 +2,7 @@
  * The few kinds of failure the HTTP edge turns into problem+json. Codes are stable strings so they
  * survive a process boundary (compare codes, not classes).
  */
-export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'too_large' | 'unavailable';
+export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unprocessable' | 'too_large' | 'unavailable';
 
 export class ApplicationError extends Error {
   constructor(

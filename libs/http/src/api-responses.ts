@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
+import { ApiHeader, ApiResponse, type ApiResponseOptions } from '@nestjs/swagger';
 import { PROBLEM_JSON, ProblemDetails, problemTitle, problemType } from './problem-details.js';
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 429 | 431 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 431 | 503;
 
 /** The stable codes each problem status of one operation can carry. */
 export type ProblemCodes = Partial<Record<ProblemStatus, readonly string[]>>;
@@ -12,12 +12,13 @@ const STATUS_DESCRIPTIONS: Record<ProblemStatus, string> = {
   401: 'No bearer token, or one that is malformed, expired, badly signed or for another issuer or audience (only with `AUTH_MODE=jwt`; see `WWW-Authenticate`)',
   403: 'The token is valid but its roles or subject do not allow this operation',
   404: 'No such aggregate',
-  409: 'A business rule refused the command, or a concurrent modification persisted after the bounded retries',
+  409: 'A business rule refused the command, a concurrent modification persisted after the bounded retries, or a request with the same `Idempotency-Key` is still running',
   413: 'Request body larger than the limit, or an append larger than the event store takes',
   415: 'The request has a body that is not `application/json` (or `+json`) in UTF-8',
+  422: 'The `Idempotency-Key` was used before with another request (another path or body)',
   429: 'Too many requests from this client in the rate-limit window (see `Retry-After`)',
   431: 'The request line (URL with its query) and headers exceed the server limit (16 kB)',
-  503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time (see `Retry-After`)',
+  503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time (see `Retry-After`); `APPEND_OUTCOME_UNKNOWN`: the command may have been applied (`Retry-After` only when the request had an `Idempotency-Key`)',
 };
 
 /** What the HTTP edge itself answers, worded as it answers it (domain codes get a generic example). */
@@ -57,6 +58,20 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
   TOO_MANY_WAITS: {
     title: problemTitle('TOO_MANY_WAITS'),
     detail: '1000 queries already wait for a minVersion in this process; retry shortly',
+  },
+  IDEMPOTENCY_KEY_IN_FLIGHT: {
+    title: problemTitle('IDEMPOTENCY_KEY_IN_FLIGHT'),
+    detail: 'A request with this Idempotency-Key is still being processed; retry when it has been answered',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    title: problemTitle('IDEMPOTENCY_KEY_REUSED'),
+    detail: 'This Idempotency-Key was used with another request; send a new key for a new request',
+  },
+  APPEND_OUTCOME_UNKNOWN: {
+    title: problemTitle('APPEND_OUTCOME_UNKNOWN'),
+    detail:
+      'The event store failed while storing this command: it may have been applied. Check the resource (GET it, ' +
+      'or list it) before sending it again; sending it again with an Idempotency-Key makes such retries safe.',
   },
   READ_MODEL_BEHIND: {
     title: problemTitle('READ_MODEL_BEHIND'),
@@ -137,20 +152,40 @@ const merge = (base: ProblemCodes, extra: ProblemCodes): ProblemCodes => {
   return merged;
 };
 
-/** What every command (a POST with an optional JSON body, appending to the event store) can answer, plus `extra`. */
+/** The `Idempotency-Key` request header every command takes (docs/idempotency.md). */
+const IdempotencyKeyHeader = ApiHeader({
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    'Makes the command safe to send again (IETF httpapi idempotency-key draft): the same key with the same ' +
+    'request answers the first status and body without a second effect, for `IDEMPOTENCY_WINDOW_SECONDS` ' +
+    '(default 24 h); with another request 422 `IDEMPOTENCY_KEY_REUSED`; while the first still runs 409 ' +
+    '`IDEMPOTENCY_KEY_IN_FLIGHT`. Scoped to the caller (the token subject). 1 to 255 printable ASCII ' +
+    'characters, quoted or not; a fresh UUID per logical request is the usual choice.',
+  schema: { type: 'string', maxLength: 257, example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"' },
+});
+
+/**
+ * What every command (a POST with an optional JSON body, appending to the event store) takes and can
+ * answer, plus `extra`: the `Idempotency-Key` header and its answers are documented here, once.
+ */
 export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
-  ApiProblems(
-    merge(
-      {
-        400: ['VALIDATION_FAILED', 'MALFORMED_JSON', 'BAD_REQUEST_BODY'],
-        409: ['CONCURRENCY_CONFLICT'],
-        413: ['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE'],
-        415: ['UNSUPPORTED_MEDIA_TYPE'],
-        429: ['RATE_LIMITED'],
-        431: ['HEADERS_TOO_LARGE'],
-        503: ['EVENT_STORE_UNAVAILABLE'],
-      },
-      extra,
+  applyDecorators(
+    IdempotencyKeyHeader,
+    ApiProblems(
+      merge(
+        {
+          400: ['VALIDATION_FAILED', 'MALFORMED_JSON', 'BAD_REQUEST_BODY'],
+          409: ['CONCURRENCY_CONFLICT', 'IDEMPOTENCY_KEY_IN_FLIGHT'],
+          413: ['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE'],
+          415: ['UNSUPPORTED_MEDIA_TYPE'],
+          422: ['IDEMPOTENCY_KEY_REUSED'],
+          429: ['RATE_LIMITED'],
+          431: ['HEADERS_TOO_LARGE'],
+          503: ['EVENT_STORE_UNAVAILABLE', 'APPEND_OUTCOME_UNKNOWN'],
+        },
+        extra,
+      ),
     ),
   );
 

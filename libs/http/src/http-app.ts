@@ -6,12 +6,13 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { externalCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
+import { externalCommand, keyedCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
 import { PROBLEM_JSON, problemTitle, problemType, ProblemDetails, type FieldError } from './problem-details.js';
 import { httpMetricsMiddleware } from './http-metrics.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
 import { BEARER_SCHEME } from './auth/access.decorators.js';
+import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyInterceptor, type RequestWithIdempotency } from './idempotency.js';
 
 export interface HttpAppOptions {
   readonly title: string;
@@ -71,7 +72,7 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   if (origins.length > 0) {
     app.enableCors({
       origin: origins.includes('*') ? true : [...origins],
-      allowedHeaders: ['Authorization', 'Content-Type', 'x-correlation-id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'x-correlation-id', IDEMPOTENCY_KEY_HEADER],
       exposedHeaders: ['x-correlation-id', 'Retry-After', 'WWW-Authenticate'],
     });
   }
@@ -93,6 +94,7 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
   app.use(bodyMustBeObject);
   app.use(bodyErrorMiddleware);
   app.useGlobalPipes(strictValidationPipe());
+  app.useGlobalInterceptors(new IdempotencyKeyInterceptor());
   const express = app.getHttpAdapter().getInstance() as unknown as { router: { stack: RouteLayer[] } };
   app.useGlobalFilters(new ProblemDetailsFilter((path) => allowedMethods(express.router, path)));
   // After a graceful shutdown, exit instead of re-raising the signal: 'exit' listeners run (the final
@@ -299,8 +301,13 @@ const classifyBodyError = (error: object): [code: string, status: number, title:
   return undefined;
 };
 
-/** The command context of the current request: fresh command id, the request's correlation id. */
+/**
+ * The command context of the current request: the request's correlation id, and a fresh command id, or
+ * one derived from the caller's Idempotency-Key (read by IdempotencyKeyInterceptor).
+ */
 export const RequestContext = createParamDecorator((_: unknown, ctx: ExecutionContext): CommandContext => {
-  const response = ctx.switchToHttp().getResponse<Response>();
-  return externalCommand(response.getHeader('x-correlation-id') as string | undefined);
+  const http = ctx.switchToHttp();
+  const correlationId = http.getResponse<Response>().getHeader('x-correlation-id') as string | undefined;
+  const { idempotency } = http.getRequest<RequestWithIdempotency>();
+  return idempotency ? keyedCommand(idempotency, correlationId) : externalCommand(correlationId);
 });

@@ -12,3 +12,4 @@ export * from './auth/http-security.module.js';
 export * from './auth/jwt-verifier.js';
 export * from './auth/principal.js';
 export * from './http-metrics.js';
+export * from './idempotency.js';

@@ -15,6 +15,7 @@ const STATUS_BY_KIND: Record<ErrorKind, number> = {
   invalid: HttpStatus.BAD_REQUEST,
   not_found: HttpStatus.NOT_FOUND,
   conflict: HttpStatus.CONFLICT,
+  unprocessable: HttpStatus.UNPROCESSABLE_ENTITY,
   too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
@@ -82,7 +83,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       // An expected answer (a dependency down, a view behind): worth a line for operators, not a stack.
       this.logger.warn(`${summary}: ${(exception as Error).message}`);
     }
-    if (problem.status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', '1');
+    // An HttpProblem says itself whether to retry (a 503 after an append of unknown outcome does not
+    // invite a retry of a request without Idempotency-Key); the others are worth retrying in a second.
+    if (problem.status === HttpStatus.SERVICE_UNAVAILABLE && !(exception instanceof HttpProblem))
+      response.setHeader('Retry-After', '1');
     if (exception instanceof HttpProblem) {
       for (const [name, value] of Object.entries(exception.headers)) response.setHeader(name, value);
     }

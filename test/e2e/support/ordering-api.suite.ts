@@ -1068,8 +1068,16 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         const codesOf = (path: string, method: string, status: number) =>
           doc.paths[path][method].responses[status].content['application/problem+json'].schema.allOf[1].properties.code
             .enum;
-        expect(codesOf('/orders/{id}/cancel', 'post', 409)).toEqual(['CONCURRENCY_CONFLICT', 'ORDER_NOT_CANCELLABLE']);
-        expect(codesOf('/products', 'post', 409)).toEqual(['CONCURRENCY_CONFLICT', 'PRODUCT_ALREADY_REGISTERED']);
+        expect(codesOf('/orders/{id}/cancel', 'post', 409)).toEqual([
+          'CONCURRENCY_CONFLICT',
+          'IDEMPOTENCY_KEY_IN_FLIGHT',
+          'ORDER_NOT_CANCELLABLE',
+        ]);
+        expect(codesOf('/products', 'post', 409)).toEqual([
+          'CONCURRENCY_CONFLICT',
+          'IDEMPOTENCY_KEY_IN_FLIGHT',
+          'PRODUCT_ALREADY_REGISTERED',
+        ]);
         expect(codesOf('/orders', 'post', 413)).toEqual(['PAYLOAD_TOO_LARGE', 'APPEND_TOO_LARGE']);
         expect(codesOf('/orders/{id}', 'get', 503)).toEqual([
           'READ_STORE_UNAVAILABLE',
@@ -1078,6 +1086,11 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         ]);
         for (const [path, method] of routes.filter(([, m]) => m === 'post')) {
           expect(codesOf(path, method, 415)).toEqual(['UNSUPPORTED_MEDIA_TYPE']);
+          // Every command takes an Idempotency-Key (docs/idempotency.md) and documents its answers.
+          expect(codesOf(path, method, 422)).toEqual(['IDEMPOTENCY_KEY_REUSED']);
+          expect(codesOf(path, method, 503)).toContain('APPEND_OUTCOME_UNKNOWN');
+          const headers = doc.paths[path][method].parameters.filter((p: { in: string }) => p.in === 'header');
+          expect(headers.map((p: { name: string }) => p.name)).toEqual(['Idempotency-Key']);
         }
       });
 

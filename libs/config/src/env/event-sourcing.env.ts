@@ -15,4 +15,6 @@ export const eventSourcingEnv = z.object({
   COMMAND_RETRY_MAX_DELAY_MS: integer(1, 60_000).default(500),
   /** Aggregates kept per repository between commands (0: none; see AggregateCache). */
   AGGREGATE_CACHE_SIZE: integer(0, 1_000_000).default(1_000),
+  /** How long a command's Idempotency-Key is answered from its record (docs/idempotency.md): 60 s..30 days. */
+  IDEMPOTENCY_WINDOW_SECONDS: integer(60, 30 * 86_400).default(86_400),
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Container, CosmosClient, OperationInput } from '@azure/cosmos';
-import { ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
-import { NO_STREAM, type EventToAppend } from '../store/event-store.js';
+import { AppendOutcomeUnknownError, ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
+import { ANY, NO_STREAM, type EventToAppend } from '../store/event-store.js';
 import { eventStoreContract } from '../testing/event-store.contract.js';
 import { createCosmosClient } from './cosmos-client.js';
 import { CosmosEventStore, type TipDocument } from './cosmos-event-store.js';
@@ -292,6 +292,22 @@ describe('CosmosEventStore on Cosmos DB', () => {
       expect((error as ConcurrencyError).actualVersion).toBe(2);
     });
 
+    it('does not take a racing duplicate with the same event ids but other data for its own write', async () => {
+      const streamId = newStream();
+      await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
+      // A policy command derives its event ids from the causing event: a duplicate of it writes the same
+      // ids at the same version, with data decided on another state.
+      const ours = anEvent('StockReserved', { quantity: 1 });
+      const theirs: EventToAppend = { ...ours, type: 'StockReservationRejected', data: { reason: 'none left' } };
+      const racing = failingBatches({
+        send: false,
+        before: async () => void (await store.appendToStream(streamId, [theirs], { expectedVersion: 1 })),
+      });
+      const error = await racing.appendToStream(streamId, [ours], { expectedVersion: 1 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConcurrencyError);
+      expect((await store.readStream(streamId)).events[1]).toMatchObject({ type: 'StockReservationRejected' });
+    });
+
     it('reports EventStoreUnavailableError when nothing changed', async () => {
       const streamId = newStream();
       await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
@@ -299,7 +315,25 @@ describe('CosmosEventStore on Cosmos DB', () => {
         .appendToStream(streamId, [anEvent('B')], { expectedVersion: 1 })
         .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(EventStoreUnavailableError);
+      // The batch may still be applied: the caller is told the outcome is open, not that nothing was written.
+      expect(error).toBeInstanceOf(AppendOutcomeUnknownError);
       expect((error as Error).cause).toBeInstanceOf(Error);
+    });
+
+    it('reports success when the write landed and another writer appended after it', async () => {
+      const streamId = newStream();
+      const landed = client.database(databaseId).container(container.id);
+      const batch = landed.items.batch.bind(landed.items);
+      landed.items.batch = async (...args: Parameters<typeof batch>) => {
+        await batch(...args);
+        await store.appendToStream(streamId, [anEvent('B')], { expectedVersion: ANY });
+        throw new Error('Batch request error: socket hang up');
+      };
+      const result = await new CosmosEventStore(landed).appendToStream(streamId, [anEvent('A')], {
+        expectedVersion: NO_STREAM,
+      });
+      expect(result.nextExpectedVersion).toBe(1);
+      expect((await store.readStream(streamId)).events.map((e) => e.type)).toEqual(['A', 'B']);
     });
   });
 

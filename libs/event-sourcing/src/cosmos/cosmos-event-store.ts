@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import {
   BulkOperationType,
@@ -10,12 +11,15 @@ import {
 } from '@azure/cosmos';
 import type { RecordedEvent } from '@app/core';
 import { assertExpectedVersion, serializeAppend } from '../store/append-guards.js';
-import { ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
+import { AppendOutcomeUnknownError, ConcurrencyError, EventStoreUnavailableError } from '../store/errors.js';
 import {
   ANY,
   EventStore,
   NO_STREAM,
+  recordCommand,
+  type AppendOptions,
   type AppendResult,
+  type CommandRecord,
   type EventToAppend,
   type ExpectedVersion,
   type ReadStreamResult,
@@ -36,6 +40,10 @@ export interface TipDocument {
   readonly version: number;
   /** When the last append was written; strictly increasing per stream (orders the outbox). */
   readonly updatedAt: string;
+  /** Unique to the append attempt that wrote this tip: how a batch whose answer was lost is settled. */
+  readonly attemptId?: string;
+  /** The keyed commands the stream remembers (Idempotency-Key), oldest first; absent: none. */
+  readonly commands?: CommandRecord[];
 }
 
 /** One event; the id is derived from the version, so two writers of the same version collide. */
@@ -48,6 +56,8 @@ export interface EventDocument {
   readonly schemaVersion: number;
   readonly data: RecordedEvent['data'];
   readonly metadata: RecordedEvent['metadata'];
+  /** The append attempt that wrote it (as on the tip); absent on events written before attempts were. */
+  readonly attemptId?: string;
 }
 
 type Stored<T> = T & { readonly _etag?: string };
@@ -163,15 +173,17 @@ export class CosmosEventStore extends EventStore {
 
   override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
     const tip = await this.#readTip(streamId);
-    if (!tip) return { streamExists: false, currentVersion: 0, events: [] };
+    if (!tip) return { streamExists: false, currentVersion: 0, events: [], commands: [] };
+    const commands = tip.commands ?? [];
     const from = options.fromVersion ?? 0;
-    if (from >= tip.version) return { streamExists: true, currentVersion: tip.version, events: [] };
+    if (from >= tip.version) return { streamExists: true, currentVersion: tip.version, events: [], commands };
     if (tip.version - from <= POINT_READ_LIMIT) {
       // Short reads by id: the ids derive from the versions, and point reads cost less than a query.
       return {
         streamExists: true,
         currentVersion: tip.version,
         events: await this.#pointReads(streamId, from + 1, tip.version),
+        commands,
       };
     }
 
@@ -193,7 +205,7 @@ export class CosmosEventStore extends EventStore {
     });
     // Events past the tip belong to an append that landed after the tip was read: left for the next read.
     const events = documents.filter((d) => d.version <= tip.version).map(toRecordedEvent);
-    return { streamExists: true, currentVersion: tip.version, events };
+    return { streamExists: true, currentVersion: tip.version, events, commands };
   }
 
   /** One query in the stream's partition (a replay reads whole streams: cheaper than tip + point reads). */
@@ -215,13 +227,13 @@ export class CosmosEventStore extends EventStore {
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    { expectedVersion }: { expectedVersion: ExpectedVersion },
+    { expectedVersion, command }: AppendOptions,
   ): Promise<AppendResult> {
     const json = serializeAppend(streamId, events);
     const attempts = expectedVersion === ANY ? ANY_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendOnce(streamId, json, expectedVersion);
+        return await this.#appendOnce(streamId, json, { expectedVersion, command });
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -258,7 +270,12 @@ export class CosmosEventStore extends EventStore {
   }
 
   /** One attempt of an append; `json` is the events as `serializeAppend` gave them (a fresh copy each). */
-  async #appendOnce(streamId: string, json: string, expectedVersion: ExpectedVersion): Promise<AppendResult> {
+  async #appendOnce(
+    streamId: string,
+    json: string,
+    { expectedVersion, command }: AppendOptions,
+  ): Promise<AppendResult> {
+    const attemptId = randomUUID();
     const tip = await this.#tipToAppendTo(streamId, expectedVersion);
     const current = tip?.version ?? 0;
     assertExpectedVersion(streamId, expectedVersion, current);
@@ -272,12 +289,15 @@ export class CosmosEventStore extends EventStore {
     const previous = tip ? Date.parse(tip.updatedAt) : Number.NaN;
     const createdAt = new Date(Number.isNaN(previous) ? Date.now() : Math.max(Date.now(), previous + 1)).toISOString();
 
+    const commands = recordCommand(tip?.commands ?? [], command, toVersion, createdAt);
     const newTip: TipDocument = {
       id: tipDocumentId,
       streamId,
       kind: 'tip',
       version: toVersion,
       updatedAt: createdAt,
+      attemptId,
+      ...(commands.length > 0 ? { commands: [...commands] } : {}),
     };
     const outbox: OutboxDocument = {
       id: outboxDocumentId(toVersion),
@@ -299,7 +319,7 @@ export class CosmosEventStore extends EventStore {
         operationType: BulkOperationType.Create,
         partitionKey: streamId,
         // Event data is JSON by contract (it is serialized to be stored anywhere).
-        resourceBody: toEventDocument(event) as unknown as JSONObject,
+        resourceBody: { ...toEventDocument(event), attemptId } as unknown as JSONObject,
       })),
       {
         operationType: BulkOperationType.Create,
@@ -315,15 +335,15 @@ export class CosmosEventStore extends EventStore {
       // @azure/cosmos 4.x rethrows any batch request failure as a plain Error without the status code;
       // the tip tells whether we lost a race, or whether the write landed despite the error.
       this.#tips.delete(streamId);
-      await this.#settleFailedBatch(streamId, expectedVersion, tip, recorded, error);
-      return { nextExpectedVersion: toVersion, events: recorded, entry: toOutboxEntry(outbox) };
+      await this.#settleFailedBatch(streamId, expectedVersion, tip, { attemptId, fromVersion, toVersion }, error);
+      return { nextExpectedVersion: toVersion, events: recorded, entry: toOutboxEntry(outbox), commands };
     }
 
     const results = response.result ?? [];
     const failures = results.filter((r) => r.statusCode >= 400);
     if (failures.length === 0 && results.length === operations.length && (response.code ?? 200) < 400) {
       this.#remember(results[0]?.eTag === undefined ? undefined : { ...newTip, _etag: results[0].eTag });
-      return { nextExpectedVersion: toVersion, events: recorded, entry: toOutboxEntry(outbox) };
+      return { nextExpectedVersion: toVersion, events: recorded, entry: toOutboxEntry(outbox), commands };
     }
     this.#tips.delete(streamId);
     // A failed atomic batch: the failing operation's status, 424 (failed dependency) for the others.
@@ -338,30 +358,41 @@ export class CosmosEventStore extends EventStore {
     );
   }
 
-  /** Decides what a thrown batch means: returns if our write landed, else throws the right error. */
+  /**
+   * Decides what a thrown batch means: returns if our write landed, else throws the right error. Ours is
+   * the write that carries our attempt id (on the tip, or on our first event once others appended after
+   * it), never merely our event ids: a duplicate command (a redelivered event's policy) writes the same
+   * ids with data decided on another state.
+   */
   async #settleFailedBatch(
     streamId: string,
     expectedVersion: ExpectedVersion,
     before: Stored<TipDocument> | undefined,
-    recorded: readonly RecordedEvent[],
+    ours: { attemptId: string; fromVersion: number; toVersion: number },
     cause: unknown,
   ): Promise<void> {
+    const unknown = () =>
+      new AppendOutcomeUnknownError(`Cosmos DB append to ${streamId} failed: ${messageOf(cause)}`, { cause });
     let after: Stored<TipDocument> | undefined;
     try {
       after = await this.#readTip(streamId);
     } catch {
-      throw new EventStoreUnavailableError(`Cosmos DB append to ${streamId} failed: ${messageOf(cause)}`, { cause });
+      throw unknown();
     }
-    const last = recorded.at(-1)!;
-    if (after && after.version >= last.version) {
-      const first = await this.#call('append', () =>
-        this.container.item(eventDocumentId(recorded[0]!.version), streamId).read<EventDocument>(),
-      ).catch(() => undefined);
-      if (first?.resource?.metadata.eventId === recorded[0]!.metadata.eventId) return; // it landed
+    if (after?.attemptId === ours.attemptId) return; // it landed, and is the stream's last append
+    if (after && after.version >= ours.toVersion) {
+      let first: EventDocument | undefined;
+      try {
+        first = (await this.container.item(eventDocumentId(ours.fromVersion), streamId).read<EventDocument>()).resource;
+      } catch {
+        throw unknown();
+      }
+      if (first?.attemptId === ours.attemptId) return; // it landed, and others appended after it
     }
     const moved = before ? after?._etag !== before._etag : after !== undefined;
     if (moved) throw new ConcurrencyError(streamId, expectedVersion, after?.version ?? 0);
-    throw new EventStoreUnavailableError(`Cosmos DB append to ${streamId} failed: ${messageOf(cause)}`, { cause });
+    // Nothing moved yet, but the batch may still be applied (a timeout, a reset connection).
+    throw unknown();
   }
 
   /**

@@ -7,7 +7,7 @@ import { AggregateRoot, NotFound, type DomainEvent, type RecordedEvent } from '@
 import { EventPublisher } from '../relay/event-publisher.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { AggregateRepository } from '../repository/aggregate-repository.js';
-import { externalCommand } from '../repository/command-context.js';
+import { externalCommand, keyedCommand, type CommandContext } from '../repository/command-context.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { createCosmosClient } from './cosmos-client.js';
 import { CosmosEventStore } from './cosmos-event-store.js';
@@ -61,7 +61,12 @@ const relayOptions = (owner: string) => ({
 });
 
 /** One command of `by.length` events on counter `id`, relayed; returns the Cosmos requests it made. */
-const command = async (id: string, by: number[], kind: 'create' | 'update'): Promise<Record<string, number>> => {
+const command = async (
+  id: string,
+  by: number[],
+  kind: 'create' | 'update',
+  context: CommandContext = externalCommand(),
+): Promise<Record<string, number>> => {
   requests = [];
   const decide = (counter: Counter) => by.forEach((n) => counter.increment(n));
   if (kind === 'create') {
@@ -70,9 +75,9 @@ const command = async (id: string, by: number[], kind: 'create' | 'update'): Pro
       decide(counter);
       return counter;
     };
-    await repository.create(id, fresh, externalCommand());
+    await repository.create(id, fresh, context);
   } else {
-    await repository.update(id, decide, externalCommand());
+    await repository.update(id, decide, context);
   }
   await relay.idle();
   return tally();
@@ -168,6 +173,27 @@ describe('Cosmos DB requests per command (load, append, relay)', () => {
     await command(id, [1, 2, 3], 'create');
     newRepository(); // the same relay, a repository that has cached nothing
     expect(await command(id, [4, 5], 'update')).toEqual({ read: 4, batch: 2 });
+  });
+
+  describe('with an Idempotency-Key', () => {
+    const keyed = (key: string) => keyedCommand({ scope: 'anonymous', key, fingerprint: 'f' });
+
+    it('costs a first run no request more; a repeat on the cached state none at all', async () => {
+      const id = randomUUID();
+      const key = randomUUID();
+      await command(id, [1, 2, 3], 'create');
+      expect(await command(id, [4], 'update', keyed(key))).toEqual({ batch: 2 });
+      expect(await command(id, [4], 'update', keyed(key))).toEqual({});
+    });
+
+    it('answers a repeat in another process from the tip its load reads anyway', async () => {
+      const id = randomUUID();
+      const key = randomUUID();
+      await command(id, [1, 2, 3], 'create');
+      await command(id, [4], 'update', keyed(key));
+      newRepository();
+      expect(await command(id, [4], 'update', keyed(key))).toEqual({ read: 5 });
+    });
   });
 
   it('costs one point read more for a stream this relay has not relayed since it started', async () => {

@@ -4,6 +4,7 @@ import { AggregateCache } from '../repository/aggregate-cache.js';
 import {
   AggregateRepository,
   DEFAULT_AGGREGATE_CACHE_SIZE,
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
   type AggregateType,
 } from '../repository/aggregate-repository.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
@@ -33,6 +34,7 @@ export class AggregateRepositories {
       (result) => this.relay.appended(result),
       this.options.commandRetry,
       new AggregateCache<A>(this.options.aggregateCacheSize ?? DEFAULT_AGGREGATE_CACHE_SIZE),
+      { windowMs: this.options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS },
     );
   }
 }

@@ -27,6 +27,8 @@ export interface EventSourcingOptions {
   readonly commandRetry: RetryPolicy;
   /** Aggregates each repository keeps between commands (0: none; see AggregateCache). Default 1,000. */
   readonly aggregateCacheSize?: number;
+  /** How long a keyed command (Idempotency-Key) is answered from its record. Default 24 h. */
+  readonly idempotencyWindowMs?: number;
   /**
    * Replay every projection from the event store before serving: for read models that do not
    * survive a restart (in memory) over an event store that does.

@@ -1,12 +1,12 @@
 import { jest } from '@jest/globals';
 import { AggregateRoot, NotFound, type DomainEvent } from '@app/core';
-import { ConcurrencyError } from '../store/errors.js';
+import { ConcurrencyError, IdempotencyKeyReusedError } from '../store/errors.js';
 import type { ExpectedVersion } from '../store/event-store.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { AggregateCache } from './aggregate-cache.js';
 import { AggregateRepository, DEFAULT_AGGREGATE_CACHE_SIZE } from './aggregate-repository.js';
-import { commandCausedBy, externalCommand } from './command-context.js';
+import { commandCausedBy, externalCommand, keyedCommand } from './command-context.js';
 
 type Incremented = DomainEvent<'Incremented', { by: number }>;
 
@@ -258,7 +258,7 @@ describe('AggregateRepository', () => {
       await create(repository, 'c1');
       await repository.update('c1', (c) => c.increment(1), externalCommand()); // cached at version 2
       // What a wiped and refilled store answers: a stream behind the cached state.
-      reads.mockResolvedValueOnce({ streamExists: true, currentVersion: 1, events: [] });
+      reads.mockResolvedValueOnce({ streamExists: true, currentVersion: 1, events: [], commands: [] });
       expect((await repository.load('c1')).total).toBe(2);
       expect(reads.mock.calls).toEqual([
         ['Counter-c1', { fromVersion: 2 }],
@@ -291,6 +291,68 @@ describe('AggregateRepository', () => {
       const { repository } = setUp();
       await repository.find('c1');
       await expect(repository.update('c1', (c) => c.increment(1), externalCommand())).rejects.toBeInstanceOf(NotFound);
+    });
+  });
+
+  describe('a keyed command sent again (Idempotency-Key)', () => {
+    const keyed = (key: string, fingerprint = 'same request') => keyedCommand({ scope: 'anonymous', key, fingerprint });
+
+    it('is answered from the record on the cached state: no read, no append', async () => {
+      const { repository, reads, appended } = setUp();
+      await create(repository, 'c1');
+      const first = await repository.update('c1', (c) => c.increment(2), keyed('k1'));
+      reads.mockClear();
+      appended.length = 0;
+      await expect(repository.update('c1', (c) => c.increment(2), keyed('k1'))).resolves.toEqual(first);
+      expect(reads).not.toHaveBeenCalled();
+      expect(appended).toEqual([]);
+      expect((await repository.load('c1')).total).toBe(3);
+    });
+
+    it('is answered from the record another process wrote, read with the stream', async () => {
+      const { repository, store } = setUp();
+      await create(repository, 'c1');
+      const first = await repository.update('c1', (c) => c.increment(2), keyed('k1'));
+      const types = new EventTypeRegistry();
+      types.register([{ type: 'Incremented', schemaVersion: 1 }]);
+      const elsewhere = new AggregateRepository<Counter, Incremented>(store, types, {
+        category: 'Counter',
+        create: () => new Counter(),
+        notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id),
+      });
+      await expect(elsewhere.update('c1', (c) => c.increment(2), keyed('k1'))).resolves.toEqual(first);
+      expect((await store.readStream('Counter-c1')).currentVersion).toBe(2);
+    });
+
+    it("wins a race with its own repeat once: the loser is answered from the winner's record", async () => {
+      const { repository, store } = setUp(8, 0);
+      await create(repository, 'c1');
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => repository.update('c1', (c) => c.increment(2), keyed('k1'))),
+      );
+      expect(new Set(answers.map((a) => a.version))).toEqual(new Set([2]));
+      expect((await store.readStream('Counter-c1')).currentVersion).toBe(2);
+    });
+
+    it('is refused with another fingerprint', async () => {
+      const { repository } = setUp();
+      await create(repository, 'c1');
+      await repository.update('c1', (c) => c.increment(2), keyed('k1'));
+      await expect(
+        repository.update('c1', (c) => c.increment(3), keyed('k1', 'another request')),
+      ).rejects.toBeInstanceOf(IdempotencyKeyReusedError);
+    });
+
+    it('answers a create of the stream it created, and a conflict for a stream it did not create', async () => {
+      const { repository } = setUp();
+      const make = () => {
+        const counter = new Counter();
+        counter.increment(1);
+        return counter;
+      };
+      const first = await repository.create('c1', make, keyed('k1'));
+      await expect(repository.create('c1', make, keyed('k1'))).resolves.toEqual(first);
+      await expect(repository.create('c1', make, keyed('k2'))).rejects.toBeInstanceOf(ConcurrencyError);
     });
   });
 });

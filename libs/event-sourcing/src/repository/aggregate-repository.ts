@@ -4,10 +4,12 @@ import { AggregateCache } from './aggregate-cache.js';
 import { eventStoreAppendSeconds } from '../observability/metrics.js';
 import { deterministicUuid, type CommandContext } from './command-context.js';
 import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
+import { ConcurrencyError, IdempotencyKeyReusedError } from '../store/errors.js';
 import {
   EventStore,
   NO_STREAM,
   type AppendResult,
+  type CommandRecord,
   type EventToAppend,
   type ExpectedVersion,
 } from '../store/event-store.js';
@@ -34,11 +36,25 @@ export type AfterAppend = (result: AppendResult) => void;
 /** How many aggregates a repository keeps between commands (see AggregateCache). */
 export const DEFAULT_AGGREGATE_CACHE_SIZE = 1_000;
 
+/** How long a keyed command is answered from its record (IDEMPOTENCY_WINDOW_SECONDS): 24 h. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
+
+export interface IdempotencyOptions {
+  /** Records older than this answer nothing: the key is free again (a create then conflicts). */
+  readonly windowMs: number;
+  readonly now?: () => number;
+}
+
 /**
  * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
  * at. `create` and `update` run a whole command (load, decide, append) and re-run it on a concurrency
  * conflict, so handlers stay three lines long. A command on a stream this process saved last starts
  * from the cached state (no read); the conditional append proves it was current.
+ *
+ * Keyed commands (an Idempotency-Key, `context.fingerprint` set) are recorded by their append on the
+ * stream; the records come with every read of the stream and every append's answer, so a repeat is
+ * recognised before deciding and answered with the version its first run reached, at no extra round
+ * trip (docs/idempotency.md). A record is a fact once written, so one seen on a cached state answers too.
  */
 export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEvent = DomainEvent> {
   constructor(
@@ -48,7 +64,11 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     private readonly afterAppend: AfterAppend = () => {},
     private readonly retryPolicy: RetryPolicy = defaultRetryPolicy,
     private readonly cache: AggregateCache<A> = new AggregateCache(DEFAULT_AGGREGATE_CACHE_SIZE),
+    private readonly idempotency: IdempotencyOptions = { windowMs: DEFAULT_IDEMPOTENCY_WINDOW_MS },
   ) {}
+
+  /** The command records of the stream each aggregate was read from or appended to, as of its version. */
+  readonly #commandsOf = new WeakMap<A, readonly CommandRecord[]>();
 
   streamId(id: string): string {
     return `${this.type.category}-${id}`;
@@ -63,7 +83,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     const streamId = this.streamId(id);
     const cached = this.cache.take(streamId);
     const from = cached?.exists ? cached.persistedVersion : 0;
-    const { streamExists, currentVersion, events } = await this.store.readStream(
+    const { streamExists, currentVersion, events, commands } = await this.store.readStream(
       streamId,
       from > 0 ? { fromVersion: from } : {},
     );
@@ -76,7 +96,9 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     // Shorter than what this process saved: not the stream it knew (a wiped store); read it from the start.
     if (currentVersion < from) return this.find(id);
     const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
-    return (from > 0 ? cached! : this.type.create()).rehydrate(history, currentVersion);
+    const aggregate = (from > 0 ? cached! : this.type.create()).rehydrate(history, currentVersion);
+    this.#commandsOf.set(aggregate, commands);
+    return aggregate;
   }
 
   async load(id: string): Promise<A> {
@@ -85,9 +107,21 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     return aggregate;
   }
 
-  /** Starts a new stream; fails with ConcurrencyError if it already exists (no retry: it never will not). */
+  /**
+   * Starts a new stream; fails with ConcurrencyError if it already exists (no retry: it never will not),
+   * unless this keyed command created it: then answers as the first run did.
+   */
   async create(id: string, decide: () => A, context: CommandContext): Promise<SaveResult> {
-    return this.save(id, decide(), context);
+    try {
+      return await this.save(id, decide(), context);
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError) || context.fingerprint === undefined) throw error;
+      // The stream exists: read its records (the tip alone on Cosmos DB), only on this rare path.
+      const { commands } = await this.store.readStream(this.streamId(id), { fromVersion: Number.MAX_SAFE_INTEGER });
+      const repeat = this.#repeatIn(commands, context);
+      if (repeat) return { id, version: repeat.version };
+      throw error;
+    }
   }
 
   /** Runs `decide` on the current state and appends its events; retried on concurrency conflicts. */
@@ -124,6 +158,8 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
       guess = false; // a guess that failed is not made again
       // A stream last seen missing is only a start for an upsert; `update` reads, to answer not found.
       if (cached !== undefined && (mayStart || cached.exists)) {
+        const repeat = this.#repeatOf(cached, context);
+        if (repeat) return this.#answerRepeat(id, cached, repeat);
         // A decision on the cached state stands only if its append succeeds: the append is conditional
         // on the cached version, so success proves the state was current, and a ConcurrencyError is
         // retried with a read. Nothing to append, or an error, may come from a stale state: decide again
@@ -138,9 +174,33 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         if (raised) return this.save(id, cached, context);
       }
       const aggregate = await read();
+      const repeat = this.#repeatOf(aggregate, context);
+      if (repeat) return this.#answerRepeat(id, aggregate, repeat);
       decide(aggregate);
       return this.save(id, aggregate, context);
     }, this.retryPolicy);
+  }
+
+  /** The record of this keyed command among the aggregate's stream records, if it ran already. */
+  #repeatOf(aggregate: A, context: CommandContext): CommandRecord | undefined {
+    if (context.fingerprint === undefined) return undefined;
+    return this.#repeatIn(this.#commandsOf.get(aggregate) ?? [], context);
+  }
+
+  /** @throws IdempotencyKeyReusedError when the command ran with another request (another fingerprint). */
+  #repeatIn(records: readonly CommandRecord[], context: CommandContext): CommandRecord | undefined {
+    const now = this.idempotency.now?.() ?? Date.now();
+    const record = records.find(
+      (r) => r.commandId === context.commandId && Date.parse(r.recordedAt) + this.idempotency.windowMs > now,
+    );
+    if (record && record.fingerprint !== context.fingerprint) throw new IdempotencyKeyReusedError();
+    return record;
+  }
+
+  /** A repeat changes nothing: the state goes back to the cache, the answer is the first run's. */
+  #answerRepeat(id: string, aggregate: A, record: CommandRecord): SaveResult {
+    this.cache.put(this.streamId(id), aggregate);
+    return { id, version: record.version };
   }
 
   /** Appends what the aggregate raised; afterwards it is the cached state of its stream. */
@@ -171,9 +231,12 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         ...trace,
       },
     }));
-    const result = await this.#timedAppend(streamId, events, expectedVersion);
+    const { commandId, fingerprint } = context;
+    const command = fingerprint === undefined ? undefined : { commandId, fingerprint };
+    const result = await this.#timedAppend(streamId, events, expectedVersion, command);
     const { nextExpectedVersion } = result;
     aggregate.markCommitted(nextExpectedVersion);
+    this.#commandsOf.set(aggregate, result.commands);
     this.afterAppend(result);
     return { id, version: nextExpectedVersion };
   }
@@ -183,6 +246,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     streamId: string,
     events: EventToAppend[],
     expectedVersion: ExpectedVersion,
+    command: { commandId: string; fingerprint: string } | undefined,
   ): Promise<AppendResult> {
     const stop = eventStoreAppendSeconds.startTimer();
     return inSpan(
@@ -190,7 +254,10 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
       { kind: SpanKind.CLIENT, attributes: { 'eventstore.stream': streamId, 'eventstore.events': events.length } },
       async () => {
         try {
-          const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+          const result = await this.store.appendToStream(streamId, events, {
+            expectedVersion,
+            ...(command ? { command } : {}),
+          });
           stop({ outcome: 'ok' });
           return result;
         } catch (error) {

@@ -7,6 +7,11 @@ export interface CommandContext {
   readonly commandId: string;
   readonly correlationId: string;
   readonly causationId: string;
+  /**
+   * Set when the caller sent an Idempotency-Key (see `keyedCommand`): a hash of its request. The append
+   * then records the command on its stream, and a repeat is answered from that record.
+   */
+  readonly fingerprint?: string;
 }
 
 /** A command from outside (HTTP): fresh id, correlation from the caller if it sent one. */
@@ -14,6 +19,30 @@ export const externalCommand = (correlationId?: string): CommandContext => {
   const commandId = randomUUID();
   return { commandId, correlationId: correlationId ?? commandId, causationId: commandId };
 };
+
+/**
+ * A command from outside that carries an Idempotency-Key: its id is derived from the caller's scope and
+ * the key, so a repeat is the same command (same id, same event ids, same new aggregate id).
+ */
+export const keyedCommand = (
+  idempotency: { scope: string; key: string; fingerprint: string },
+  correlationId?: string,
+): CommandContext => {
+  const commandId = deterministicUuid(`idempotency-key:${idempotency.scope}:${idempotency.key}`);
+  return {
+    commandId,
+    correlationId: correlationId ?? commandId,
+    causationId: commandId,
+    fingerprint: idempotency.fingerprint,
+  };
+};
+
+/**
+ * The id of the aggregate a create command starts: random, or derived from a keyed command's id, so
+ * that its repeat addresses the stream the first one created (whose record then answers it).
+ */
+export const newAggregateId = (context: CommandContext): string =>
+  context.fingerprint === undefined ? randomUUID() : deterministicUuid(`${context.commandId}:new-aggregate`);
 
 /**
  * A command triggered by an event: its id is derived from the event and the reacting handler, so a

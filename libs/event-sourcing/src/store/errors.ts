@@ -37,3 +37,27 @@ export class EventStoreUnavailableError extends ApplicationError {
     if (options?.cause) this.cause = options.cause;
   }
 }
+
+/**
+ * An append failed in a way that leaves open whether it was written (the request was sent, its answer
+ * lost, and reading the stream did not settle it): the command may have been applied. Same code as any
+ * unavailability, so consumers wait and retry as for an outage (their commands are idempotent); the
+ * HTTP edge answers it as `APPEND_OUTCOME_UNKNOWN` (only a keyed command is safe to send again).
+ */
+export class AppendOutcomeUnknownError extends EventStoreUnavailableError {
+  readonly outcomeUnknown = true;
+}
+
+/**
+ * An Idempotency-Key sent again with another request than the one it first came with (IETF httpapi
+ * idempotency-key draft: 422). Not retried: the same key will never fit another request.
+ */
+export class IdempotencyKeyReusedError extends ApplicationError {
+  constructor() {
+    super(
+      'IDEMPOTENCY_KEY_REUSED',
+      'unprocessable',
+      'This Idempotency-Key was used with another request; send a new key for a new request',
+    );
+  }
+}

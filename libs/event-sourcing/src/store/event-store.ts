@@ -17,12 +17,52 @@ export interface EventToAppend {
   readonly metadata: EventMetadata;
 }
 
+/**
+ * A command that asked to be recognised when sent again (an HTTP `Idempotency-Key`), as the append that
+ * carried it records it on the stream: the load that reads the stream reads these too, so a repeat is
+ * answered from its record at no extra round trip (docs/idempotency.md).
+ */
+// A type, not an interface: it is stored as JSON, and only type literals are assignable to JSON types.
+export type CommandRecord = {
+  readonly commandId: string;
+  /** A hash of what the command asked: the same command id with another fingerprint is a misuse. */
+  readonly fingerprint: string;
+  /** The stream's version after the command's append: what the command answered. */
+  readonly version: number;
+  /** When it was appended (ISO 8601): records older than the idempotency window answer nothing. */
+  readonly recordedAt: string;
+};
+
+/** How many keyed commands a stream remembers (the newest; kept on Cosmos DB in the tip document). */
+export const COMMAND_RECORDS_PER_STREAM = 16;
+
+/** The records after an append that recorded `command` (if any): the newest COMMAND_RECORDS_PER_STREAM. */
+export const recordCommand = (
+  records: readonly CommandRecord[],
+  command: Pick<CommandRecord, 'commandId' | 'fingerprint'> | undefined,
+  version: number,
+  recordedAt: string,
+): readonly CommandRecord[] =>
+  command
+    ? [...records, { commandId: command.commandId, fingerprint: command.fingerprint, version, recordedAt }].slice(
+        -COMMAND_RECORDS_PER_STREAM,
+      )
+    : records;
+
+export interface AppendOptions {
+  readonly expectedVersion: ExpectedVersion;
+  /** Record this command on the stream (see CommandRecord); absent for commands without a key. */
+  readonly command?: Pick<CommandRecord, 'commandId' | 'fingerprint'>;
+}
+
 export interface AppendResult {
   /** Version of the stream after the append (the version of its last event). */
   readonly nextExpectedVersion: number;
   readonly events: readonly RecordedEvent[];
   /** The outbox entry written with the events: the relay publishes them from memory and completes it. */
   readonly entry: OutboxEntry;
+  /** The stream's command records after this append, oldest first. */
+  readonly commands: readonly CommandRecord[];
 }
 
 export interface ReadStreamResult {
@@ -31,6 +71,8 @@ export interface ReadStreamResult {
   readonly currentVersion: number;
   /** Events after `fromVersion`, in stream order. */
   readonly events: readonly RecordedEvent[];
+  /** The keyed commands the stream remembers, oldest first (empty for a stream that does not exist). */
+  readonly commands: readonly CommandRecord[];
 }
 
 /**
@@ -56,14 +98,15 @@ export abstract class EventStore {
   }
 
   /**
-   * Appends events to a stream if it is at `expectedVersion`.
+   * Appends events to a stream if it is at `expectedVersion`, recording `command` with them if given.
    * @throws ConcurrencyError when the stream is elsewhere (or moved during the append).
    * @throws AppendTooLargeError beyond MAX_EVENTS_PER_APPEND or MAX_APPEND_BYTES.
+   * @throws AppendOutcomeUnknownError when the store failed in a way that leaves open whether it wrote.
    */
   abstract appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    options: { expectedVersion: ExpectedVersion },
+    options: AppendOptions,
   ): Promise<AppendResult>;
 
   /** The outbox written by the appends, as the relay reads and completes it (recovery path). */

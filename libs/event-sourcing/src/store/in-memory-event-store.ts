@@ -4,9 +4,11 @@ import { OutboxSource, type OutboxEntry, type OutboxPage } from '../relay/outbox
 import { assertExpectedVersion, serializeAppend } from './append-guards.js';
 import {
   EventStore,
+  recordCommand,
+  type AppendOptions,
   type AppendResult,
+  type CommandRecord,
   type EventToAppend,
-  type ExpectedVersion,
   type ReadStreamResult,
 } from './event-store.js';
 
@@ -59,6 +61,8 @@ export class InMemoryEventStore extends EventStore {
   readonly #streams = new Map<string, RecordedEvent[]>();
   override readonly outbox = new InMemoryOutbox(this.#streams);
   readonly #appendedAt = new Map<string, number>();
+  /** Per stream, the keyed commands it remembers (what the Cosmos DB store keeps in the tip). */
+  readonly #commands = new Map<string, readonly CommandRecord[]>();
   readonly #leases = new Map<string, { owner: string; expiresAt: number }>();
 
   override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
@@ -68,13 +72,14 @@ export class InMemoryEventStore extends EventStore {
       streamExists: stream.length > 0,
       currentVersion: stream.length,
       events: structuredClone(stream.slice(from)),
+      commands: structuredClone(this.#commands.get(streamId) ?? []),
     };
   }
 
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    { expectedVersion }: { expectedVersion: ExpectedVersion },
+    { expectedVersion, command }: AppendOptions,
   ): Promise<AppendResult> {
     const json = serializeAppend(streamId, events);
     const stream = this.#streams.get(streamId) ?? [];
@@ -91,7 +96,14 @@ export class InMemoryEventStore extends EventStore {
     this.#appendedAt.set(streamId, createdAt.getTime());
     const entry: OutboxEntry = { streamId, fromVersion: first, toVersion: last, createdAt: createdAt.toISOString() };
     this.outbox.add(entry);
-    return { nextExpectedVersion: last, events: structuredClone(recorded), entry: { ...entry } };
+    const commands = recordCommand(this.#commands.get(streamId) ?? [], command, last, entry.createdAt);
+    if (command) this.#commands.set(streamId, commands);
+    return {
+      nextExpectedVersion: last,
+      events: structuredClone(recorded),
+      entry: { ...entry },
+      commands: structuredClone(commands),
+    };
   }
 
   override async tryAcquireLease(name: string, owner: string, ttlMs: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError, AppendTooLargeError } from '../store/errors.js';
 import type { OutboxEntry } from '../relay/outbox-source.js';
-import { ANY, EventStore, NO_STREAM, type EventToAppend } from '../store/event-store.js';
+import { ANY, COMMAND_RECORDS_PER_STREAM, EventStore, NO_STREAM, type EventToAppend } from '../store/event-store.js';
 
 /**
  * The behaviour every EventStore adapter must have. Run it from each adapter's spec:
@@ -50,6 +50,7 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
 
       it('reads as absent before the first append', async () => {
         await expect(store.readStream(newStream())).resolves.toEqual({
+          commands: [],
           streamExists: false,
           currentVersion: 0,
           events: [],
@@ -279,6 +280,58 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
         await expect(store.appendToStream(streamId, [anEvent('B')], { expectedVersion: 0 })).rejects.toThrow();
         expect(await pendingOf(streamId)).toHaveLength(1);
+      });
+    });
+
+    describe('command records (Idempotency-Key)', () => {
+      const keyed = (n: number) => ({ commandId: `command-${n}`, fingerprint: `fingerprint-${n}` });
+
+      it('records a keyed command with the version its append reached, and hands it to the next read', async () => {
+        const streamId = newStream();
+        const created = await store.appendToStream(streamId, [anEvent('A'), anEvent('B')], {
+          expectedVersion: NO_STREAM,
+          command: keyed(1),
+        });
+        const record = { ...keyed(1), version: 2, recordedAt: created.entry.createdAt };
+        expect(created.commands).toEqual([record]);
+        expect((await store.readStream(streamId)).commands).toEqual([record]);
+        // A read that asks for no event (from the current version) still carries them: the load of a cached state.
+        expect((await store.readStream(streamId, { fromVersion: 2 })).commands).toEqual([record]);
+      });
+
+      it('keeps the records of earlier keyed commands through appends without a key', async () => {
+        const streamId = newStream();
+        await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM, command: keyed(1) });
+        const plain = await store.appendToStream(streamId, [anEvent('B')], { expectedVersion: 1 });
+        expect(plain.commands.map((c) => [c.commandId, c.version])).toEqual([['command-1', 1]]);
+        const again = await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2, command: keyed(2) });
+        expect(again.commands.map((c) => [c.commandId, c.version])).toEqual([
+          ['command-1', 1],
+          ['command-2', 3],
+        ]);
+        expect((await store.readStream(streamId)).commands).toEqual(again.commands);
+      });
+
+      it(`keeps the newest ${COMMAND_RECORDS_PER_STREAM} records of a stream`, async () => {
+        const streamId = newStream();
+        const total = COMMAND_RECORDS_PER_STREAM + 2;
+        for (let n = 1; n <= total; n++) {
+          await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: n - 1, command: keyed(n) });
+        }
+        const { commands } = await store.readStream(streamId);
+        expect(commands.map((c) => c.version)).toEqual(
+          Array.from({ length: COMMAND_RECORDS_PER_STREAM }, (_, i) => i + 3),
+        );
+      }, 60_000);
+
+      it('records nothing for a stream without keyed commands, nor from a failed append', async () => {
+        const streamId = newStream();
+        const plain = await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
+        expect(plain.commands).toEqual([]);
+        await expect(
+          store.appendToStream(streamId, [anEvent('B')], { expectedVersion: 0, command: keyed(1) }),
+        ).rejects.toBeInstanceOf(ConcurrencyError);
+        expect((await store.readStream(streamId)).commands).toEqual([]);
       });
     });
 

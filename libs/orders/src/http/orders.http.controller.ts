@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import type { CommandContext } from '@app/event-sourcing';
+import { newAggregateId, type CommandContext } from '@app/event-sourcing';
 import {
   ApiCommandProblems,
   ApiProblems,
@@ -25,10 +24,12 @@ import { ListOrdersQuery } from '../application/order-summary/list-orders.query.
 import { CancelOrderRequestDto, PlaceOrderRequestDto } from './order.request.dto.js';
 import { ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
 
-/** Order ids are the UUIDs `POST /orders` hands out; anything else is a field error, like a body's. */
+/**
+ * Order ids are the UUIDs `POST /orders` hands out (random, or derived from an Idempotency-Key: version 4
+ * or 5); anything else is a field error, like a body's.
+ */
 const orderIdPipe = new ParseUUIDPipe({
-  version: '4',
-  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID (version 4)' }]),
+  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID' }]),
 });
 
 const orderIdParam = ApiParam({
@@ -57,7 +58,12 @@ export class OrdersCommandsController {
     const own = ownCustomerOf(principal);
     if (own !== undefined && body.customerId !== own)
       throw new HttpProblem('FORBIDDEN', 403, 'customerId must be the subject of your token');
-    const order = { orderId: randomUUID(), customerId: body.customerId, currency: body.currency, lines: body.lines };
+    const order = {
+      orderId: newAggregateId(context),
+      customerId: body.customerId,
+      currency: body.currency,
+      lines: body.lines,
+    };
     return this.commands.execute(new PlaceOrderCommand(order, context));
   }
 

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import type { CommandContext } from '@app/event-sourcing';
+import { newAggregateId, type CommandContext } from '@app/event-sourcing';
 import {
   ApiCommandProblems,
   Authenticated,
@@ -19,9 +18,9 @@ import { Open__Item__Command } from '../application/open-__item__/open-__item__.
 import { Open__Item__RequestDto } from './__item__.request.dto.js';
 import { List__Item__sQueryDto, __Item__PageView, __Item__View } from './__item__.response.dto.js';
 
+/** Ids are the UUIDs `POST /__item__s` hands out: random, or derived from an Idempotency-Key. */
 const idPipe = new ParseUUIDPipe({
-  version: '4',
-  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID (version 4)' }]),
+  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID' }]),
 });
 
 const idParam = ApiParam({
@@ -42,7 +41,7 @@ export class __Item__sCommandsController {
   @ApiCommandProblems({})
   @Authenticated() // AUTH_MODE=jwt: any verified token; @RequireRoles(ROLES.operator) for staff only
   open(@Body() body: Open__Item__RequestDto, @RequestContext() context: CommandContext) {
-    return this.commands.execute(new Open__Item__Command(randomUUID(), body.title, context));
+    return this.commands.execute(new Open__Item__Command(newAggregateId(context), body.title, context));
   }
 
   @Post(':id/close')
