@@ -18,7 +18,7 @@ const DEPENDENCY: Record<InfraServer, { readonly check: string; readonly logName
 
 /** JSON log lines of the service's latest start. */
 const logOfLastStart = (service: ServiceProcess): string[] =>
-  (service.log().split(`--- start #${service.starts} of ${service.name}`)[1] ?? '').split('\n');
+  (service.log().split(`--- start #${service.starts} of ${service.name}`)[1] ?? '').split('\n').slice(1);
 
 const messagesOf = (lines: readonly string[]): string[] =>
   lines.flatMap((line) => {

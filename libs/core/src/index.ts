@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './events.js';
 export * from './event-batches.js';
 export * from './tracing.js';
+export * from './dependency-connection.js';
