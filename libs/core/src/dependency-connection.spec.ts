@@ -56,6 +56,24 @@ describe('DependencyConnection', () => {
     });
   });
 
+  describe('when the first attempt is slow', () => {
+    it('lets the start-up go on after the wait, and still reports the attempt', async () => {
+      const logger = recordingLogger();
+      const connection = new DependencyConnection(
+        'MongoDB',
+        () => new Promise<void>((_, fail) => setTimeout(() => fail(new Error('server selection timed out')), 5_000)),
+        logger,
+      );
+      const started = connection.start(1_000);
+      await jest.advanceTimersByTimeAsync(1_000);
+      await expect(started).resolves.toBe(false);
+      expect({ state: connection.state, lines: logger.lines }).toEqual({ state: 'connecting', lines: [] });
+      await jest.advanceTimersByTimeAsync(4_000);
+      expect({ state: connection.state, lines: logger.lines.length }).toEqual({ state: 'retrying', lines: 1 });
+      connection.stop();
+    });
+  });
+
   describe('when stopped while retrying', () => {
     it('makes no further attempt', async () => {
       let attempts = 0;
@@ -76,7 +94,7 @@ describe('DependencyConnection', () => {
   });
 
   describe('when an error is fatal', () => {
-    it('stops retrying and reports it once', async () => {
+    it('stops retrying and reports it once, through onFatal when given', async () => {
       const logger = recordingLogger();
       const fatal: unknown[] = [];
       const connection = new DependencyConnection(
@@ -92,8 +110,18 @@ describe('DependencyConnection', () => {
       expect({ state: connection.state, fatal: fatal.length, lines: logger.lines }).toEqual({
         state: 'failed',
         fatal: 1,
-        lines: ['error Cosmos DB: The input authorization token cannot serve the request'],
+        lines: [],
       });
+      const alone = recordingLogger();
+      await new DependencyConnection(
+        'Cosmos DB',
+        async () => {
+          throw new Error('refused');
+        },
+        alone,
+        { fatal: () => true },
+      ).start();
+      expect(alone.lines).toEqual(['error Cosmos DB: refused']);
     });
   });
 });

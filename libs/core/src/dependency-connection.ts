@@ -19,7 +19,7 @@ export interface DependencyConnectionOptions {
   readonly retryMs?: number;
   /** True for an error no retry can fix (bad credentials, a malformed address): retries stop. */
   readonly fatal?: (error: unknown) => boolean;
-  /** Called once with a fatal error (e.g. to exit with one line naming the setting). */
+  /** Called once with a fatal error instead of logging it (e.g. to exit with one line naming the setting). */
   readonly onFatal?: (error: unknown) => void;
 }
 
@@ -27,6 +27,8 @@ export type DependencyState = 'connecting' | 'retrying' | 'connected' | 'failed'
 
 /** Default pause between attempts. */
 export const DEPENDENCY_RETRY_MS = 2_000;
+/** How long a start-up waits for a dependency's first attempt before it goes on without it. */
+export const FIRST_ATTEMPT_WAIT_MS = 3_000;
 
 /** First line of an error's message, bounded: SDK errors carry multi-line diagnostics. */
 export const oneLine = (error: unknown, max = 240): string => {
@@ -68,9 +70,19 @@ export class DependencyConnection {
     return this.options.retryMs ?? DEPENDENCY_RETRY_MS;
   }
 
-  /** Runs the first attempt; resolves after it (true: connected), later attempts run in the background. */
-  async start(): Promise<boolean> {
-    await this.#try();
+  /**
+   * Runs the first attempt; resolves after it (true: connected) or after `waitMs` (default: no bound),
+   * whichever comes first, so that a slow failure (a driver's own timeouts and retries) does not hold the
+   * process's start-up; the attempt goes on, and later ones run in the background.
+   */
+  async start(waitMs?: number): Promise<boolean> {
+    const first = this.#try();
+    if (waitMs === undefined) await first;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([first, new Promise<void>((done) => (timer = setTimeout(done, waitMs)))]);
+      clearTimeout(timer);
+    }
     return this.isConnected;
   }
 
@@ -90,8 +102,9 @@ export class DependencyConnection {
       this.#lastError = oneLine(error);
       if (this.options.fatal?.(error)) {
         this.#state = 'failed';
-        this.logger.error(`${this.name}: ${this.#lastError}`);
-        this.options.onFatal?.(error);
+        // onFatal says it in its own words (naming the setting); else this is the one line.
+        if (this.options.onFatal) this.options.onFatal(error);
+        else this.logger.error(`${this.name}: ${this.#lastError}`);
         return;
       }
       if (this.#state === 'connecting') {

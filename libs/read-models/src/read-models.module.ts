@@ -1,5 +1,5 @@
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { DependencyConnection } from '@app/core';
+import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS } from '@app/core';
 import { ReadModelStore } from './document-collection.js';
 import { processWaitBudget } from './document-waits.js';
 import { InMemoryReadModelStore } from './in-memory-document-collection.js';
@@ -50,7 +50,7 @@ export class ReadModelStoreConnection {
         () => store.init(),
         logger,
       );
-      await connection.start();
+      await connection.start(FIRST_ATTEMPT_WAIT_MS);
       logger.log(`Read models: MongoDB ${hostsOf(options.url)}, database ${store.database}`);
       return new ReadModelStoreConnection(store, connection);
     }

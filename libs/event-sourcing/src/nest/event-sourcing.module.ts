@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { DependencyConnection, oneLine, systemClock } from '@app/core';
+import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS, oneLine, systemClock } from '@app/core';
 import { createCosmosClient } from '../cosmos/cosmos-client.js';
 import { CosmosEventStore } from '../cosmos/cosmos-event-store.js';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
@@ -68,7 +68,7 @@ export class EventStoreConnection {
         },
       },
     );
-    await connection.start();
+    await connection.start(FIRST_ATTEMPT_WAIT_MS);
     logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId} (${auth})`);
     return new EventStoreConnection(store, connection);
   }

@@ -7,6 +7,7 @@ import {
   type OnModuleInit,
   Inject,
 } from '@nestjs/common';
+import { FIRST_ATTEMPT_WAIT_MS } from '@app/core';
 import { EventPublisher } from '@app/event-sourcing';
 import { TransportHealth } from '../messaging.options.js';
 import { kafkaEventConsumerController, KAFKA_TRANSPORT_OPTIONS, KafkaEventConsumer } from './kafka-event-consumer.js';
@@ -99,7 +100,7 @@ export class KafkaMessagingModule implements OnModuleInit, OnApplicationShutdown
    * (or, with the brokers down, the relay's publishes fail and are retried until the connection is made).
    */
   async onModuleInit(): Promise<void> {
-    await this.connection.start();
+    await this.connection.start(FIRST_ATTEMPT_WAIT_MS);
   }
 
   onApplicationShutdown(): void {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type INestApplication, type INestMicroservice } from '@nestjs/common';
-import { DependencyConnection, oneLine } from '@app/core';
+import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS, oneLine } from '@app/core';
 import { TransportHealth, TransportNotReadyError } from '../messaging.options.js';
 import { KafkaConsumerLag, totalLag } from './kafka-consumer-lag.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
@@ -142,7 +142,7 @@ export const connectKafkaConsumer = async (
   );
   health.consumerConnection = consumer;
   const kafka = app.get(KafkaConnection);
-  if (kafka.isConnected) await consumer.start();
+  if (kafka.isConnected) await consumer.start(FIRST_ATTEMPT_WAIT_MS);
   else void kafka.connected.then(() => consumer.start());
   return microservice;
 };
