@@ -126,7 +126,7 @@ export const relayAtScale = async ({
   const producer = rawBenchProducer(kafka);
   const relays: OutboxRelay[] = [];
   try {
-    await kafkaPublisher.onModuleInit();
+    await kafkaPublisher.connect();
     await producer.connect();
     const empty = await createEventContainer(cosmos, databaseId, 'empty');
     const filled = await createEventContainer(cosmos, databaseId, 'filled');

@@ -83,7 +83,7 @@ export const relay = async ({
   const publisher = new KafkaEventPublisher(kafka);
   const producer = rawBenchProducer(kafka);
   try {
-    await publisher.onModuleInit();
+    await publisher.connect();
     await producer.connect();
 
     // Events for the raw side, as the store would record them (same shapes and sizes).

@@ -193,6 +193,18 @@ describe('the auth matrix with AUTH_MODE=jwt', () => {
       );
     });
 
+    it("asking for another customer's order with a minVersion it has not reached is a 404 at once, like an unknown id", async () => {
+      const started = Date.now();
+      const answer = await api.http().get(`/orders/${ordersOfA[1]}`).query({ minVersion: 99 }).set(asB);
+      const tookMs = Date.now() - started;
+      expectProblem(answer, 404, 'ORDER_NOT_FOUND');
+      // No wait (READ_YOUR_WRITES_TIMEOUT_MS is 2 s) and nothing about the order's version.
+      expect({ fast: tookMs < 1_000, leaked: /currentVersion|version/i.test(answer.text) }).toEqual({
+        fast: true,
+        leaked: false,
+      });
+    });
+
     it('lists only its own orders, whatever customerId it asks for', async () => {
       const listA = await api.http().get('/orders').set(asA);
       expect(listA.status).toBe(200);

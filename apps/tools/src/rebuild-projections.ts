@@ -9,9 +9,11 @@ import { NestFactory } from '@nestjs/core';
 import { ConfigError, readAppConfig, type LoadedConfig } from '@app/config';
 import { ProjectionReplayer, type ReplayProgress } from '@app/event-sourcing';
 import { contextsByService } from '@app/contexts';
-import { applicationModule, type AppDefinition } from '@app/platform';
+import { applicationModule, storesConnected, type AppDefinition } from '@app/platform';
 
 const SERVICES = contextsByService();
+/** How long the job waits for Cosmos DB and MongoDB to answer before it gives up. */
+const STORES_TIMEOUT_MS = 30_000;
 
 const usage = `usage: npm run projections:rebuild -- <${Object.keys(SERVICES).join('|')}> [<projection>]`;
 
@@ -94,6 +96,7 @@ const main = async (): Promise<number> => {
     { logger: ['error', 'warn'] },
   );
   try {
+    await storesConnected(app, STORES_TIMEOUT_MS);
     const replayer = app.get(ProjectionReplayer);
     const names = projection ? [projection] : replayer.projections.map((p) => p.name);
     for (const name of names) {

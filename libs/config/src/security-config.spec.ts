@@ -6,6 +6,11 @@ import { loadSecurityConfig } from './security-config.js';
 
 const defaults = { port: 3000, service: 'monolith' };
 const SECRET = 'a-development-secret-of-32-bytes!!';
+const JWKS = {
+  AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+  AUTH_JWT_ISSUER: 'https://id.example/tenant-1/v2.0',
+  AUTH_JWT_AUDIENCE: 'api://orders',
+};
 
 const problemsOf = (env: Record<string, string>): string[] => {
   const problems: string[] = [];
@@ -34,10 +39,9 @@ describe('the security configuration', () => {
     });
 
     it('turns Swagger off in production unless asked for', () => {
-      expect(loadConfig({ NODE_ENV: 'production' }, defaults).security.http.swaggerEnabled).toBe(false);
-      expect(
-        loadConfig({ NODE_ENV: 'production', SWAGGER_ENABLED: 'true' }, defaults).security.http.swaggerEnabled,
-      ).toBe(true);
+      const production = { NODE_ENV: 'production', AUTH_MODE: 'jwt', ...JWKS };
+      expect(loadConfig(production, defaults).security.http.swaggerEnabled).toBe(false);
+      expect(loadConfig({ ...production, SWAGGER_ENABLED: 'true' }, defaults).security.http.swaggerEnabled).toBe(true);
     });
   });
 
@@ -59,11 +63,14 @@ describe('the security configuration', () => {
       });
     });
 
-    it('takes a JWKS URL instead, with a default clock tolerance of 30 s', () => {
-      expect(
-        loadConfig({ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json' }, defaults).security
-          .auth,
-      ).toEqual({ mode: 'jwt', jwksUrl: 'https://id.example/.well-known/jwks.json', clockToleranceSec: 30 });
+    it('takes a JWKS URL instead, with its issuer and audience and a default clock tolerance of 30 s', () => {
+      expect(loadConfig({ AUTH_MODE: 'jwt', ...JWKS }, defaults).security.auth).toEqual({
+        mode: 'jwt',
+        jwksUrl: 'https://id.example/.well-known/jwks.json',
+        issuer: 'https://id.example/tenant-1/v2.0',
+        audience: 'api://orders',
+        clockToleranceSec: 30,
+      });
     });
 
     it.each([
@@ -73,11 +80,31 @@ describe('the security configuration', () => {
         { AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, AUTH_JWKS_URL: 'https://id.example/jwks' },
         'AUTH_JWT_SECRET and AUTH_JWKS_URL exclude each other',
       ],
-      [{ AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'ftp://id.example/jwks' }, 'AUTH_JWKS_URL must be an https or http URL'],
+      [{ AUTH_MODE: 'jwt', ...JWKS, AUTH_JWKS_URL: 'ftp://id.example/jwks' }, 'AUTH_JWKS_URL must be an https URL'],
+      [{ AUTH_MODE: 'jwt', ...JWKS, AUTH_JWKS_URL: 'http://id.example/jwks' }, 'AUTH_JWKS_URL must be an https URL'],
+      [{ AUTH_MODE: 'jwt', ...JWKS, AUTH_JWT_ISSUER: '' }, 'AUTH_JWKS_URL needs AUTH_JWT_ISSUER: set it to'],
+      [{ AUTH_MODE: 'jwt', ...JWKS, AUTH_JWT_AUDIENCE: '' }, 'AUTH_JWKS_URL needs AUTH_JWT_AUDIENCE: set it to'],
+      [{ NODE_ENV: 'production' }, 'AUTH_MODE=none is refused under NODE_ENV=production: set AUTH_MODE=jwt'],
+      [{ NODE_ENV: 'production', AUTH_MODE: 'none' }, 'AUTH_ALLOW_NONE_IN_PRODUCTION=true to run an open API'],
+      [{ NODE_ENV: 'production', AUTH_ALLOW_NONE_IN_PRODUCTION: 'yes' }, 'AUTH_ALLOW_NONE_IN_PRODUCTION must be true'],
       [{ AUTH_MODE: 'jwt', AUTH_JWT_SECRET: SECRET, AUTH_CLOCK_TOLERANCE_SEC: '3600' }, 'AUTH_CLOCK_TOLERANCE_SEC'],
       [{ AUTH_MODE: 'basic' }, 'AUTH_MODE must be one of none, jwt'],
     ])('refuses %j', (env, problem) => {
       expect(problemsOf(env).join('\n')).toContain(problem);
+    });
+
+    it('runs an open API under NODE_ENV=production only when AUTH_ALLOW_NONE_IN_PRODUCTION=true says so', () => {
+      expect(problemsOf({ NODE_ENV: 'production', AUTH_ALLOW_NONE_IN_PRODUCTION: 'true' })).toEqual([]);
+      expect(problemsOf({ NODE_ENV: 'development' })).toEqual([]);
+    });
+
+    it('reports each problem in one line that names the setting', () => {
+      for (const env of [
+        { AUTH_MODE: 'jwt', AUTH_JWKS_URL: 'http://id.example/jwks' } as Record<string, string>,
+        { NODE_ENV: 'production' },
+      ]) {
+        for (const problem of problemsOf(env)) expect(problem).toMatch(/^[^\n]*AUTH_[A-Z_]+[^\n]*$/);
+      }
     });
 
     it('never repeats the secret in a problem', () => {

@@ -82,7 +82,7 @@ export const loadSecurityConfig = (env: Env, problems: string[]): SecurityConfig
   };
 
   return {
-    auth: loadAuth(env, problems, { get, int, url }),
+    auth: loadAuth(env, problems, { get, int, url, bool }),
     http: {
       corsOrigins: (get('CORS_ORIGINS') ?? '')
         .split(',')
@@ -113,10 +113,12 @@ const loadAuth = (
     get,
     int,
     url,
+    bool,
   }: {
     get: (name: string) => string | undefined;
     int: (name: string, fallback: number, min: number, max: number) => number;
     url: (name: string, protocols: readonly string[]) => string | undefined;
+    bool: (name: string, fallback: boolean) => boolean;
   },
 ): AuthSettings => {
   const mode = get('AUTH_MODE') ?? 'none';
@@ -124,9 +126,28 @@ const loadAuth = (
     problems.push(`AUTH_MODE must be one of none, jwt (got "${mode}")`);
     return { mode: 'none' };
   }
-  if (mode === 'none') return { mode };
+  if (mode === 'none') {
+    // An open API in production is a decision someone writes down, not a default one forgets to change.
+    const allowed = bool('AUTH_ALLOW_NONE_IN_PRODUCTION', false);
+    if (env.NODE_ENV === 'production' && !allowed)
+      problems.push(
+        'AUTH_MODE=none is refused under NODE_ENV=production: set AUTH_MODE=jwt (AUTH_JWKS_URL, AUTH_JWT_ISSUER, ' +
+          'AUTH_JWT_AUDIENCE), or AUTH_ALLOW_NONE_IN_PRODUCTION=true to run an open API on purpose',
+      );
+    return { mode };
+  }
   const secret = get('AUTH_JWT_SECRET');
-  const jwksUrl = url('AUTH_JWKS_URL', ['https:', 'http:']);
+  // Keys fetched over plain http can be swapped on the way; and without an expected issuer and audience any
+  // token the identity provider signs (any tenant of a multi-tenant one, any application) would be accepted.
+  const jwksUrl = url('AUTH_JWKS_URL', ['https:']);
+  if (env.AUTH_JWKS_URL) {
+    for (const name of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE']) {
+      if (get(name) === undefined)
+        problems.push(
+          `AUTH_JWKS_URL needs ${name}: set it to the ${name === 'AUTH_JWT_ISSUER' ? "identity provider's issuer (the tokens' iss)" : "audience this API's tokens carry (aud)"}`,
+        );
+    }
+  }
   if (secret === undefined && jwksUrl === undefined && env.AUTH_JWKS_URL === undefined)
     problems.push('AUTH_MODE=jwt needs AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL (RS256/ES256)');
   if (secret !== undefined && env.AUTH_JWKS_URL)

@@ -5,3 +5,4 @@ export * from './events.js';
 export * from './event-batches.js';
 export * from './tracing.js';
 export * from './loopback.js';
+export * from './dependency-connection.js';

@@ -311,3 +311,15 @@ export const RequestContext = createParamDecorator((_: unknown, ctx: ExecutionCo
   const { idempotency } = http.getRequest<RequestWithIdempotency>();
   return idempotency ? keyedCommand(idempotency, correlationId) : externalCommand(correlationId);
 });
+
+/**
+ * An AbortSignal aborted when the client goes away before its answer is written (the connection closed), so
+ * that work done only for that answer (a `?minVersion=` wait) stops and frees what it holds.
+ */
+export const ClientGone = createParamDecorator((_: unknown, ctx: ExecutionContext): AbortSignal => {
+  const response = ctx.switchToHttp().getResponse<Response>();
+  const controller = new AbortController();
+  if (response.destroyed && !response.writableFinished) controller.abort();
+  else response.once('close', () => response.writableFinished || controller.abort());
+  return controller.signal;
+});

@@ -125,8 +125,16 @@ export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
     process.exit(1);
   }
   const { config } = loaded;
+  // Dependencies that are down do not stop the start (they connect in the background); what does is
+  // configuration, reported in one line that names the setting.
   const app = await createHttpApp(definition, config, loaded.module);
-  await app.listen(config.port);
+  try {
+    await app.listen(config.port);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'EADDRINUSE') throw error;
+    logger.error(`PORT ${config.port} is in use by another process: set PORT to a free port`);
+    process.exit(1);
+  }
   const { store } = config.eventSourcing;
   const embedded = store.kind === 'memory' && config.readModels.store.kind === 'memory';
   logger.log(

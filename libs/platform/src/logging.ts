@@ -87,6 +87,13 @@ export const loggingModule = (service: string, log: AppConfig['log']): DynamicMo
           `${req.method} ${req.url} ${res.statusCode} ${Math.round(ms)} ms`,
         customErrorMessage: (req: IncomingMessage, res: ServerResponse, error: Error) =>
           `${req.method} ${req.url} ${res.statusCode} ${error.message}`,
+        // A 5xx answered on purpose (a problem+json the HTTP layer logged already) gets no made-up error
+        // and stack from pino-http: while a dependency is down that was a stack trace per request.
+        customErrorObject: (_req: IncomingMessage, res: ServerResponse, error: Error, object: object) => {
+          if (error.message !== `failed with status code ${res.statusCode}`) return object;
+          const { err: _synthetic, ...rest } = object as { err?: unknown };
+          return rest;
+        },
         quietReqLogger: true,
       },
       log.format === 'pretty'

@@ -159,6 +159,11 @@ export class WaitBudget {
   release(): void {
     this.#open = Math.max(0, this.#open - 1);
   }
+
+  /** Waits open now (tests, diagnostics). */
+  get inUse(): number {
+    return this.#open;
+  }
 }
 
 /** The budget of this process. */

@@ -1,4 +1,5 @@
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS } from '@app/core';
 import { ReadModelStore } from './document-collection.js';
 import { processWaitBudget } from './document-waits.js';
 import { InMemoryReadModelStore } from './in-memory-document-collection.js';
@@ -29,25 +30,42 @@ const hostsOf = (url: string): string =>
     .replace(/^[^@/]*@/, '')
     .split(/[/?]/)[0] ?? '';
 
-const createStore = async (options: ReadModelsOptions['store']): Promise<ReadModelStore> => {
-  const logger = new Logger('ReadModels');
-  if (options.kind === 'mongo') {
-    const store = new MongoReadModelStore({ url: options.url, tlsCaFile: options.tlsCaFile });
+/**
+ * The store and how it connects. MongoDB down at start-up does not stop the process: the connection is
+ * retried in the background, queries answer 503 meanwhile (and projections hold their batches), readiness
+ * names the read models.
+ */
+export class ReadModelStoreConnection {
+  constructor(
+    readonly store: ReadModelStore,
+    readonly connection?: DependencyConnection,
+  ) {}
+
+  static async open(options: ReadModelsOptions['store']): Promise<ReadModelStoreConnection> {
+    const logger = new Logger('ReadModels');
+    if (options.kind === 'mongo') {
+      const store = new MongoReadModelStore({ url: options.url, tlsCaFile: options.tlsCaFile });
+      const connection = new DependencyConnection(
+        `MongoDB read store ${hostsOf(options.url)}`,
+        () => store.init(),
+        logger,
+      );
+      await connection.start(FIRST_ATTEMPT_WAIT_MS);
+      logger.log(`Read models: MongoDB ${hostsOf(options.url)}, database ${store.database}`);
+      return new ReadModelStoreConnection(store, connection);
+    }
+    logger.log('Read models: IN MEMORY (embedded mode): rebuilt from nothing on restart');
+    const store = new InMemoryReadModelStore();
     await store.init();
-    logger.log(`Read models: MongoDB ${hostsOf(options.url)}, database ${store.database}`);
-    return store;
+    return new ReadModelStoreConnection(store);
   }
-  logger.log('Read models: IN MEMORY (embedded mode): rebuilt from nothing on restart');
-  const store = new InMemoryReadModelStore();
-  await store.init();
-  return store;
-};
+}
 
 /** The read-model store chosen by configuration, shared by every projection of the application. */
 @Global()
 @Module({})
 export class ReadModelsModule implements OnApplicationShutdown {
-  constructor(@Inject(ReadModelStore) private readonly store: ReadModelStore) {}
+  constructor(@Inject(ReadModelStoreConnection) private readonly connection: ReadModelStoreConnection) {}
 
   static forRoot(options: ReadModelsOptions): DynamicModule {
     if (options.maxConcurrentWaits !== undefined) processWaitBudget.limit = options.maxConcurrentWaits;
@@ -55,14 +73,20 @@ export class ReadModelsModule implements OnApplicationShutdown {
       module: ReadModelsModule,
       providers: [
         { provide: READ_MODELS_OPTIONS, useValue: options },
-        { provide: ReadModelStore, useFactory: () => createStore(options.store) },
+        { provide: ReadModelStoreConnection, useFactory: () => ReadModelStoreConnection.open(options.store) },
+        {
+          provide: ReadModelStore,
+          inject: [ReadModelStoreConnection],
+          useFactory: (connection: ReadModelStoreConnection) => connection.store,
+        },
       ],
-      exports: [READ_MODELS_OPTIONS, ReadModelStore],
+      exports: [READ_MODELS_OPTIONS, ReadModelStoreConnection, ReadModelStore],
     };
   }
 
   /** Last shutdown phase: consumers and relays have stopped writing by now. */
   async onApplicationShutdown(): Promise<void> {
-    await this.store.close();
+    this.connection.connection?.stop();
+    await this.connection.store.close();
   }
 }

@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { InMemoryDocumentCollection } from './in-memory-document-collection.js';
 import { applyToDocument } from './projection.js';
-import { readAtLeast, ReadModelBehindError } from './wait-for-version.js';
+import { WaitBudget } from './document-waits.js';
+import { readAtLeast, ReadModelBehindError, TooManyWaitsError } from './wait-for-version.js';
 import type { RecordedEvent } from '@app/core';
 
 interface Doc {
@@ -101,5 +102,58 @@ describe('readAtLeast (read your writes)', () => {
     const error = await readAtLeast('Thing t', collection, 't', 3, 100).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ReadModelBehindError);
     expect(error).toMatchObject({ code: 'READ_MODEL_BEHIND', details: { minVersion: 3, currentVersion: 1 } });
+  });
+
+  describe('when the caller may not see the document', () => {
+    it('answers it as absent at once, before any wait and without taking a wait slot', async () => {
+      const collection = await setUp();
+      const budget = new WaitBudget(1);
+      const started = Date.now();
+      const answer = await readAtLeast('Thing t', collection, 't', 99, 5_000, { budget, visible: () => false });
+      expect({ answer, fast: Date.now() - started < 1_000, inUse: budget.inUse }).toEqual({
+        answer: undefined,
+        fast: true,
+        inUse: 0,
+      });
+    });
+
+    it('answers a document that appears during the wait and is not visible as absent too', async () => {
+      const collection = await setUp();
+      const waiting = readAtLeast('Thing t', collection, 'later', 1, 5_000, {
+        visible: (doc: Doc & { owner?: string }) => doc.owner === 'a',
+      });
+      setTimeout(() => void applyToDocument(collection, 'later', event(1), () => ({ id: 'later', owner: 'b' })), 20);
+      await expect(waiting).resolves.toBeUndefined();
+    });
+  });
+
+  describe('when the client goes away', () => {
+    it('stops waiting and frees its slot, so a new wait is accepted', async () => {
+      const collection = await setUp();
+      const budget = new WaitBudget(2);
+      const clients = [new AbortController(), new AbortController()];
+      const waits = clients.map((client) =>
+        readAtLeast('Thing t', collection, 't', 99, 30_000, { budget, signal: client.signal }).catch((e: unknown) => e),
+      );
+      await expect(readAtLeast('Thing t', collection, 't', 99, 30_000, { budget })).rejects.toBeInstanceOf(
+        TooManyWaitsError,
+      );
+      for (const client of clients) client.abort();
+      await Promise.all(waits);
+      expect(budget.inUse).toBe(0);
+      const next = readAtLeast('Thing t', collection, 't', 2, 30_000, { budget });
+      await applyToDocument(collection, 't', event(2), (d) => ({ id: d!.id }));
+      await expect(next).resolves.toMatchObject({ version: 2 });
+    });
+
+    it('takes no slot when the client is gone already', async () => {
+      const collection = await setUp();
+      const budget = new WaitBudget(1);
+      const answer = await readAtLeast('Thing t', collection, 't', 99, 30_000, {
+        budget,
+        signal: AbortSignal.abort(),
+      }).catch((e: unknown) => e);
+      expect({ answer: answer instanceof Error, inUse: budget.inUse }).toEqual({ answer: true, inUse: 0 });
+    });
   });
 });

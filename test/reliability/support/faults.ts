@@ -195,8 +195,11 @@ export const readModelSnapshot = async (): Promise<Record<string, unknown[]>> =>
 
 // ---- the servers -------------------------------------------------------------------------------------------
 
+/** The local servers a test can stop one by one (`node infra/infra.mjs down <name>`). */
+export type InfraServer = 'kafka' | 'mongodb' | 'cosmos';
+
 /** `node infra/infra.mjs up|down [service]`: one server, or with none the whole local stack. */
-const infra = (action: 'up' | 'down', service?: 'kafka' | 'mongodb'): void => {
+const infra = (action: 'up' | 'down', service?: InfraServer): void => {
   execFileSync(process.execPath, ['infra/infra.mjs', action, ...(service ? [service] : [])], {
     cwd: repositoryRoot,
     stdio: 'pipe',
@@ -220,7 +223,7 @@ export const waitNoBenchmark = async (timeoutMs = 120_000): Promise<void> => {
 };
 
 /** Runs `during` with the server stopped; always starts it again. */
-export const withServerDown = async <T>(service: 'kafka' | 'mongodb', during: () => Promise<T>): Promise<T> => {
+export const withServerDown = async <T>(service: InfraServer, during: () => Promise<T>): Promise<T> => {
   await waitNoBenchmark();
   try {
     infra('down', service);

@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { systemClock } from '@app/core';
+import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS, oneLine, systemClock } from '@app/core';
 import { createCosmosClient } from '../cosmos/cosmos-client.js';
 import { CosmosEventStore } from '../cosmos/cosmos-event-store.js';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
@@ -30,18 +30,54 @@ import {
   type EventStoreOptions,
 } from './event-sourcing.options.js';
 
-const createEventStore = async (options: EventStoreOptions): Promise<EventStore> => {
-  const logger = new Logger('EventStore');
-  if (options.kind === 'memory') {
-    logger.log('Event store: IN MEMORY (embedded mode): events are lost when the process stops');
-    return new InMemoryEventStore();
+/** HTTP statuses of Cosmos DB that no retry fixes: the key or identity is refused. */
+const REFUSED_CREDENTIALS = new Set([401, 403]);
+
+/**
+ * The event store chosen by configuration and how it connects. Cosmos DB down at start-up does not stop
+ * the process: the store's `init` (database and container creation) is retried in the background, commands
+ * answer 503 meanwhile and readiness names the event store. A refused key is configuration: one line, exit.
+ */
+export class EventStoreConnection {
+  constructor(
+    readonly store: EventStore,
+    readonly connection?: DependencyConnection,
+  ) {}
+
+  static async open(options: EventStoreOptions): Promise<EventStoreConnection> {
+    const logger = new Logger('EventStore');
+    if (options.kind === 'memory') {
+      logger.log('Event store: IN MEMORY (embedded mode): events are lost when the process stops');
+      return new EventStoreConnection(new InMemoryEventStore());
+    }
+    const client = createCosmosClient({ endpoint: options.endpoint, key: options.key, caFile: options.caFile });
+    const store = CosmosEventStore.fromClient(client, options.databaseId, options.containerId);
+    const auth = options.key ? 'account key' : 'Microsoft Entra ID';
+    const connection = new DependencyConnection(
+      `Cosmos DB event store ${options.endpoint}`,
+      () => store.init(),
+      logger,
+      {
+        fatal: (error) => REFUSED_CREDENTIALS.has(statusOf(error)),
+        onFatal: () => {
+          logger.error(
+            `Cosmos DB refused the ${auth} of ${options.endpoint}: ` +
+              (options.key ? 'set COSMOS_KEY to the account key' : 'grant the identity a Cosmos DB data-plane role'),
+          );
+          process.exit(1);
+        },
+      },
+    );
+    await connection.start(FIRST_ATTEMPT_WAIT_MS);
+    logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId} (${auth})`);
+    return new EventStoreConnection(store, connection);
   }
-  const client = createCosmosClient({ endpoint: options.endpoint, key: options.key, caFile: options.caFile });
-  const store = CosmosEventStore.fromClient(client, options.databaseId, options.containerId);
-  await store.init();
-  const auth = options.key ? 'account key' : 'Microsoft Entra ID';
-  logger.log(`Event store: Cosmos DB ${options.endpoint} ${options.databaseId}/${options.containerId} (${auth})`);
-  return store;
+}
+
+/** The HTTP status behind an error the store wrapped (EventStoreUnavailableError keeps the SDK error as cause). */
+const statusOf = (error: unknown): number => {
+  const code = (error as { cause?: { code?: unknown }; code?: unknown } | null)?.cause?.code;
+  return typeof code === 'number' ? code : -1;
 };
 
 /**
@@ -57,6 +93,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
     @Inject(ProjectionReplayer) private readonly replayer: ProjectionReplayer,
     @Inject(EVENT_SOURCING_OPTIONS) private readonly options: EventSourcingOptions,
     @Inject(CommandBus) commandBus: CommandBus,
+    @Inject(EventStoreConnection) private readonly storeConnection: EventStoreConnection,
   ) {
     instrumentCommandBus(commandBus);
   }
@@ -73,9 +110,11 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
       providers: [
         { provide: EVENT_SOURCING_OPTIONS, useValue: options },
         { provide: CLOCK, useValue: systemClock },
+        { provide: EventStoreConnection, useFactory: () => EventStoreConnection.open(options.store) },
         {
           provide: EventStore,
-          useFactory: () => createEventStore(options.store),
+          inject: [EventStoreConnection],
+          useFactory: (connection: EventStoreConnection) => connection.store,
         },
         EventTypeRegistry,
         EventHandlerRegistry,
@@ -94,6 +133,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
       ],
       exports: [
         CLOCK,
+        EventStoreConnection,
         EventStore,
         EventTypeRegistry,
         EventHandlerRegistry,
@@ -108,12 +148,21 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.replayProjectionsOnStart && this.options.role !== 'command') await this.replayer.replayAll();
+    if (this.options.replayProjectionsOnStart && this.options.role !== 'command') {
+      const connection = this.storeConnection.connection;
+      if (!connection || connection.isConnected) await this.replayer.replayAll();
+      // The store is down: the views are rebuilt once it answers (queries see them empty until then).
+      else
+        void connection.connected
+          .then(() => this.replayer.replayAll())
+          .catch((error: unknown) => new Logger('ProjectionReplayer').error(`Replay failed: ${oneLine(error)}`));
+    }
     // A query-side process appends nothing, so it has no outbox to relay.
     if (this.options.role !== 'query') this.relay.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.storeConnection.connection?.stop();
     await this.relay.stop();
   }
 }

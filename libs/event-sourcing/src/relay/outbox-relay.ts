@@ -106,6 +106,8 @@ export class OutboxRelay {
   #recoveryRequested = true;
   #nextRecoveryAt = 0;
   #storeFailures = 0;
+  /** Whether the last pass failed (its failure was logged; the next ones are not until one succeeds). */
+  #passesFailing = false;
   /**
    * Unpublished entries this relay knows of (`streamId@toVersion` -> appended at, epoch ms): its queued
    * appends and what its last scans found. The backlog metrics read it: no store query at scrape time.
@@ -235,9 +237,13 @@ export class OutboxRelay {
           });
         }
         if (await this.#fastPass(leader)) this.#again = true; // more may have arrived during the pass
+        if (this.#passesFailing) this.logger.log('Outbox relay passes work again');
+        this.#passesFailing = false;
       } catch (error) {
-        // A point read or a removal failed: the queued appends stay queued for the next pass.
-        this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
+        // A point read or a removal failed: the queued appends stay queued for the next pass. Said once
+        // per outage, not once per poll.
+        if (!this.#passesFailing) this.logger.warn(`Outbox relay pass failed: ${(error as Error).message}`);
+        this.#passesFailing = true;
       }
     }
   }

@@ -6,6 +6,7 @@ import type { CommandContext } from '@app/event-sourcing';
 import {
   ApiCommandProblems,
   ApiQueryProblems,
+  ClientGone,
   MinVersionQueryDto,
   Authenticated,
   PageQueryDto,
@@ -88,8 +89,12 @@ export class ProductsQueriesController {
     503: ['READ_MODEL_BEHIND', 'TOO_MANY_WAITS'],
   })
   @Authenticated()
-  async get(@Param('sku', SkuPipe) sku: string, @Query() query: MinVersionQueryDto) {
-    const { id: _id, ...view } = await this.queries.execute(new GetProductQuery(sku, query.minVersion));
+  async get(
+    @Param('sku', SkuPipe) sku: string,
+    @Query() query: MinVersionQueryDto,
+    @ClientGone() clientGone: AbortSignal,
+  ) {
+    const { id: _id, ...view } = await this.queries.execute(new GetProductQuery(sku, query.minVersion, clientGone));
     return view;
   }
 

@@ -1,4 +1,4 @@
-import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientKafka, type KafkaOptions } from '@nestjs/microservices';
 import { context, propagation, SpanStatusCode, type Span } from '@opentelemetry/api';
 import { contextFrom, SpanKind, streamCategory, trace, tracer, type RecordedEvent } from '@app/core';
@@ -22,10 +22,10 @@ export const kafkaPublisherClientOptions = (options: KafkaTransportOptions): Non
  * pass) go in ONE produce request (`sendBatch` of the underlying kafkajs producer: one message list per
  * topic, in the given order, so each stream keeps its order in its partition). The producer is idempotent
  * and `publish` resolves only when the broker acknowledged everything (acks=all); any failure rejects, so
- * the outbox relay keeps the entries and publishes them again later.
+ * the outbox relay keeps the entries and publishes them again later. KafkaConnection connects it at
+ * start-up (in the background while the brokers are unreachable); a publish connects it too.
  */
-export class KafkaEventPublisher extends EventPublisher implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger(KafkaEventPublisher.name);
+export class KafkaEventPublisher extends EventPublisher implements OnApplicationShutdown {
   readonly client: ClientKafka;
 
   constructor(
@@ -36,9 +36,9 @@ export class KafkaEventPublisher extends EventPublisher implements OnModuleInit,
     this.client = client ?? new ClientKafka(kafkaPublisherClientOptions(options));
   }
 
-  async onModuleInit(): Promise<void> {
+  /** Connects the producer (KafkaConnection does at start-up; a publish does too). */
+  async connect(): Promise<void> {
     await this.client.connect();
-    this.logger.log('Kafka publisher connected');
   }
 
   async onApplicationShutdown(): Promise<void> {

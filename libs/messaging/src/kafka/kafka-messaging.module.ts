@@ -1,4 +1,13 @@
-import { Global, Logger, Module, type DynamicModule, type OnModuleInit, Inject } from '@nestjs/common';
+import {
+  Global,
+  Logger,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Inject,
+} from '@nestjs/common';
+import { FIRST_ATTEMPT_WAIT_MS } from '@app/core';
 import { EventPublisher } from '@app/event-sourcing';
 import { TransportHealth } from '../messaging.options.js';
 import { kafkaEventConsumerController, KAFKA_TRANSPORT_OPTIONS, KafkaEventConsumer } from './kafka-event-consumer.js';
@@ -7,6 +16,7 @@ import { KafkaEventPublisher } from './kafka-event-publisher.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 import { allEventTopics, ensureKafkaTopics } from './kafka-topics.js';
 import { KafkaTransportHealth } from './kafka-transport-health.js';
+import { KafkaConnection } from './kafka-connection.js';
 
 export const KAFKA_MESSAGING_MODULE_OPTIONS = Symbol('KAFKA_MESSAGING_MODULE_OPTIONS');
 
@@ -20,7 +30,8 @@ export interface KafkaMessagingModuleOptions {
 }
 
 /**
- * Kafka transport of an application: creates the topics at start-up, provides `KafkaEventPublisher`
+ * Kafka transport of an application: creates the topics at start-up (in the background while the brokers are
+ * unreachable, see KafkaConnection), provides `KafkaEventPublisher`
  * (also exported as `EventPublisher`, the port of the outbox relay) and, with `topics`, the controller
  * through which the hybrid app's Kafka microservice delivers events to the EventHandlerRegistry.
  * Also provides `TransportHealth` (readiness). Start the consumer with `connectKafkaConsumer(app, options)`.
@@ -28,13 +39,8 @@ export interface KafkaMessagingModuleOptions {
  */
 @Global()
 @Module({})
-export class KafkaMessagingModule implements OnModuleInit {
-  private readonly logger = new Logger(KafkaMessagingModule.name);
-
-  constructor(
-    @Inject(KAFKA_TRANSPORT_OPTIONS) private readonly options: KafkaTransportOptions,
-    @Inject(KAFKA_MESSAGING_MODULE_OPTIONS) private readonly moduleOptions: KafkaMessagingModuleOptions,
-  ) {}
+export class KafkaMessagingModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(@Inject(KafkaConnection) private readonly connection: KafkaConnection) {}
 
   static forRoot(options: KafkaTransportOptions, moduleOptions: KafkaMessagingModuleOptions = {}): DynamicModule {
     const topics = moduleOptions.topics ?? [];
@@ -45,14 +51,32 @@ export class KafkaMessagingModule implements OnModuleInit {
         { provide: KAFKA_TRANSPORT_OPTIONS, useValue: options },
         { provide: KAFKA_MESSAGING_MODULE_OPTIONS, useValue: moduleOptions },
         { provide: KafkaEventPublisher, useFactory: () => new KafkaEventPublisher(options) },
+        {
+          provide: KafkaConnection,
+          inject: [KafkaEventPublisher],
+          useFactory: (publisher: KafkaEventPublisher) => {
+            const logger = new Logger(KafkaMessagingModule.name);
+            const createTopics = moduleOptions.createTopics ?? allEventTopics(options);
+            return new KafkaConnection(
+              `Kafka ${options.brokers.join(',')}`,
+              async () => {
+                await ensureKafkaTopics(options, createTopics, moduleOptions.replicationFactor);
+                logger.log(`Kafka topics ready: ${createTopics.join(', ')}`);
+                await publisher.client.connect();
+                logger.log('Kafka publisher connected');
+              },
+              logger,
+            );
+          },
+        },
         { provide: EventPublisher, useExisting: KafkaEventPublisher },
         KafkaEventConsumer,
         {
           provide: KafkaTransportHealth,
-          inject: [KafkaEventPublisher],
-          useFactory: (publisher: KafkaEventPublisher) => {
+          inject: [KafkaEventPublisher, KafkaConnection],
+          useFactory: (publisher: KafkaEventPublisher, connection: KafkaConnection) => {
             const lag = topics.length > 0 ? new KafkaConsumerLag(options, topics) : undefined;
-            const health = new KafkaTransportHealth(publisher, lag);
+            const health = new KafkaTransportHealth(publisher, lag, connection);
             if (topics.length > 0) health.expectConsumer();
             return health;
           },
@@ -62,6 +86,7 @@ export class KafkaMessagingModule implements OnModuleInit {
       exports: [
         KAFKA_TRANSPORT_OPTIONS,
         KafkaEventPublisher,
+        KafkaConnection,
         EventPublisher,
         KafkaEventConsumer,
         KafkaTransportHealth,
@@ -70,10 +95,15 @@ export class KafkaMessagingModule implements OnModuleInit {
     };
   }
 
-  /** Module init hooks run before those of the modules importing this one: topics exist before anyone sends. */
+  /**
+   * Module init hooks run before those of the modules importing this one: topics exist before anyone sends
+   * (or, with the brokers down, the relay's publishes fail and are retried until the connection is made).
+   */
   async onModuleInit(): Promise<void> {
-    const topics = this.moduleOptions.createTopics ?? allEventTopics(this.options);
-    await ensureKafkaTopics(this.options, topics, this.moduleOptions.replicationFactor);
-    this.logger.log(`Kafka topics ready: ${topics.join(', ')}`);
+    await this.connection.start(FIRST_ATTEMPT_WAIT_MS);
+  }
+
+  onApplicationShutdown(): void {
+    this.connection.stop();
   }
 }

@@ -10,18 +10,20 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import type { TransportOptions } from '../messaging.options.js';
+import { kafkaLogCreator } from './kafka-log.js';
 
 export type KafkaTransportOptions = Extract<TransportOptions, { kind: 'kafka' }>;
 
 /**
  * kafkajs client settings shared by the publisher, the consumer and the admin: quiet logs (warnings and
- * errors only) and bounded, fast retries so an unreachable broker surfaces as an error within seconds
+ * errors only, without a broker outage's per-attempt noise: see kafka-log.ts) and bounded, fast retries so an unreachable broker surfaces as an error within seconds
  * instead of hanging a request forever. Callers that must not lose data retry on top (the outbox relay).
  */
 export const kafkaClientConfig = (options: KafkaTransportOptions, clientId = options.clientId): KafkaConfig => ({
   clientId,
   brokers: [...options.brokers],
   logLevel: logLevel.WARN,
+  logCreator: kafkaLogCreator,
   connectionTimeout: 3000,
   requestTimeout: 10_000,
   retry: { retries: 6, initialRetryTime: 100, maxRetryTime: 2000 },

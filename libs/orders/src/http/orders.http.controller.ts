@@ -7,6 +7,7 @@ import {
   ApiProblems,
   ApiQueryProblems,
   Authenticated,
+  ClientGone,
   CommandAcceptedDto,
   CurrentPrincipal,
   HttpProblem,
@@ -16,7 +17,6 @@ import {
   RequestValidationError,
   type Principal,
 } from '@app/http';
-import { orderNotFound } from '../domain/order.errors.js';
 import { CancelOrderCommand } from '../application/cancel-order/cancel-order.command.js';
 import { PlaceOrderCommand } from '../application/place-order/place-order.command.js';
 import { GetOrderQuery } from '../application/order-summary/get-order.query.js';
@@ -101,12 +101,10 @@ export class OrdersQueriesController {
     @Param('id', orderIdPipe) id: string,
     @Query() query: MinVersionQueryDto,
     @CurrentPrincipal() principal: Principal,
+    @ClientGone() clientGone: AbortSignal,
   ) {
-    const order = await this.queries.execute(new GetOrderQuery(id, query.minVersion));
-    // Another customer's order is answered as unknown: order ids do not leak.
-    const own = ownCustomerOf(principal);
-    if (own !== undefined && order.customerId !== own) throw orderNotFound(id);
-    return order;
+    // Another customer's order is answered as unknown (checked before any wait): order ids do not leak.
+    return this.queries.execute(new GetOrderQuery(id, query.minVersion, ownCustomerOf(principal), clientGone));
   }
 
   @Get()

@@ -5,6 +5,7 @@ import type { CommandContext } from '@app/event-sourcing';
 import {
   ApiCommandProblems,
   ApiQueryProblems,
+  ClientGone,
   CommandAcceptedDto,
   MinVersionQueryDto,
   RequestContext,
@@ -90,8 +91,12 @@ export class ShipmentsQueriesController {
   })
   // Shipments carry no customer id to check ownership against: staff only.
   @RequireRoles(ROLES.operator)
-  getShipment(@Param('id', shipmentIdPipe) id: string, @Query() query: MinVersionQueryDto) {
-    return this.queries.execute(new GetShipmentQuery(id, query.minVersion));
+  getShipment(
+    @Param('id', shipmentIdPipe) id: string,
+    @Query() query: MinVersionQueryDto,
+    @ClientGone() clientGone: AbortSignal,
+  ) {
+    return this.queries.execute(new GetShipmentQuery(id, query.minVersion, clientGone));
   }
 
   @Get()

@@ -6,6 +6,7 @@ import {
   ApiCommandProblems,
   Authenticated,
   ApiQueryProblems,
+  ClientGone,
   CommandAcceptedDto,
   MinVersionQueryDto,
   RequestContext,
@@ -72,8 +73,8 @@ export class __Item__sQueriesController {
     503: ['READ_MODEL_BEHIND', 'TOO_MANY_WAITS'],
   })
   @Authenticated()
-  get(@Param('id', idPipe) id: string, @Query() query: MinVersionQueryDto) {
-    return this.queries.execute(new Get__Item__Query(id, query.minVersion));
+  get(@Param('id', idPipe) id: string, @Query() query: MinVersionQueryDto, @ClientGone() clientGone: AbortSignal) {
+    return this.queries.execute(new Get__Item__Query(id, query.minVersion, clientGone));
   }
 
   @Get()

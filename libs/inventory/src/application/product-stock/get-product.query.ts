@@ -10,6 +10,8 @@ export class GetProductQuery extends Query<ProductStock> {
     readonly sku: string,
     /** Wait until the stock reflects at least this version (read-your-writes). */
     readonly minVersion?: number,
+    /** Aborted when the client goes away: a wait for `minVersion` ends there. */
+    readonly signal?: AbortSignal,
   ) {
     super();
   }
@@ -22,13 +24,14 @@ export class GetProductHandler implements IQueryHandler<GetProductQuery> {
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
   ) {}
 
-  async execute({ sku, minVersion }: GetProductQuery): Promise<ProductStock> {
+  async execute({ sku, minVersion, signal }: GetProductQuery): Promise<ProductStock> {
     const stock = await readAtLeast(
       `Product ${sku}`,
       this.projection.collection,
       sku,
       minVersion,
       this.options.readYourWritesTimeoutMs,
+      { signal },
     );
     if (!stock) throw productNotFound(sku);
     return stock;

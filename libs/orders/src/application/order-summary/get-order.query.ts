@@ -10,6 +10,10 @@ export class GetOrderQuery extends Query<OrderSummary> {
     readonly orderId: string,
     /** Wait until the summary reflects at least this version (read-your-writes). */
     readonly minVersion?: number,
+    /** The customer the caller is (a customer's token); another customer's order is answered as unknown. */
+    readonly ownCustomerId?: string,
+    /** Aborted when the client goes away: a wait for `minVersion` ends there. */
+    readonly signal?: AbortSignal,
   ) {
     super();
   }
@@ -22,13 +26,15 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
   ) {}
 
-  async execute({ orderId, minVersion }: GetOrderQuery): Promise<OrderSummary> {
+  async execute({ orderId, minVersion, ownCustomerId, signal }: GetOrderQuery): Promise<OrderSummary> {
+    // Ownership before any wait: another customer's order is unknown at once, its version never told.
     const summary = await readAtLeast(
       `Order ${orderId}`,
       this.projection.collection,
       orderId,
       minVersion,
       this.options.readYourWritesTimeoutMs,
+      { signal, visible: (order) => ownCustomerId === undefined || order.customerId === ownCustomerId },
     );
     if (!summary) throw orderNotFound(orderId);
     return summary;

@@ -10,6 +10,8 @@ export class GetShipmentQuery extends Query<ShipmentView> {
     readonly shipmentId: string,
     /** Wait until the view reflects at least this version (read-your-writes). */
     readonly minVersion?: number,
+    /** Aborted when the client goes away: a wait for `minVersion` ends there. */
+    readonly signal?: AbortSignal,
   ) {
     super();
   }
@@ -22,13 +24,14 @@ export class GetShipmentHandler implements IQueryHandler<GetShipmentQuery> {
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
   ) {}
 
-  async execute({ shipmentId, minVersion }: GetShipmentQuery): Promise<ShipmentView> {
+  async execute({ shipmentId, minVersion, signal }: GetShipmentQuery): Promise<ShipmentView> {
     const view = await readAtLeast(
       `Shipment ${shipmentId}`,
       this.projection.collection,
       shipmentId,
       minVersion,
       this.options.readYourWritesTimeoutMs,
+      { signal },
     );
     if (!view) throw shipmentNotFound(shipmentId);
     return view;

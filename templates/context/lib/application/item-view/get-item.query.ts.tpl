@@ -10,6 +10,8 @@ export class Get__Item__Query extends Query<__Item__View> {
     readonly __itemCamel__Id: string,
     /** Wait until the view reflects at least this version (read-your-writes). */
     readonly minVersion?: number,
+    /** Aborted when the client goes away: a wait for `minVersion` ends there. */
+    readonly signal?: AbortSignal,
   ) {
     super();
   }
@@ -22,13 +24,14 @@ export class Get__Item__Handler implements IQueryHandler<Get__Item__Query> {
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
   ) {}
 
-  async execute({ __itemCamel__Id, minVersion }: Get__Item__Query): Promise<__Item__View> {
+  async execute({ __itemCamel__Id, minVersion, signal }: Get__Item__Query): Promise<__Item__View> {
     const view = await readAtLeast(
       `__Item__ ${__itemCamel__Id}`,
       this.projection.collection,
       __itemCamel__Id,
       minVersion,
       this.options.readYourWritesTimeoutMs,
+      { signal },
     );
     if (!view) throw __itemCamel__NotFound(__itemCamel__Id);
     return view;
