@@ -143,7 +143,9 @@ export const runHttpApp = async (definition: AppDefinition): Promise<void> => {
   );
   const { auth } = config.security;
   if (auth.mode === 'none') {
-    logger.warn(
+    // The default for development says so at info level; in production (allowed explicitly) it warns.
+    const say = process.env.NODE_ENV === 'production' ? logger.warn.bind(logger) : logger.log.bind(logger);
+    say(
       'AUTH_MODE=none: the API is open to anyone who can reach it (any customer, any role). ' +
         'Set AUTH_MODE=jwt with AUTH_JWT_SECRET or AUTH_JWKS_URL for any deployment.',
     );
