@@ -9,3 +9,8 @@ export * from './kafka/kafka-settings.js';
 export * from './kafka/kafka-topics.js';
 export * from './kafka/kafka-transport-health.js';
 export * from './kafka/kafka-metrics.js';
+export * from './dead-letters/dead-letter.js';
+export * from './dead-letters/dead-letter-cli.js';
+export * from './dead-letters/dead-letter-operations.js';
+export * from './dead-letters/dead-letters.module.js';
+export * from './dead-letters/kafka-dead-letter-log.js';

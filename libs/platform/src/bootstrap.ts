@@ -6,7 +6,7 @@ import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@
 import { topicOfCategory } from '@app/contracts';
 import { declaredEventHandlers, EventSourcingModule, type AppRole } from '@app/event-sourcing';
 import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/http';
-import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
+import { connectKafkaConsumer, DeadLettersModule, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
 import { HealthController } from './health.controller.js';
@@ -69,6 +69,7 @@ export const applicationModule = (
   Object.defineProperty(ApplicationModule, 'name', { value: `${definition.name.replaceAll(/\W/g, '')}Module` });
   const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
   const categories = subscribedCategories(definition.contexts, config.eventSourcing.role);
+  const consumed = kafka ? categories.map((c) => kafkaTopicOf(kafka, c)) : [];
   return {
     module: ApplicationModule,
     imports: [
@@ -76,9 +77,9 @@ export const applicationModule = (
       loggingModule(definition.service, config.log),
       HttpSecurityModule.forRoot({ auth: config.security.auth, rateLimit: config.security.http.rateLimit }),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
-      ...(kafka
-        ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
-        : []),
+      ...(kafka ? [KafkaMessagingModule.forRoot(kafka, { topics: consumed })] : []),
+      // Operators' /admin/dead-letters and the depth gauge, for the dead letters of this consumer group.
+      ...(kafka && consumed.length > 0 ? [DeadLettersModule.forRoot(kafka, consumed)] : []),
       ReadModelsModule.forRoot(config.readModels),
       TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),

@@ -1,0 +1,113 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+
+const REF_EXAMPLE = 'orders.order.dlq:0:42';
+const REF_PATTERN = /^[A-Za-z0-9._-]{1,249}\.dlq:(0|[1-9]\d{0,5}):(0|[1-9]\d{0,18})$/;
+const REF_MESSAGE = 'each value in refs must be a dead-letter ref (<topic>.dlq:<partition>:<offset>, as listed)';
+
+export class DeadLettersQueryDto {
+  @ApiPropertyOptional({
+    description: 'Only this event topic (orders.order) or dead-letter topic',
+    example: 'orders.order',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 249)
+  topic?: string;
+}
+
+/** refs or all: the controller checks that exactly one is given. */
+export class RedriveRequestDto {
+  @ApiPropertyOptional({ type: [String], example: [REF_EXAMPLE], description: 'The dead letters, by ref as listed' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @Matches(REF_PATTERN, { each: true, message: REF_MESSAGE })
+  refs?: string[];
+
+  @ApiPropertyOptional({
+    description: 'Every dead letter not yet handled (of `topic`), instead of refs',
+    example: true,
+  })
+  @IsOptional()
+  @IsBoolean()
+  all?: boolean;
+
+  @ApiPropertyOptional({ description: 'Only dead letters of this topic', example: 'orders.order' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 249)
+  topic?: string;
+}
+
+export class DiscardRequestDto extends RedriveRequestDto {
+  @ApiProperty({ description: 'Why they are discarded (recorded)', example: 'test message sent by hand' })
+  @IsString()
+  @Length(1, 2000)
+  reason!: string;
+}
+
+class OriginDto {
+  @ApiProperty({ example: 'orders.order' }) topic!: string;
+  @ApiProperty({ type: 'integer', nullable: true, example: 0 }) partition!: number | null;
+  @ApiProperty({ type: String, nullable: true, example: '17' }) offset!: string | null;
+}
+
+export class DeadLetterSummaryDto {
+  @ApiProperty({ example: REF_EXAMPLE }) ref!: string;
+  @ApiProperty({ type: OriginDto }) origin!: OriginDto;
+  @ApiProperty({ type: String, nullable: true, example: 'orders', description: 'The consumer group that failed it' })
+  group!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'OrderConfirmed' }) eventType!: string | null;
+  @ApiProperty({ type: String, nullable: true, example: 'Order-0b6d...' }) streamId!: string | null;
+  @ApiProperty({ type: 'integer', nullable: true, example: 2 }) streamVersion!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, example: 1 }) schemaVersion!: number | null;
+  @ApiProperty({ type: 'integer', nullable: true, example: 5 }) attempts!: number | null;
+  @ApiProperty({ example: 'ApplicationError: Order-0b6d... is at version 0, event 2 skips a version' })
+  error!: string;
+  @ApiProperty({ type: String, nullable: true, example: '2026-12-07T19:00:00.000Z' }) failedAt!: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The dead letter this one was a redrive of' })
+  redriveOf!: string | null;
+}
+
+class RedrivenToDto {
+  @ApiProperty({ example: 'orders.order' }) topic!: string;
+  @ApiProperty({ type: 'integer', example: 0 }) partition!: number;
+  @ApiProperty({ example: '57' }) offset!: string;
+}
+
+export class HandledRecordDto {
+  @ApiProperty({ example: REF_EXAMPLE }) ref!: string;
+  @ApiProperty({ enum: ['redriven', 'discarded'] }) action!: 'redriven' | 'discarded';
+  @ApiProperty({ example: '2026-12-07T19:05:00.000Z' }) at!: string;
+  @ApiProperty({ example: 'operator-1', description: "The token's subject (anonymous with AUTH_MODE=none)" })
+  by!: string;
+  @ApiPropertyOptional({ example: 'test message sent by hand' }) reason?: string;
+  @ApiPropertyOptional({ type: RedrivenToDto }) redrivenTo?: RedrivenToDto;
+}
+
+export class DeadLetterDetailDto extends DeadLetterSummaryDto {
+  @ApiProperty({ type: String, nullable: true, example: 'Order-0b6d...' }) key!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { 'dlq-attempts': '5' } })
+  headers!: Record<string, string>;
+  @ApiProperty({ description: 'The message value: its JSON, or its text when it is not JSON', nullable: true })
+  payload!: unknown;
+  @ApiProperty({ type: HandledRecordDto, nullable: true }) handled!: HandledRecordDto | null;
+}
+
+class NotRedrivableDto {
+  @ApiProperty({ example: REF_EXAMPLE }) ref!: string;
+  @ApiProperty({ example: 'orders.order.dlq:0:42 cannot be redriven (discard it): Message value is not JSON' })
+  reason!: string;
+}
+
+export class RedriveResultDto {
+  @ApiProperty({ type: [HandledRecordDto] }) redriven!: HandledRecordDto[];
+  @ApiProperty({ type: [NotRedrivableDto], description: 'With all: those left listed, to discard' })
+  notRedrivable!: NotRedrivableDto[];
+}
+
+export class DiscardResultDto {
+  @ApiProperty({ type: [HandledRecordDto] }) discarded!: HandledRecordDto[];
+}
