@@ -12,5 +12,4 @@ export * from './kafka/kafka-metrics.js';
 export * from './dead-letters/dead-letter.js';
 export * from './dead-letters/dead-letter-cli.js';
 export * from './dead-letters/dead-letter-operations.js';
-export * from './dead-letters/dead-letters.module.js';
 export * from './dead-letters/kafka-dead-letter-log.js';

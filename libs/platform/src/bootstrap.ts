@@ -6,9 +6,10 @@ import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@
 import { topicOfCategory } from '@app/contracts';
 import { declaredEventHandlers, EventSourcingModule, type AppRole } from '@app/event-sourcing';
 import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/http';
-import { connectKafkaConsumer, DeadLettersModule, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
+import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
+import { DeadLettersModule } from './dead-letters/dead-letters.module.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { Logger as PinoLogger } from 'nestjs-pino';

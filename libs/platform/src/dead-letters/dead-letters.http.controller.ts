@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { ApiProblems, CurrentPrincipal, RequestValidationError, RequireRoles, ROLES, type Principal } from '@app/http';
-import { DeadLetterOperations, type Selection } from './dead-letter-operations.js';
+import { DeadLetterOperations, type Selection } from '@app/messaging';
 import {
   DeadLetterDetailDto,
   DeadLettersQueryDto,

@@ -1,11 +1,13 @@
 import { Logger, Module, type DynamicModule, type OnModuleDestroy, type OnModuleInit, Inject } from '@nestjs/common';
 import { deadLetterTopic } from '@app/contracts';
 import { EventTypeRegistry } from '@app/event-sourcing';
-import { setDeadLetterDepthSource } from '../kafka/kafka-metrics.js';
-import type { KafkaTransportOptions } from '../kafka/kafka-settings.js';
-import { DeadLetterOperations } from './dead-letter-operations.js';
+import {
+  DeadLetterOperations,
+  KafkaDeadLetterLog,
+  setDeadLetterDepthSource,
+  type KafkaTransportOptions,
+} from '@app/messaging';
 import { DeadLettersController } from './dead-letters.http.controller.js';
-import { KafkaDeadLetterLog } from './kafka-dead-letter-log.js';
 
 /** A scrape older than this measures the depth again (reading the dead-letter topics is not free). */
 const DEPTH_REFRESH_MS = 10_000;
