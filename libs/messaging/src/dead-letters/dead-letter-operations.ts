@@ -36,8 +36,8 @@ export interface RedriveOutcome {
 }
 
 export interface DeadLetterDetail extends Omit<DeadLetter, 'raw'> {
-  /** What was done with it, if anything. */
-  readonly handled: HandledRecord | null;
+  /** What was done with it; absent while it waits. */
+  readonly handled?: HandledRecord;
 }
 
 const invalid = (field: string, message: string): ApplicationError =>
@@ -68,7 +68,8 @@ export class DeadLetterOperations {
     if (problem) throw invalid('ref', problem);
     const scan = await this.#scan(undefined, ref);
     const { raw: _raw, ...deadLetter } = this.#find(scan, ref);
-    return { ...deadLetter, handled: scan.handled.get(ref) ?? null };
+    const handled = scan.handled.get(ref);
+    return { ...deadLetter, ...(handled ? { handled } : {}) };
   }
 
   /** Sends the selected dead letters back to their origin topics, upcast, and records each as redriven. */

@@ -80,7 +80,10 @@ export interface DeadLetterSummary {
 export interface DeadLetter extends DeadLetterSummary {
   readonly key: string | null;
   readonly headers: Readonly<Record<string, string>>;
-  readonly payload: unknown;
+  /** The message value as text (UTF-8), as it was consumed; null when it had none. */
+  readonly value: string | null;
+  /** The value's JSON object, when it is one (an event envelope, or what is left of it). */
+  readonly payload?: Readonly<Record<string, unknown>>;
   /** The raw message, for a redrive (not shown). */
   readonly raw: RawMessage;
 }
@@ -88,13 +91,15 @@ export interface DeadLetter extends DeadLetterSummary {
 const integerOrNull = (text: string | undefined): number | null =>
   text !== undefined && /^\d{1,15}$/.test(text) ? Number(text) : null;
 
-const payloadOf = (value: Buffer | null): unknown => {
-  if (value === null) return null;
-  const text = value.toString('utf8');
+const jsonObjectOf = (text: string | null): Record<string, unknown> | undefined => {
+  if (text === null) return undefined;
   try {
-    return JSON.parse(text);
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined;
   } catch {
-    return text;
+    return undefined;
   }
 };
 
@@ -111,6 +116,7 @@ export const readDeadLetter = (topic: string, partition: number, offset: string,
   } catch {
     event = undefined; // malformed: what the headers say is all there is
   }
+  const payload = jsonObjectOf(raw.value === null ? null : raw.value.toString('utf8'));
   const originTopic = headers[DLQ_HEADERS.originTopic] ?? topic.replace(/\.dlq$/, '');
   return {
     ref: formatRef({ topic, partition, offset }),
@@ -130,13 +136,20 @@ export const readDeadLetter = (topic: string, partition: number, offset: string,
     redriveOf: headers[DLQ_HEADERS.redriveOf] ?? null,
     key: raw.key === null ? null : raw.key.toString('utf8'),
     headers,
-    payload: payloadOf(raw.value),
+    value: raw.value === null ? null : raw.value.toString('utf8'),
+    ...(payload ? { payload } : {}),
     raw,
   };
 };
 
-export const summaryOf = ({ key: _k, headers: _h, payload: _p, raw: _r, ...summary }: DeadLetter): DeadLetterSummary =>
-  summary;
+export const summaryOf = ({
+  key: _k,
+  headers: _h,
+  value: _v,
+  payload: _p,
+  raw: _r,
+  ...summary
+}: DeadLetter): DeadLetterSummary => summary;
 
 /** The dead letter cannot go back: it would only fail again the same way. */
 export class NotRedrivableError extends Error {

@@ -91,9 +91,16 @@ export class DeadLetterDetailDto extends DeadLetterSummaryDto {
   @ApiProperty({ type: String, nullable: true, example: 'Order-0b6d...' }) key!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, example: { 'dlq-attempts': '5' } })
   headers!: Record<string, string>;
-  @ApiProperty({ description: 'The message value: its JSON, or its text when it is not JSON', nullable: true })
-  payload!: unknown;
-  @ApiProperty({ type: HandledRecordDto, nullable: true }) handled!: HandledRecordDto | null;
+  @ApiProperty({ type: String, nullable: true, description: 'The message value as text (UTF-8)' })
+  value!: string | null;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'The value parsed, when it is a JSON object (absent for a malformed one)',
+  })
+  payload?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: HandledRecordDto, description: 'What was done with it; absent while it waits' })
+  handled?: HandledRecordDto;
 }
 
 class NotRedrivableDto {

@@ -42,7 +42,10 @@ export class DeadLettersController {
 
   @Get()
   @ApiOperation({ summary: 'Dead letters not yet handled (redriven or discarded ones are not listed)' })
-  @ApiOkResponse({ type: [DeadLetterSummaryDto] })
+  @ApiOkResponse({
+    type: [DeadLetterSummaryDto],
+    description: 'The dead letters not yet handled, by topic, partition, offset',
+  })
   @ApiProblems(COMMON)
   list(@Query() query: DeadLettersQueryDto) {
     return this.operations.list({ topic: query.topic });
@@ -51,7 +54,7 @@ export class DeadLettersController {
   @Get(':ref')
   @ApiOperation({ summary: 'One dead letter, with its headers, payload and what was done with it' })
   @ApiParam({ name: 'ref', description: 'As listed', schema: { type: 'string', example: 'orders.order.dlq:0:42' } })
-  @ApiOkResponse({ type: DeadLetterDetailDto })
+  @ApiOkResponse({ type: DeadLetterDetailDto, description: 'The dead letter, handled or not' })
   @ApiProblems({ ...COMMON, 404: ['DEAD_LETTER_NOT_FOUND'] })
   show(@Param('ref') ref: string) {
     return this.operations.show(ref);
@@ -62,7 +65,7 @@ export class DeadLettersController {
   @ApiOperation({
     summary: 'Send dead letters back to their origin topic, upcast to the current schema, marked as a redrive',
   })
-  @ApiOkResponse({ type: RedriveResultDto })
+  @ApiOkResponse({ type: RedriveResultDto, description: 'What was redriven (and, with all, what was left)' })
   @ApiProblems({
     ...COMMON,
     404: ['DEAD_LETTER_NOT_FOUND'],
@@ -75,7 +78,7 @@ export class DeadLettersController {
   @Post('discard')
   @HttpCode(200)
   @ApiOperation({ summary: 'Mark dead letters as handled without redrive, recording the reason' })
-  @ApiOkResponse({ type: DiscardResultDto })
+  @ApiOkResponse({ type: DiscardResultDto, description: 'What was discarded' })
   @ApiProblems({ ...COMMON, 404: ['DEAD_LETTER_NOT_FOUND'], 409: ['DEAD_LETTER_HANDLED'] })
   async discard(@Body() body: DiscardRequestDto, @CurrentPrincipal() principal: Principal) {
     const { reason, ...selection } = body;
