@@ -16,6 +16,9 @@ import {
 } from './dead-letter.js';
 import type { DeadLetterScan, KafkaDeadLetterLog } from './kafka-dead-letter-log.js';
 
+/** What the operations need of the dead-letter topics (KafkaDeadLetterLog). */
+export type DeadLetterLog = Pick<KafkaDeadLetterLog, 'scan' | 'send' | 'markHandled'>;
+
 export interface DeadLetterScope {
   /** The dead-letter topics operated on (`<topic>.dlq`, with the environment's prefix). */
   readonly topics: readonly string[];
@@ -47,7 +50,7 @@ export class DeadLetterOperations {
   readonly #listeners: (() => void)[] = [];
 
   constructor(
-    private readonly log: KafkaDeadLetterLog,
+    private readonly log: DeadLetterLog,
     readonly scope: DeadLetterScope,
     private readonly upcast: (event: RecordedEvent) => RecordedEvent,
     private readonly now: () => Date = () => new Date(),
@@ -134,9 +137,14 @@ export class DeadLetterOperations {
     const { topics, topicPrefix } = this.scope;
     const named = topics.filter((t) => [topic, `${topic}.dlq`, `${topicPrefix}${topic}.dlq`].includes(t));
     if (named.length === 0) {
-      throw invalid(
-        'topic',
-        `${topic} is not a topic with dead letters here (known: ${topics.map(originOf).join(', ')})`,
+      const known = topics.map(originOf).join(', ');
+      throw new ApplicationError(
+        'TOPIC_NOT_FOUND',
+        'not_found',
+        `${topic} has no dead letters here (known: ${known})`,
+        {
+          topic,
+        },
       );
     }
     return named;

@@ -1,51 +1,58 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Length, Matches } from 'class-validator';
 
 const REF_EXAMPLE = 'orders.order.dlq:0:42';
-const REF_PATTERN = /^[A-Za-z0-9._-]{1,249}\.dlq:(0|[1-9]\d{0,5}):(0|[1-9]\d{0,18})$/;
+const REF_PATTERN = '^[A-Za-z0-9._-]{1,249}\\.dlq:(0|[1-9]\\d{0,5}):(0|[1-9]\\d{0,18})$';
 const REF_MESSAGE = 'each value in refs must be a dead-letter ref (<topic>.dlq:<partition>:<offset>, as listed)';
+const TOPIC_PATTERN = '^[A-Za-z0-9._-]{1,249}$';
+const TOPIC_MESSAGE = 'topic must be a Kafka topic name (letters, digits, ".", "_", "-")';
+
+/** A ref as a path parameter of the OpenAPI document. */
+export const REF_PARAM = { type: 'string', pattern: REF_PATTERN, example: REF_EXAMPLE } as const;
 
 export class DeadLettersQueryDto {
   @ApiPropertyOptional({
-    description: 'Only this event topic (orders.order) or dead-letter topic',
+    description: 'Only this event topic (orders.order, with or without the environment prefix) or dead-letter topic',
+    pattern: TOPIC_PATTERN,
     example: 'orders.order',
   })
   @IsOptional()
-  @IsString()
-  @Length(1, 249)
+  @Matches(new RegExp(TOPIC_PATTERN), { message: TOPIC_MESSAGE })
   topic?: string;
 }
 
-/** refs or all: the controller checks that exactly one is given. */
 export class RedriveRequestDto {
-  @ApiPropertyOptional({ type: [String], example: [REF_EXAMPLE], description: 'The dead letters, by ref as listed' })
-  @IsOptional()
+  @ApiProperty({
+    type: [String],
+    items: { type: 'string', pattern: REF_PATTERN },
+    minItems: 1,
+    maxItems: 1000,
+    example: [REF_EXAMPLE],
+    description: 'The dead letters, by ref as listed',
+  })
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
-  @Matches(REF_PATTERN, { each: true, message: REF_MESSAGE })
-  refs?: string[];
-
-  @ApiPropertyOptional({
-    description: 'Every dead letter not yet handled (of `topic`), instead of refs',
-    example: true,
-  })
-  @IsOptional()
-  @IsBoolean()
-  all?: boolean;
-
-  @ApiPropertyOptional({ description: 'Only dead letters of this topic', example: 'orders.order' })
-  @IsOptional()
-  @IsString()
-  @Length(1, 249)
-  topic?: string;
+  @Matches(new RegExp(REF_PATTERN), { each: true, message: REF_MESSAGE })
+  refs!: string[];
 }
 
+export class RedriveAllRequestDto extends DeadLettersQueryDto {}
+
+const Reason = () =>
+  applyDecorators(
+    ApiProperty({ description: 'Why (recorded with each)', minLength: 1, maxLength: 2000, example: 'sent by hand' }),
+    IsString(),
+    Length(1, 2000),
+  );
+
 export class DiscardRequestDto extends RedriveRequestDto {
-  @ApiProperty({ description: 'Why they are discarded (recorded)', example: 'test message sent by hand' })
-  @IsString()
-  @Length(1, 2000)
-  reason!: string;
+  @Reason() reason!: string;
+}
+
+export class DiscardAllRequestDto extends DeadLettersQueryDto {
+  @Reason() reason!: string;
 }
 
 class OriginDto {

@@ -1,40 +1,31 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { ApiProblems, CurrentPrincipal, RequestValidationError, RequireRoles, ROLES, type Principal } from '@app/http';
-import { DeadLetterOperations, type Selection } from '@app/messaging';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiProblems, CurrentPrincipal, RequireRoles, ROLES, type Principal } from '@app/http';
+import { DeadLetterOperations } from '@app/messaging';
 import {
   DeadLetterDetailDto,
   DeadLettersQueryDto,
   DeadLetterSummaryDto,
+  DiscardAllRequestDto,
   DiscardRequestDto,
   DiscardResultDto,
+  REF_PARAM,
+  RedriveAllRequestDto,
   RedriveRequestDto,
   RedriveResultDto,
 } from './dead-letters.dto.js';
 
-const TAG = 'operations: dead letters';
-
-/** refs or `all: true`, exactly one of them. */
-const selectionOf = ({ refs, all, topic }: RedriveRequestDto): Selection => {
-  if (all === true && refs !== undefined) {
-    throw new RequestValidationError([{ field: 'all', message: 'give refs or all: true, not both' }]);
-  }
-  if (all === true) return { all, ...(topic ? { topic } : {}) };
-  if (refs === undefined) {
-    throw new RequestValidationError([{ field: 'refs', message: 'give the refs of the dead letters, or all: true' }]);
-  }
-  return { refs, ...(topic ? { topic } : {}) };
-};
-
 const actorOf = (principal: Principal): string => (principal.kind === 'user' ? principal.sub : 'anonymous');
+const topicOnly = (topic: string | undefined) => (topic === undefined ? {} : { topic });
 
 const COMMON = { 400: ['VALIDATION_FAILED'], 503: ['BROKER_UNAVAILABLE'] } as const;
+const BULK = { ...COMMON, 400: ['VALIDATION_FAILED', 'MALFORMED_JSON'], 404: ['TOPIC_NOT_FOUND'] } as const;
 
 /**
- * Dead letters of this service's consumer group, for operators (role `admin`): the same operations as
- * `npm run dlq`, on DeadLetterOperations. See docs/dead-letters.md.
+ * Dead letters of this application's consumer group, for operators (role `admin`): the operations of
+ * `npm run dlq` over HTTP, on DeadLetterOperations (libs/messaging). See docs/dead-letters.md.
  */
-@ApiTags(TAG)
+@ApiTags('operations: dead letters')
 @Controller('admin/dead-letters')
 @RequireRoles(ROLES.admin)
 export class DeadLettersController {
@@ -42,18 +33,15 @@ export class DeadLettersController {
 
   @Get()
   @ApiOperation({ summary: 'Dead letters not yet handled (redriven or discarded ones are not listed)' })
-  @ApiOkResponse({
-    type: [DeadLetterSummaryDto],
-    description: 'The dead letters not yet handled, by topic, partition, offset',
-  })
-  @ApiProblems(COMMON)
+  @ApiOkResponse({ type: [DeadLetterSummaryDto], description: 'By topic, partition and offset' })
+  @ApiProblems({ ...COMMON, 404: ['TOPIC_NOT_FOUND'] })
   list(@Query() query: DeadLettersQueryDto) {
-    return this.operations.list({ topic: query.topic });
+    return this.operations.list(topicOnly(query.topic));
   }
 
   @Get(':ref')
-  @ApiOperation({ summary: 'One dead letter, with its headers, payload and what was done with it' })
-  @ApiParam({ name: 'ref', description: 'As listed', schema: { type: 'string', example: 'orders.order.dlq:0:42' } })
+  @ApiOperation({ summary: 'One dead letter, with its headers, value and what was done with it' })
+  @ApiParam({ name: 'ref', description: 'As listed', schema: REF_PARAM })
   @ApiOkResponse({ type: DeadLetterDetailDto, description: 'The dead letter, handled or not' })
   @ApiProblems({ ...COMMON, 404: ['DEAD_LETTER_NOT_FOUND'] })
   show(@Param('ref') ref: string) {
@@ -62,26 +50,49 @@ export class DeadLettersController {
 
   @Post('redrive')
   @HttpCode(200)
-  @ApiOperation({
-    summary: 'Send dead letters back to their origin topic, upcast to the current schema, marked as a redrive',
-  })
-  @ApiOkResponse({ type: RedriveResultDto, description: 'What was redriven (and, with all, what was left)' })
+  @ApiOperation({ summary: 'Send dead letters back to their origin topic, upcast to the current schema' })
+  @ApiOkResponse({ type: RedriveResultDto, description: 'Where each went' })
   @ApiProblems({
     ...COMMON,
+    400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
     404: ['DEAD_LETTER_NOT_FOUND'],
     409: ['DEAD_LETTER_HANDLED', 'DEAD_LETTER_NOT_REDRIVABLE'],
   })
   redrive(@Body() body: RedriveRequestDto, @CurrentPrincipal() principal: Principal) {
-    return this.operations.redrive(selectionOf(body), actorOf(principal));
+    return this.operations.redrive({ refs: body.refs }, actorOf(principal));
+  }
+
+  @Post('redrive-all')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Redrive every dead letter not yet handled (of one topic); malformed ones are left' })
+  @ApiBody({ type: RedriveAllRequestDto, required: false })
+  @ApiOkResponse({ type: RedriveResultDto, description: 'What was redriven, and what was left (to discard)' })
+  @ApiProblems(BULK)
+  redriveAll(@Body() body: RedriveAllRequestDto, @CurrentPrincipal() principal: Principal) {
+    return this.operations.redrive({ all: true, ...topicOnly(body.topic) }, actorOf(principal));
   }
 
   @Post('discard')
   @HttpCode(200)
   @ApiOperation({ summary: 'Mark dead letters as handled without redrive, recording the reason' })
   @ApiOkResponse({ type: DiscardResultDto, description: 'What was discarded' })
-  @ApiProblems({ ...COMMON, 404: ['DEAD_LETTER_NOT_FOUND'], 409: ['DEAD_LETTER_HANDLED'] })
+  @ApiProblems({
+    ...COMMON,
+    400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
+    404: ['DEAD_LETTER_NOT_FOUND'],
+    409: ['DEAD_LETTER_HANDLED'],
+  })
   async discard(@Body() body: DiscardRequestDto, @CurrentPrincipal() principal: Principal) {
-    const { reason, ...selection } = body;
-    return { discarded: await this.operations.discard(selectionOf(selection), reason, actorOf(principal)) };
+    return { discarded: await this.operations.discard({ refs: body.refs }, body.reason, actorOf(principal)) };
+  }
+
+  @Post('discard-all')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Discard every dead letter not yet handled (of one topic), recording the reason' })
+  @ApiOkResponse({ type: DiscardResultDto, description: 'What was discarded' })
+  @ApiProblems(BULK)
+  async discardAll(@Body() body: DiscardAllRequestDto, @CurrentPrincipal() principal: Principal) {
+    const selection = { all: true as const, ...topicOnly(body.topic) };
+    return { discarded: await this.operations.discard(selection, body.reason, actorOf(principal)) };
   }
 }
