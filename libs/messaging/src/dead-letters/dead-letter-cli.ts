@@ -102,6 +102,8 @@ export const runDeadLetterCommand = async (
   by: string,
 ): Promise<number> => {
   try {
+    if ('topic' in command) operations.assertKnownTopic(command.topic);
+    if ('selection' in command) operations.assertKnownTopic(command.selection.topic);
     switch (command.command) {
       case 'help':
         io.out(DEAD_LETTER_USAGE);

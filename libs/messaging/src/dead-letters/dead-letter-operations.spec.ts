@@ -68,15 +68,17 @@ describe('DeadLetterOperations', () => {
     expect(await operations.list({ topic: 'inventory.product' })).toEqual([]);
   });
 
-  it('answers a topic it has no dead letters of as not found, naming the ones it has', async () => {
+  it('selects nothing by a topic it has no dead letters of; the command line refuses it, naming the known ones', async () => {
     const { operations } = setup();
-    const error = operations.list({ topic: 'shipping.order' });
-    await expect(error).rejects.toThrow('known: p.orders.order, p.inventory.product');
-    expect(await refusal(operations.list({ topic: 'shipping.order' }))).toEqual({
-      code: 'TOPIC_NOT_FOUND',
-      kind: 'not_found',
-      details: { topic: 'shipping.order' },
+    expect(await operations.list({ topic: 'shipping.order' })).toEqual([]);
+    expect(await operations.redrive({ all: true, topic: 'shipping.order' }, 'ops')).toEqual({
+      redriven: [],
+      notRedrivable: [],
     });
+    expect(() => operations.assertKnownTopic('shipping.order')).toThrow(
+      'shipping.order has no dead letters here (known: p.orders.order, p.inventory.product)',
+    );
+    expect(() => operations.assertKnownTopic('orders.order')).not.toThrow();
   });
 
   it("does not show another group's dead letter", async () => {

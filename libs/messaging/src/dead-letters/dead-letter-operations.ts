@@ -131,23 +131,23 @@ export class DeadLetterOperations {
     return depth;
   }
 
-  /** The dead-letter topics `topic` names: an origin topic (with or without the prefix) or a `.dlq` topic. */
+  /**
+   * The dead-letter topics `topic` names: an origin topic (with or without the prefix) or a `.dlq` topic.
+   * A filter that names none selects nothing (an empty list over HTTP); see `assertKnownTopic`.
+   */
   resolveTopic(topic: string | undefined): readonly string[] {
     if (topic === undefined) return this.scope.topics;
     const { topics, topicPrefix } = this.scope;
-    const named = topics.filter((t) => [topic, `${topic}.dlq`, `${topicPrefix}${topic}.dlq`].includes(t));
-    if (named.length === 0) {
-      const known = topics.map(originOf).join(', ');
-      throw new ApplicationError(
-        'TOPIC_NOT_FOUND',
-        'not_found',
-        `${topic} has no dead letters here (known: ${known})`,
-        {
-          topic,
-        },
-      );
-    }
-    return named;
+    return topics.filter((t) => [topic, `${topic}.dlq`, `${topicPrefix}${topic}.dlq`].includes(t));
+  }
+
+  /** For the command line, where a mistyped `--topic` is better refused than answered with nothing. */
+  assertKnownTopic(topic: string | undefined): void {
+    if (topic === undefined || this.resolveTopic(topic).length > 0) return;
+    const known = this.scope.topics.map(originOf).join(', ');
+    throw new ApplicationError('TOPIC_NOT_FOUND', 'not_found', `${topic} has no dead letters here (known: ${known})`, {
+      topic,
+    });
   }
 
   async #scan(topic?: string, ref?: string): Promise<DeadLetterScan> {

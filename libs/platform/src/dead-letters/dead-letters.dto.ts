@@ -27,13 +27,13 @@ export class RedriveRequestDto {
     type: [String],
     items: { type: 'string', pattern: REF_PATTERN },
     minItems: 1,
-    maxItems: 1000,
+    maxItems: 100,
     example: [REF_EXAMPLE],
-    description: 'The dead letters, by ref as listed',
+    description: 'The dead letters, by ref as listed (at most 100 a request; see the -all operations)',
   })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
+  @ArrayMaxSize(100)
   @Matches(new RegExp(REF_PATTERN), { each: true, message: REF_MESSAGE })
   refs!: string[];
 }

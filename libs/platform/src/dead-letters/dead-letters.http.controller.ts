@@ -18,8 +18,19 @@ import {
 const actorOf = (principal: Principal): string => (principal.kind === 'user' ? principal.sub : 'anonymous');
 const topicOnly = (topic: string | undefined) => (topic === undefined ? {} : { topic });
 
-const COMMON = { 400: ['VALIDATION_FAILED'], 503: ['BROKER_UNAVAILABLE'] } as const;
-const BULK = { ...COMMON, 400: ['VALIDATION_FAILED', 'MALFORMED_JSON'], 404: ['TOPIC_NOT_FOUND'] } as const;
+const COMMON = {
+  400: ['VALIDATION_FAILED'],
+  429: ['RATE_LIMITED'],
+  431: ['HEADERS_TOO_LARGE'],
+  503: ['BROKER_UNAVAILABLE'],
+} as const;
+/** What the edge answers to a request with a JSON body, besides COMMON. */
+const WITH_BODY = {
+  ...COMMON,
+  400: ['VALIDATION_FAILED', 'MALFORMED_JSON', 'BAD_REQUEST_BODY'],
+  413: ['PAYLOAD_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
+} as const;
 
 /**
  * Dead letters of this application's consumer group, for operators (role `admin`): the operations of
@@ -34,7 +45,7 @@ export class DeadLettersController {
   @Get()
   @ApiOperation({ summary: 'Dead letters not yet handled (redriven or discarded ones are not listed)' })
   @ApiOkResponse({ type: [DeadLetterSummaryDto], description: 'By topic, partition and offset' })
-  @ApiProblems({ ...COMMON, 404: ['TOPIC_NOT_FOUND'] })
+  @ApiProblems(COMMON)
   list(@Query() query: DeadLettersQueryDto) {
     return this.operations.list(topicOnly(query.topic));
   }
@@ -53,8 +64,7 @@ export class DeadLettersController {
   @ApiOperation({ summary: 'Send dead letters back to their origin topic, upcast to the current schema' })
   @ApiOkResponse({ type: RedriveResultDto, description: 'Where each went' })
   @ApiProblems({
-    ...COMMON,
-    400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
+    ...WITH_BODY,
     404: ['DEAD_LETTER_NOT_FOUND'],
     409: ['DEAD_LETTER_HANDLED', 'DEAD_LETTER_NOT_REDRIVABLE'],
   })
@@ -67,7 +77,7 @@ export class DeadLettersController {
   @ApiOperation({ summary: 'Redrive every dead letter not yet handled (of one topic); malformed ones are left' })
   @ApiBody({ type: RedriveAllRequestDto, required: false })
   @ApiOkResponse({ type: RedriveResultDto, description: 'What was redriven, and what was left (to discard)' })
-  @ApiProblems(BULK)
+  @ApiProblems(WITH_BODY)
   redriveAll(@Body() body: RedriveAllRequestDto, @CurrentPrincipal() principal: Principal) {
     return this.operations.redrive({ all: true, ...topicOnly(body.topic) }, actorOf(principal));
   }
@@ -76,12 +86,7 @@ export class DeadLettersController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Mark dead letters as handled without redrive, recording the reason' })
   @ApiOkResponse({ type: DiscardResultDto, description: 'What was discarded' })
-  @ApiProblems({
-    ...COMMON,
-    400: ['VALIDATION_FAILED', 'MALFORMED_JSON'],
-    404: ['DEAD_LETTER_NOT_FOUND'],
-    409: ['DEAD_LETTER_HANDLED'],
-  })
+  @ApiProblems({ ...WITH_BODY, 404: ['DEAD_LETTER_NOT_FOUND'], 409: ['DEAD_LETTER_HANDLED'] })
   async discard(@Body() body: DiscardRequestDto, @CurrentPrincipal() principal: Principal) {
     return { discarded: await this.operations.discard({ refs: body.refs }, body.reason, actorOf(principal)) };
   }
@@ -90,7 +95,7 @@ export class DeadLettersController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Discard every dead letter not yet handled (of one topic), recording the reason' })
   @ApiOkResponse({ type: DiscardResultDto, description: 'What was discarded' })
-  @ApiProblems(BULK)
+  @ApiProblems(WITH_BODY)
   async discardAll(@Body() body: DiscardAllRequestDto, @CurrentPrincipal() principal: Principal) {
     const selection = { all: true as const, ...topicOnly(body.topic) };
     return { discarded: await this.operations.discard(selection, body.reason, actorOf(principal)) };
