@@ -34,6 +34,15 @@ const currentEventTypes = async (): Promise<EventTypeRegistry> => {
   }
 };
 
+/** Who runs the command, recorded with what is handled (a container may have no user name). */
+const operator = (): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+};
+
 const main = async (): Promise<number> => {
   let command: DeadLetterCommand;
   try {
@@ -62,7 +71,7 @@ const main = async (): Promise<number> => {
   try {
     const operations = new DeadLetterOperations(log, scope, (event) => eventTypes.upcast(event));
     const io = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) };
-    return await runDeadLetterCommand(command, operations, io, `cli:${userInfo().username}`);
+    return await runDeadLetterCommand(command, operations, io, `cli:${operator()}`);
   } finally {
     await log.close();
   }
