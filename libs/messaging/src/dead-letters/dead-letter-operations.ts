@@ -97,13 +97,16 @@ export class DeadLetterOperations {
         { notRedrivable },
       );
     }
-    for (const { deadLetter, message } of messages) {
-      const redrivenTo = await this.log.send(message);
-      const record: HandledRecord = { ref: deadLetter.ref, action: 'redriven', at: this.#at(), by, redrivenTo };
-      await this.log.markHandled(parseRef(deadLetter.ref).topic, record);
-      redriven.push(record);
+    try {
+      for (const { deadLetter, message } of messages) {
+        const redrivenTo = await this.log.send(message);
+        const record: HandledRecord = { ref: deadLetter.ref, action: 'redriven', at: this.#at(), by, redrivenTo };
+        await this.log.markHandled(parseRef(deadLetter.ref).topic, record);
+        redriven.push(record);
+      }
+    } finally {
+      this.#changed(redriven.length); // also when the broker failed half-way: those done are done
     }
-    this.#changed(redriven.length);
     return { redriven, notRedrivable };
   }
 
@@ -112,12 +115,15 @@ export class DeadLetterOperations {
     if (reason.trim() === '') throw invalid('reason', 'must say why the dead letters are discarded');
     const targets = await this.#select(selection);
     const discarded: HandledRecord[] = [];
-    for (const { ref } of targets) {
-      const record: HandledRecord = { ref, action: 'discarded', at: this.#at(), by, reason };
-      await this.log.markHandled(parseRef(ref).topic, record);
-      discarded.push(record);
+    try {
+      for (const { ref } of targets) {
+        const record: HandledRecord = { ref, action: 'discarded', at: this.#at(), by, reason };
+        await this.log.markHandled(parseRef(ref).topic, record);
+        discarded.push(record);
+      }
+    } finally {
+      this.#changed(discarded.length);
     }
-    this.#changed(discarded.length);
     return discarded;
   }
 
