@@ -10,3 +10,7 @@ export * from './kafka/kafka-topics.js';
 export * from './kafka/kafka-transport-health.js';
 export * from './kafka/kafka-metrics.js';
 export * from './kafka/kafka-connection.js';
+export * from './dead-letters/dead-letter.js';
+export * from './dead-letters/dead-letter-cli.js';
+export * from './dead-letters/dead-letter-operations.js';
+export * from './dead-letters/kafka-dead-letter-log.js';

@@ -9,6 +9,7 @@ import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
+import { DeadLettersModule } from './dead-letters/dead-letters.module.js';
 import { HealthController } from './health.controller.js';
 import { MetricsController } from './metrics.controller.js';
 import { Logger as PinoLogger } from 'nestjs-pino';
@@ -71,6 +72,7 @@ export const applicationModule = (
   Object.defineProperty(ApplicationModule, 'name', { value: `${pascal}AppModule` });
   const kafka = config.transport.kind === 'kafka' ? config.transport : undefined;
   const categories = subscribedCategories(definition.contexts, config.eventSourcing.role);
+  const consumed = kafka ? categories.map((c) => kafkaTopicOf(kafka, c)) : [];
   return {
     module: ApplicationModule,
     imports: [
@@ -78,9 +80,9 @@ export const applicationModule = (
       loggingModule(definition.service, config.log),
       HttpSecurityModule.forRoot({ auth: config.security.auth, rateLimit: config.security.http.rateLimit }),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
-      ...(kafka
-        ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
-        : []),
+      ...(kafka ? [KafkaMessagingModule.forRoot(kafka, { topics: consumed })] : []),
+      // Operators' /admin/dead-letters and the depth gauge, for the dead letters of this consumer group.
+      ...(kafka && consumed.length > 0 ? [DeadLettersModule.forRoot(kafka, consumed)] : []),
       ReadModelsModule.forRoot(config.readModels),
       TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),

@@ -1,2 +1,3 @@
 export * from './bootstrap.js';
 export * from './stores-connected.js';
+export * from './dead-letters/dead-letters.module.js';

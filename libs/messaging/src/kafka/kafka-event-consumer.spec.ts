@@ -396,3 +396,45 @@ describe('KafkaEventConsumer with a fetched batch', () => {
     });
   });
 });
+
+describe('KafkaEventConsumer and redriven dead letters', () => {
+  const groupConsumer = (groupId: string, dispatch: (e: RecordedEvent) => Promise<number>) => {
+    const registry = { subscribedTypes: new Set(['OrderPlaced']), dispatch } as unknown as EventHandlerRegistry;
+    const consumer = new KafkaEventConsumer(registry, new EventTypeRegistry(), {
+      handlerAttempts: 1,
+      retryBaseDelayMs: 1,
+      groupId,
+    });
+    consumer.onApplicationBootstrap();
+    return consumer;
+  };
+  const sent: any[] = [];
+  const consumed = (headers: Record<string, string>): ConsumedMessage => ({
+    topic: 'orders.order',
+    partition: 0,
+    message: { key: 'Order-1', value: Buffer.from(encodeEvent(event).value), headers, offset: '3' },
+    producer: { send: async (record) => sent.push(record) },
+    heartbeat: async () => undefined,
+    pause: () => undefined,
+  });
+
+  it('names its consumer group in the dead letters it writes', async () => {
+    const consumer = groupConsumer('shipping', async () => {
+      throw new Error('boom');
+    });
+    await expect(consumer.consume(consumed({}))).resolves.toBe('dead-lettered');
+    expect(sent.at(-1).messages[0].headers['dlq-group']).toBe('shipping');
+  });
+
+  it("skips a redrive meant for another group's dead letter and applies one meant for its own", async () => {
+    const dispatch = jest.fn(async () => 1);
+    const consumer = groupConsumer('orders', dispatch);
+    const redrive = { 'dlq-redrive-of': 'orders.order.dlq:0:9', 'dlq-redrive-for-group': 'shipping' };
+    await expect(consumer.consume(consumed(redrive))).resolves.toBe('skipped');
+    expect(dispatch).not.toHaveBeenCalled();
+    await expect(consumer.consume(consumed({ ...redrive, 'dlq-redrive-for-group': 'orders' }))).resolves.toBe(
+      'handled',
+    );
+    expect(dispatch).toHaveBeenCalledTimes(1);
+  });
+});

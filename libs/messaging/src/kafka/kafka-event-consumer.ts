@@ -27,6 +27,12 @@ export const DLQ_HEADERS = {
   attempts: 'dlq-attempts',
   error: 'dlq-error',
   failedAt: 'dlq-failed-at',
+  /** The consumer group that gave up on it. */
+  group: 'dlq-group',
+  /** On a redriven message: the ref of the dead letter it came from (see dead-letters/). */
+  redriveOf: 'dlq-redrive-of',
+  /** On a redriven message: the only consumer group that applies it (the one that failed it). */
+  redriveForGroup: 'dlq-redrive-for-group',
 } as const;
 
 /** What the consumer needs from kafkajs' producer: sending a record and awaiting the acknowledgement. */
@@ -127,10 +133,11 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     private readonly handlers: EventHandlerRegistry,
     private readonly eventTypes: EventTypeRegistry,
     @Inject(KAFKA_TRANSPORT_OPTIONS)
-    private readonly options: Pick<KafkaTransportOptions, 'handlerAttempts' | 'retryBaseDelayMs'> & {
-      /** The group's session timeout: heartbeats failing that long mean the broker evicted this member. */
-      readonly sessionTimeoutMs?: number;
-    },
+    private readonly options: Pick<KafkaTransportOptions, 'handlerAttempts' | 'retryBaseDelayMs'> &
+      Partial<Pick<KafkaTransportOptions, 'groupId'>> & {
+        /** The group's session timeout: heartbeats failing that long mean the broker evicted this member. */
+        readonly sessionTimeoutMs?: number;
+      },
   ) {}
 
   /**
@@ -294,6 +301,10 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       this.logSkipped(event, consumed);
       return { kind: 'skip' };
     }
+    const redriveFor = textOf(consumed.message.headers?.[DLQ_HEADERS.redriveForGroup]);
+    if (redriveFor !== undefined && this.options.groupId !== undefined && redriveFor !== this.options.groupId) {
+      return { kind: 'skip' }; // a redrive of another group's dead letter: this group applied the event already
+    }
     try {
       assertEventContract(event);
     } catch (error) {
@@ -368,6 +379,7 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
       [DLQ_HEADERS.attempts]: String(attempts),
       [DLQ_HEADERS.error]: describeError(error),
       [DLQ_HEADERS.failedAt]: new Date().toISOString(),
+      ...(this.options.groupId === undefined ? {} : { [DLQ_HEADERS.group]: this.options.groupId }),
     });
     try {
       await consumed.producer.send({

@@ -19,3 +19,23 @@ export const recordLag = (topic: string, partition: number, highWatermark: strin
   const lag = BigInt(highWatermark) - next;
   kafkaConsumerLag.set({ topic, partition: String(partition) }, Number(lag < 0n ? 0n : lag));
 };
+
+let deadLetterDepthSource: (() => Promise<Readonly<Record<string, number>>>) | undefined;
+
+/** What `dead_letter_queue_depth` reports at a scrape (the process's DeadLettersModule); undefined: nothing. */
+export const setDeadLetterDepthSource = (source?: () => Promise<Readonly<Record<string, number>>>): void => {
+  deadLetterDepthSource = source;
+};
+
+/** Dead letters waiting for an operator, measured at scrape time by the source above. */
+export const deadLetterQueueDepth = new Gauge({
+  name: 'dead_letter_queue_depth',
+  help: 'Dead letters of this consumer group not yet handled (neither redriven nor discarded), by origin topic',
+  labelNames: ['topic'] as const,
+  async collect() {
+    if (!deadLetterDepthSource) return;
+    const depth = await deadLetterDepthSource();
+    this.reset();
+    for (const [topic, count] of Object.entries(depth)) this.set({ topic }, count);
+  },
+});

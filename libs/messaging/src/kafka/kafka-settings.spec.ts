@@ -1,16 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
-import { Kafka, logLevel } from 'kafkajs';
-import {
-  kafkaClientConfig,
-  kafkaLogCreator,
-  kafkaProducerConfig,
-  kafkaSecurityConfig,
-  type KafkaTransportOptions,
-} from './kafka-settings.js';
+import { kafkaSecurityConfig } from './kafka-settings.js';
 
 describe('kafkaSecurityConfig', () => {
   it('is plaintext without settings', () => {
@@ -36,31 +27,5 @@ describe('kafkaSecurityConfig', () => {
       ssl: { rejectUnauthorized: true, ca: ['CA'], cert: 'CERT', key: 'KEY' },
       sasl: { mechanism: 'scram-sha-256', username: 'orders', password: 'secret' },
     });
-  });
-});
-
-describe('kafkaLogCreator', () => {
-  const options = { kind: 'kafka', clientId: 'spec', brokers: ['127.0.0.1:1'] } as unknown as KafkaTransportOptions;
-  let warn: jest.SpiedFunction<Logger['warn']>;
-  beforeEach(() => {
-    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
-  });
-  afterEach(() => warn.mockRestore());
-
-  it('keeps the idempotent producer quiet about the retries we bound on purpose', () => {
-    const config = kafkaClientConfig(options);
-    expect(config.logCreator).toBe(kafkaLogCreator);
-    new Kafka(config).producer(kafkaProducerConfig());
-    expect(warn).not.toHaveBeenCalled();
-  });
-
-  it("passes kafkajs' other warnings to Nest's logger with their namespace", () => {
-    kafkaLogCreator(logLevel.WARN)({
-      namespace: 'Consumer',
-      level: logLevel.WARN,
-      label: 'WARN',
-      log: { message: 'something else', timestamp: 't' },
-    });
-    expect(warn).toHaveBeenCalledWith('WARN [Consumer] something else {"timestamp":"t"}');
   });
 });

@@ -1,14 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import { Logger } from '@nestjs/common';
-import {
-  logLevel,
-  Partitioners,
-  type KafkaConfig,
-  type logCreator,
-  type ProducerConfig,
-  type SASLOptions,
-} from 'kafkajs';
+import { logLevel, Partitioners, type KafkaConfig, type ProducerConfig, type SASLOptions } from 'kafkajs';
 import type { TransportOptions } from '../messaging.options.js';
 import { kafkaLogCreator } from './kafka-log.js';
 
@@ -16,8 +8,8 @@ export type KafkaTransportOptions = Extract<TransportOptions, { kind: 'kafka' }>
 
 /**
  * kafkajs client settings shared by the publisher, the consumer and the admin: quiet logs (warnings and
- * errors only, without a broker outage's per-attempt noise: see kafka-log.ts) and bounded, fast retries so an unreachable broker surfaces as an error within seconds
- * instead of hanging a request forever. Callers that must not lose data retry on top (the outbox relay).
+ * errors only, without a broker outage's per-attempt noise: see kafka-log.ts) and bounded, fast
+ * retries so an unreachable broker surfaces as an error within seconds instead of hanging a request forever. Callers that must not lose data retry on top (the outbox relay).
  */
 export const kafkaClientConfig = (options: KafkaTransportOptions, clientId = options.clientId): KafkaConfig => ({
   clientId,
@@ -27,26 +19,8 @@ export const kafkaClientConfig = (options: KafkaTransportOptions, clientId = opt
   connectionTimeout: 3000,
   requestTimeout: 10_000,
   retry: { retries: 6, initialRetryTime: 100, maxRetryTime: 2000 },
-  logCreator: kafkaLogCreator,
   ...kafkaSecurityConfig(options),
 });
-
-/**
- * kafkajs warns at every producer creation that bounded retries "may invalidate EoS guarantees". We bound
- * them on purpose (see above) and claim no exactly-once from Kafka: the relay re-publishes what a failed
- * send left in the outbox and consumers drop what they applied (per-stream versions). Nothing to act on,
- * so that one message is dropped; everything else goes to Nest's logger, as Nest's own KafkaLogger does.
- */
-const EXPECTED_WARNINGS = new Set(['Limiting retries for the idempotent producer may invalidate EoS guarantees']);
-const LOG_METHODS = { [logLevel.ERROR]: 'error', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'log' } as const;
-
-export const kafkaLogCreator: logCreator =
-  () =>
-  ({ namespace, level, label, log: { message, ...rest } }) => {
-    if (EXPECTED_WARNINGS.has(message)) return;
-    const method = LOG_METHODS[level as keyof typeof LOG_METHODS] ?? 'debug';
-    new Logger('Kafka')[method](`${label} [${namespace}] ${message} ${JSON.stringify(rest)}`);
-  };
 
 /** TLS and SASL settings of kafkajs from the transport options (files read once, at client creation). */
 export const kafkaSecurityConfig = ({
