@@ -12,3 +12,7 @@ export * from './auth/http-security.module.js';
 export * from './auth/jwt-verifier.js';
 export * from './auth/principal.js';
 export * from './http-metrics.js';
+export * from './live/live-connections.js';
+export * from './live/live.decorators.js';
+export * from './live/live.module.js';
+export * from './live/sse-connection.js';

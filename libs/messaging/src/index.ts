@@ -9,3 +9,4 @@ export * from './kafka/kafka-settings.js';
 export * from './kafka/kafka-topics.js';
 export * from './kafka/kafka-transport-health.js';
 export * from './kafka/kafka-metrics.js';
+export * from './kafka/kafka-live-consumer.js';

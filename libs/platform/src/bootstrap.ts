@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
 import { topicOfCategory } from '@app/contracts';
 import { declaredEventHandlers, EventSourcingModule, type AppRole } from '@app/event-sourcing';
-import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/http';
+import { configureHttpApp, HttpSecurityModule, LiveModule, type HttpAppOptions } from '@app/http';
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
@@ -47,6 +47,15 @@ export const subscribedCategories = (contexts: readonly ContextModule[], role: A
   return [...new Set(handlers.flatMap((handler) => handler.categories))];
 };
 
+/** The stream categories of the projections a process of this role runs: what its live feeds show. */
+const liveCategories = (contexts: readonly ContextModule[], role: AppRole): string[] => [
+  ...new Set(
+    declaredEventHandlers(contexts, role)
+      .filter((handler) => handler.kind === 'projection')
+      .flatMap((handler) => handler.categories),
+  ),
+];
+
 export interface AppDefinition {
   /** Shown in logs and as the Swagger title. */
   readonly name: string;
@@ -77,9 +86,18 @@ export const applicationModule = (
       HttpSecurityModule.forRoot({ auth: config.security.auth, rateLimit: config.security.http.rateLimit }),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
       ...(kafka
-        ? [KafkaMessagingModule.forRoot(kafka, { topics: categories.map((c) => kafkaTopicOf(kafka, c)) })]
+        ? [
+            KafkaMessagingModule.forRoot(kafka, {
+              topics: categories.map((c) => kafkaTopicOf(kafka, c)),
+              // Live feeds show the read models' events: every instance reads them all (broadcast).
+              liveTopics: liveCategories(definition.contexts, config.eventSourcing.role).map((c) =>
+                kafkaTopicOf(kafka, c),
+              ),
+            }),
+          ]
         : []),
       ReadModelsModule.forRoot(config.readModels),
+      LiveModule.forRoot(config.live),
       TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],

@@ -1,9 +1,19 @@
-import { Global, Logger, Module, type DynamicModule, type OnModuleInit, Inject } from '@nestjs/common';
-import { EventPublisher } from '@app/event-sourcing';
+import {
+  Global,
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type DynamicModule,
+  type OnApplicationBootstrap,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { EventPublisher, EventTypeRegistry, LiveEvents } from '@app/event-sourcing';
 import { TransportHealth } from '../messaging.options.js';
 import { kafkaEventConsumerController, KAFKA_TRANSPORT_OPTIONS, KafkaEventConsumer } from './kafka-event-consumer.js';
 import { KafkaConsumerLag } from './kafka-consumer-lag.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
+import { KafkaLiveConsumer } from './kafka-live-consumer.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 import { allEventTopics, ensureKafkaTopics } from './kafka-topics.js';
 import { KafkaTransportHealth } from './kafka-transport-health.js';
@@ -17,6 +27,11 @@ export interface KafkaMessagingModuleOptions {
   readonly createTopics?: readonly string[];
   /** Replication factor of created topics. Default: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
+  /**
+   * Topics whose events this instance's live feeds show (its read models' topics): read by a broadcast
+   * consumer of this instance alone (KafkaLiveConsumer). None: no live feeds, no such consumer.
+   */
+  readonly liveTopics?: readonly string[];
 }
 
 /**
@@ -28,12 +43,13 @@ export interface KafkaMessagingModuleOptions {
  */
 @Global()
 @Module({})
-export class KafkaMessagingModule implements OnModuleInit {
+export class KafkaMessagingModule implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(KafkaMessagingModule.name);
 
   constructor(
     @Inject(KAFKA_TRANSPORT_OPTIONS) private readonly options: KafkaTransportOptions,
     @Inject(KAFKA_MESSAGING_MODULE_OPTIONS) private readonly moduleOptions: KafkaMessagingModuleOptions,
+    @Inject(KafkaLiveConsumer) private readonly liveConsumer: KafkaLiveConsumer,
   ) {}
 
   static forRoot(options: KafkaTransportOptions, moduleOptions: KafkaMessagingModuleOptions = {}): DynamicModule {
@@ -47,6 +63,12 @@ export class KafkaMessagingModule implements OnModuleInit {
         { provide: KafkaEventPublisher, useFactory: () => new KafkaEventPublisher(options) },
         { provide: EventPublisher, useExisting: KafkaEventPublisher },
         KafkaEventConsumer,
+        {
+          provide: KafkaLiveConsumer,
+          inject: [LiveEvents, EventTypeRegistry],
+          useFactory: (live: LiveEvents, eventTypes: EventTypeRegistry) =>
+            new KafkaLiveConsumer(options, moduleOptions.liveTopics ?? [], live, eventTypes),
+        },
         {
           provide: KafkaTransportHealth,
           inject: [KafkaEventPublisher],
@@ -75,5 +97,14 @@ export class KafkaMessagingModule implements OnModuleInit {
     const topics = this.moduleOptions.createTopics ?? allEventTopics(this.options);
     await ensureKafkaTopics(this.options, topics, this.moduleOptions.replicationFactor);
     this.logger.log(`Kafka topics ready: ${topics.join(', ')}`);
+  }
+
+  /** The live feeds' broadcast consumer joins in the background once every module is ready. */
+  onApplicationBootstrap(): void {
+    this.liveConsumer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.liveConsumer.stop();
   }
 }

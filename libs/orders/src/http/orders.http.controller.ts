@@ -26,12 +26,12 @@ import { CancelOrderRequestDto, PlaceOrderRequestDto } from './order.request.dto
 import { ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.dto.js';
 
 /** Order ids are the UUIDs `POST /orders` hands out; anything else is a field error, like a body's. */
-const orderIdPipe = new ParseUUIDPipe({
+export const orderIdPipe = new ParseUUIDPipe({
   version: '4',
   exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID (version 4)' }]),
 });
 
-const orderIdParam = ApiParam({
+export const orderIdParam = ApiParam({
   name: 'id',
   description: 'The order id `POST /orders` answered',
   schema: { type: 'string', format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' },
