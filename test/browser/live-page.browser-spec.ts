@@ -5,6 +5,15 @@ import { startMonolith, type RunningApp } from '../e2e/support/app.js';
 import { launchChromium, type Browser } from './chromium.js';
 import { placeOrderThroughPage } from './live-page.js';
 
+/** The browser globals the functions run in the page use (this project compiles without the DOM library). */
+interface PageElement {
+  readonly textContent: string | null;
+}
+declare const document: {
+  getElementById(id: string): PageElement | null;
+  querySelector(selector: string): PageElement | null;
+};
+
 // The live page of the embedded monolith in a real browser (Debian's chromium through playwright-core).
 
 describe('the live page /app (embedded monolith, chromium)', () => {

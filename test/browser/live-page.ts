@@ -1,5 +1,16 @@
 import type { Page } from 'playwright-core';
 
+/** The browser globals the functions run in the page use (this project compiles without the DOM library). */
+interface PageElement {
+  readonly textContent: string | null;
+}
+declare const document: {
+  getElementById(id: string): PageElement | null;
+  querySelector(selector: string): PageElement | null;
+};
+declare const window: { shownStatuses: string[] };
+declare const MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void };
+
 /**
  * Places an order through the live page at `${baseUrl}/app` and waits until the page shows `status` for it,
  * without any reload (the page is loaded once: a second navigation fails the flow).
@@ -18,7 +29,7 @@ export const placeOrderThroughPage = async (
   // Every status the page shows, as it shows it (a MutationObserver in the page).
   await page.evaluate(() => {
     const shown: string[] = [];
-    (window as unknown as { shownStatuses: string[] }).shownStatuses = shown;
+    window.shownStatuses = shown;
     const target = document.getElementById('order-status')!;
     new MutationObserver(() => shown.push(target.textContent ?? '')).observe(target, {
       childList: true,
@@ -34,6 +45,6 @@ export const placeOrderThroughPage = async (
   });
   if (navigations !== 1) throw new Error(`the page navigated ${navigations} times: it must update without a reload`);
   const orderId = (await page.textContent('#order-id')) ?? '';
-  const statuses = await page.evaluate(() => (window as unknown as { shownStatuses: string[] }).shownStatuses);
+  const statuses = await page.evaluate(() => window.shownStatuses);
   return { orderId, statuses };
 };
