@@ -29,6 +29,23 @@ export class LiveEvents {
   readonly #listeners = new Set<LiveListener>();
   readonly #local = `local-${randomUUID().slice(0, 8)}`;
   #sequence = 0;
+  /** Sources that will deliver but do not yet (a broadcast consumer joining): feeds would miss events. */
+  readonly #starting = new Set<string>();
+
+  /** Whether every source delivers: live feeds open only then. */
+  get ready(): boolean {
+    return this.#starting.size === 0;
+  }
+
+  /** `source` will deliver events, but not yet. */
+  starting(source: string): void {
+    this.#starting.add(source);
+  }
+
+  /** `source` delivers every event from now on. */
+  started(source: string): void {
+    this.#starting.delete(source);
+  }
 
   /** Events delivered in this process by the in-process transport, in delivery order. */
   publishLocal(events: readonly RecordedEvent[]): void {

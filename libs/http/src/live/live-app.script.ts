@@ -22,17 +22,23 @@ export const LIVE_APP_SCRIPT = String.raw`'use strict';
     return h;
   }
 
-  /** Opens (or reopens) a live feed; each named event calls onMessage(type, data). */
-  function follow(name, url, types, onMessage) {
+  /**
+   * Opens (or reopens) a live feed; each named event calls onMessage(type, data). EventSource reconnects by
+   * itself after a network error, but gives up on an error answer (a 503 while the server starts, a 429):
+   * then it is opened again a few times, 2 s apart.
+   */
+  function follow(name, url, types, onMessage, attempt) {
     if (feeds[name]) feeds[name].close();
     var source = new EventSource(url);
     feeds[name] = source;
     types.forEach(function (type) {
       source.addEventListener(type, function (e) { onMessage(type, JSON.parse(e.data)); });
     });
-    source.onerror = function () {
-      if (source.readyState === EventSource.CLOSED) tail(name + ': feed closed');
-    };
+    source.addEventListener('error', function () {
+      if (source.readyState !== EventSource.CLOSED || feeds[name] !== source) return;
+      if ((attempt || 0) >= 5) return tail(name + ': feed closed');
+      setTimeout(function () { follow(name, url, types, onMessage, (attempt || 0) + 1); }, 2000);
+    });
     return source;
   }
 
@@ -65,7 +71,7 @@ export const LIVE_APP_SCRIPT = String.raw`'use strict';
       if (data.state) showProduct(data.state);
       if (data.event) tail(type + ' ' + data.state.sku + ' available ' + data.state.available);
     }).addEventListener('error', function () {
-      $('products-note').textContent = 'Product feed unavailable here (served by the inventory service).';
+      $('products-note').textContent = 'Product feed unavailable here (the inventory service serves it).';
     });
   }
 

@@ -1,11 +1,13 @@
 /**
  * The live (SSE) connections of this process: at most `maxConnections` in all and `maxPerCaller` per caller
  * (the token's subject; without authentication, the client address), refused beyond with problem+json (503
- * LIVE_CONNECTIONS_EXHAUSTED, 429 LIVE_CONNECTIONS_PER_CALLER, both with Retry-After) before anything is read.
+ * LIVE_CONNECTIONS_EXHAUSTED, 429 LIVE_CONNECTIONS_PER_CALLER, both with Retry-After) before anything is read;
+ * 503 LIVE_FEEDS_STARTING until the instance receives every event (its broadcast consumer has joined).
  * `serve` opens a feed for one request; every connection is closed cleanly when the application shuts down
  * (an `event: shutdown`, then the end of the response), so the HTTP server's close does not wait for them.
  */
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { LiveEvents } from '@app/event-sourcing';
 import type { Request, Response } from 'express';
 import { Gauge, Counter } from 'prom-client';
 import {
@@ -43,7 +45,10 @@ export class LiveConnections implements BeforeApplicationShutdown {
   readonly #perCaller = new Map<string, number>();
   #stopping = false;
 
-  constructor(@Inject(LIVE_OPTIONS) readonly options: LiveOptions) {}
+  constructor(
+    @Inject(LIVE_OPTIONS) readonly options: LiveOptions,
+    @Inject(LiveEvents) private readonly live: LiveEvents,
+  ) {}
 
   get size(): number {
     return this.#open.size;
@@ -114,6 +119,14 @@ export class LiveConnections implements BeforeApplicationShutdown {
   }
 
   #acquire(caller: string): void {
+    if (!this.live.ready) {
+      throw new HttpProblem(
+        'LIVE_FEEDS_STARTING',
+        503,
+        'Live feeds start once this instance receives every event (its broadcast consumer is joining); retry shortly',
+        { 'Retry-After': '1' },
+      );
+    }
     if (this.#stopping || this.#open.size >= this.options.maxConnections) {
       throw new HttpProblem(
         'LIVE_CONNECTIONS_EXHAUSTED',

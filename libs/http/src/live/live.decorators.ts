@@ -46,7 +46,7 @@ export const LiveFeedOperation = (what: string, ...roles: Role[]) =>
       401: ['UNAUTHENTICATED', 'TOKEN_INVALID'],
       ...(roles.length > 0 ? { 403: ['FORBIDDEN'] } : {}),
       429: ['LIVE_CONNECTIONS_PER_CALLER', 'RATE_LIMITED'],
-      503: ['LIVE_CONNECTIONS_EXHAUSTED'],
+      503: ['LIVE_CONNECTIONS_EXHAUSTED', 'LIVE_FEEDS_STARTING'],
     }),
   );
 

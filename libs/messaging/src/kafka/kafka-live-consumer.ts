@@ -36,6 +36,7 @@ export class KafkaLiveConsumer {
   /** Joins in the background (retrying): start-up never waits for the brokers. */
   start(): void {
     if (this.topics.length === 0) return;
+    this.live.starting(this.groupId);
     this.#running = this.#run();
   }
 
@@ -56,6 +57,11 @@ export class KafkaLiveConsumer {
         heartbeatInterval: 1000,
       });
       this.#consumer = consumer;
+      // The first fetch has resolved the starting offsets: from then on no event goes past unseen.
+      const fetched = consumer.on(consumer.events.FETCH, () => {
+        fetched();
+        this.live.started(this.groupId);
+      });
       try {
         await consumer.connect();
         await consumer.subscribe({ topics: [...this.topics], fromBeginning: false });
