@@ -67,4 +67,31 @@ describe('the live page /app (embedded monolith, chromium)', () => {
     );
     expect(errors).toEqual([]);
   }, 60_000);
+
+  it('renders the AsyncAPI document at /asyncapi with the AsyncAPI component, served locally', async () => {
+    const page = await browser.context.newPage();
+    const external: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(baseUrl)) external.push(request.url());
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400 && !response.url().endsWith('/favicon.ico'))
+        errors.push(`${response.status()} ${response.url()}`);
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(`${baseUrl}/asyncapi`);
+    await page
+      .waitForFunction(() => /OrderPlaced/.test(document.getElementById('asyncapi')!.textContent!), null, {
+        timeout: 30_000,
+      })
+      .catch((error: Error) => {
+        throw new Error(`${error.message}; page errors: ${errors.join(' | ')}`);
+      });
+    const text = (await page.textContent('#asyncapi')) ?? '';
+    expect(text).toContain('orders.order');
+    expect(text).toContain('/orders/{id}/live');
+    expect(errors).toEqual([]);
+    expect(external).toEqual([]);
+  }, 60_000);
 });

@@ -16,3 +16,4 @@ export * from './live/live-connections.js';
 export * from './live/live.decorators.js';
 export * from './live/live.module.js';
 export * from './live/sse-connection.js';
+export * from './asyncapi/asyncapi.module.js';

@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
 import { topicOfCategory } from '@app/contracts';
 import { declaredEventHandlers, EventSourcingModule, type AppRole } from '@app/event-sourcing';
-import { configureHttpApp, HttpSecurityModule, LiveModule, type HttpAppOptions } from '@app/http';
+import { AsyncApiModule, configureHttpApp, HttpSecurityModule, LiveModule, type HttpAppOptions } from '@app/http';
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
@@ -66,6 +66,8 @@ export interface AppDefinition {
   /** The bounded-context modules this deployable runs. */
   readonly contexts: readonly ContextModule[];
   readonly tags: HttpAppOptions['tags'];
+  /** The AsyncAPI document of the system's events, served at /asyncapi.json (and /asyncapi) when given. */
+  readonly asyncApi?: (options: { partitions: number }) => object;
 }
 
 /** The application root module for a set of contexts on the configured infrastructure. */
@@ -98,6 +100,9 @@ export const applicationModule = (
         : []),
       ReadModelsModule.forRoot(config.readModels),
       LiveModule.forRoot(config.live),
+      ...(definition.asyncApi && config.security.http.swaggerEnabled
+        ? [AsyncApiModule.forRoot(() => definition.asyncApi!({ partitions: kafka?.partitions ?? 1 }))]
+        : []),
       TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],

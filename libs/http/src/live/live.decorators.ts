@@ -5,6 +5,9 @@ import { ACCESS_METADATA, LIVE_TOKEN_COOKIE, type AccessRule } from '../auth/acc
 import type { Role } from '../auth/principal.js';
 import { BEARER_SCHEME } from '../auth/access.decorators.js';
 
+/** Metadata of a live feed operation (`what` it shows): the AsyncAPI document lists the feeds by it. */
+export const LIVE_FEED_METADATA = 'app:live-feed';
+
 /** Name of the cookie security scheme in the OpenAPI document. */
 export const LIVE_COOKIE_SCHEME = 'live-cookie';
 
@@ -25,6 +28,7 @@ const FORMAT = [
 export const LiveFeedOperation = (what: string, ...roles: Role[]) =>
   applyDecorators(
     SetMetadata(ACCESS_METADATA, { roles, cookie: true } satisfies AccessRule),
+    SetMetadata(LIVE_FEED_METADATA, what),
     ApiBearerAuth(BEARER_SCHEME),
     ApiCookieAuth(LIVE_COOKIE_SCHEME),
     ApiProduces('text/event-stream'),
