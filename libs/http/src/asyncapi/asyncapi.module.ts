@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Controller, Get, Header, Inject, Module, type DynamicModule } from '@nestjs/common';
-import { ApiExcludeController, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeController } from '@nestjs/swagger';
 
 export const ASYNCAPI_DOCUMENT = Symbol('ASYNCAPI_DOCUMENT');
 
@@ -52,14 +52,13 @@ const RENDER = `fetch('/asyncapi.json').then(function (r) { return r.json(); }).
 });
 `;
 
-@ApiTags('docs')
+/** Public documentation, like /docs-json: outside the OpenAPI document. */
+@ApiExcludeController()
 @Controller('asyncapi.json')
 class AsyncApiDocumentController {
   constructor(@Inject(ASYNCAPI_DOCUMENT) private readonly document: () => object) {}
 
   @Get()
-  @ApiOperation({ summary: 'The AsyncAPI 3.0 document of the events on Kafka and the live feeds (page: /asyncapi)' })
-  @ApiOkResponse({ description: 'AsyncAPI 3.0 (JSON)' })
   get(): object {
     return this.document();
   }
