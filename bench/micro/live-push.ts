@@ -198,4 +198,4 @@ export const livePush = async (): Promise<BenchResult[]> => {
   return results;
 };
 
-if (isMain(import.meta.url)) runStandalone('live push', livePush);
+if (isMain(import.meta.url)) runStandalone('micro-live-push', livePush);
