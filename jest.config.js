@@ -35,6 +35,8 @@ export default {
       globalSetup: '<rootDir>/test/setup/cosmos-global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/cosmos-global-teardown.ts',
     },
+    // A real browser (Debian's chromium, driven by playwright-core) on the embedded monolith: `test/browser`.
+    { ...shared, displayName: 'browser', testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'] },
     // Needs the servers started by `npm run infra:up` (Kafka, FerretDB, Cosmos-compatible server).
     {
       ...shared,

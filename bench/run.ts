@@ -7,6 +7,7 @@ import { runE2eBench, e2eOptionsFromEnv, toBenchResults } from './e2e/latency.js
 import { writeResults, type BenchResult } from './lib/report.js';
 import { commandAppend } from './micro/command-append.js';
 import { consume } from './micro/consume.js';
+import { livePush } from './micro/live-push.js';
 import { projection } from './micro/projection.js';
 import { rebuild } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
@@ -24,6 +25,7 @@ if (only !== 'e2e') {
     ['consume', consume],
     ['projection', projection],
     ['rebuild', rebuild],
+    ['live push', livePush],
   ] as const) {
     console.error(`bench: ${name}...`);
     results.push(...[await run()].flat());

@@ -19,6 +19,14 @@ export interface AppConfig {
   readonly readModels: ReadModelsOptions;
   /** Authentication, HTTP safe defaults and transport security (security-config.ts). */
   readonly security: SecurityConfig;
+  /** Live feeds (Server-Sent Events): limits per process and per caller, heartbeat. */
+  readonly live: {
+    readonly maxConnections: number;
+    readonly maxPerCaller: number;
+    readonly heartbeatMs: number;
+    readonly maxBufferedBytes: number;
+    readonly retryMs: number;
+  };
 }
 
 /** Invalid configuration: every problem at once, so one restart fixes them all. */
@@ -69,7 +77,7 @@ export const loadConfig = (raw: RawEnv, defaults: { port: number; service: strin
   const security = loadSecurityConfig(raw, problems);
   const env = parseEnv(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  const { http, logging, eventStore, readModels, eventSourcing, kafka } = env;
+  const { http, logging, eventStore, readModels, eventSourcing, kafka, live } = env;
   const role = eventSourcing.APP_ROLE;
 
   const store: EventStoreOptions =
@@ -146,5 +154,12 @@ export const loadConfig = (raw: RawEnv, defaults: { port: number; service: strin
       maxConcurrentWaits: security.maxConcurrentWaits,
     },
     security,
+    live: {
+      maxConnections: live.LIVE_MAX_CONNECTIONS,
+      maxPerCaller: live.LIVE_MAX_CONNECTIONS_PER_CALLER,
+      heartbeatMs: live.LIVE_HEARTBEAT_MS,
+      maxBufferedBytes: live.LIVE_MAX_BUFFERED_KB * 1024,
+      retryMs: 2_000,
+    },
   };
 };

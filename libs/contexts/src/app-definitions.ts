@@ -1,6 +1,7 @@
 import type { AppDefinition } from '@app/platform';
 import { CONTEXTS } from './contexts.generated.js';
 import type { RegisteredContext } from './registered-context.js';
+import { asyncApiDocument } from './asyncapi/asyncapi-document.js';
 
 export type ContextName = (typeof CONTEXTS)[number]['name'];
 
@@ -28,6 +29,8 @@ export const serviceDefinition = (name: ContextName): AppDefinition => {
     defaultPort: context.port,
     contexts: [context.module],
     tags: [...tagsOf(context), HEALTH_TAG],
+    // The whole system's events: what this service publishes and consumes, beside the others.
+    asyncApi: ({ partitions }) => asyncApiDocument({ title: 'CQRS starter', contexts: CONTEXTS, partitions }),
   };
 };
 
@@ -39,6 +42,7 @@ export const monolithDefinition = (): AppDefinition => ({
   defaultPort: 3000,
   contexts: CONTEXTS.map((c) => c.module),
   tags: [...CONTEXTS.flatMap(tagsOf), HEALTH_TAG],
+  asyncApi: ({ partitions }) => asyncApiDocument({ title: 'CQRS starter', contexts: CONTEXTS, partitions }),
 });
 
 /** The contexts each deployable runs, by service name: one per context, and `monolith` with all of them. */

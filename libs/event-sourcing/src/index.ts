@@ -21,3 +21,4 @@ export * from './store/event-types.js';
 export * from './store/in-memory-event-store.js';
 export * from './repository/correlation.js';
 export * from './observability/index.js';
+export * from './live/live-events.js';

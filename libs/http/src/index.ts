@@ -13,3 +13,8 @@ export * from './auth/jwt-verifier.js';
 export * from './auth/principal.js';
 export * from './http-metrics.js';
 export * from './idempotency.js';
+export * from './live/live-connections.js';
+export * from './live/live.decorators.js';
+export * from './live/live.module.js';
+export * from './live/sse-connection.js';
+export * from './asyncapi/asyncapi.module.js';

@@ -1,3 +1,4 @@
+import { ProductsLiveController } from './http/products.live.http.controller.js';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppRole } from '@app/event-sourcing';
 import { GetProductHandler } from './application/product-stock/get-product.query.js';
@@ -33,8 +34,8 @@ export class InventoryModule {
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {
       command: [ProductsCommandsController],
-      query: [ProductsQueriesController],
-      all: [ProductsCommandsController, ProductsQueriesController],
+      query: [ProductsLiveController, ProductsQueriesController],
+      all: [ProductsCommandsController, ProductsLiveController, ProductsQueriesController],
     }[role];
     return { module: InventoryModule, controllers };
   }

@@ -14,3 +14,4 @@ export * from './dead-letters/dead-letter.js';
 export * from './dead-letters/dead-letter-cli.js';
 export * from './dead-letters/dead-letter-operations.js';
 export * from './dead-letters/kafka-dead-letter-log.js';
+export * from './kafka/kafka-live-consumer.js';

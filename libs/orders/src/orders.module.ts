@@ -8,6 +8,7 @@ import { PlaceOrderHandler } from './application/place-order/place-order.handler
 import { SettleOrderHandler } from './application/settle-order/settle-order.handler.js';
 import { StockAnswerPolicy } from './application/settle-order/stock-answer.policy.js';
 import { OrdersCommandsController, OrdersQueriesController } from './http/orders.http.controller.js';
+import { OrdersLiveController } from './http/orders.live.http.controller.js';
 import { ordersRepositoryProviders } from './infrastructure/orders.repositories.js';
 
 /**
@@ -31,8 +32,9 @@ export class OrdersModule {
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {
       command: [OrdersCommandsController],
-      query: [OrdersQueriesController],
-      all: [OrdersCommandsController, OrdersQueriesController],
+      // The live routes before `GET /orders/{id}`, which would take `live` for an id.
+      query: [OrdersLiveController, OrdersQueriesController],
+      all: [OrdersCommandsController, OrdersLiveController, OrdersQueriesController],
     }[role];
     return { module: OrdersModule, controllers };
   }

@@ -5,7 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { ConfigError, readAppConfig, type AppConfig, type LoadedConfig } from '@app/config';
 import { topicOfCategory } from '@app/contracts';
 import { declaredEventHandlers, EventSourcingModule, type AppRole } from '@app/event-sourcing';
-import { configureHttpApp, HttpSecurityModule, type HttpAppOptions } from '@app/http';
+import { AsyncApiModule, configureHttpApp, HttpSecurityModule, LiveModule, type HttpAppOptions } from '@app/http';
 import { connectKafkaConsumer, kafkaTopicOf, KafkaMessagingModule } from '@app/messaging';
 import { TerminusModule } from '@nestjs/terminus';
 import { ReadModelsModule } from '@app/read-models';
@@ -48,6 +48,15 @@ export const subscribedCategories = (contexts: readonly ContextModule[], role: A
   return [...new Set(handlers.flatMap((handler) => handler.categories))];
 };
 
+/** The stream categories of the projections a process of this role runs: what its live feeds show. */
+const liveCategories = (contexts: readonly ContextModule[], role: AppRole): string[] => [
+  ...new Set(
+    declaredEventHandlers(contexts, role)
+      .filter((handler) => handler.kind === 'projection')
+      .flatMap((handler) => handler.categories),
+  ),
+];
+
 export interface AppDefinition {
   /** Shown in logs and as the Swagger title. */
   readonly name: string;
@@ -58,6 +67,8 @@ export interface AppDefinition {
   /** The bounded-context modules this deployable runs. */
   readonly contexts: readonly ContextModule[];
   readonly tags: HttpAppOptions['tags'];
+  /** The AsyncAPI document of the system's events, served at /asyncapi.json (and /asyncapi) when given. */
+  readonly asyncApi?: (options: { partitions: number }) => object;
 }
 
 /** The application root module for a set of contexts on the configured infrastructure. */
@@ -80,10 +91,24 @@ export const applicationModule = (
       loggingModule(definition.service, config.log),
       HttpSecurityModule.forRoot({ auth: config.security.auth, rateLimit: config.security.http.rateLimit }),
       EventSourcingModule.forRoot(config.eventSourcing, kafka ? 'external' : 'inprocess'),
-      ...(kafka ? [KafkaMessagingModule.forRoot(kafka, { topics: consumed })] : []),
+      ...(kafka
+        ? [
+            KafkaMessagingModule.forRoot(kafka, {
+              topics: consumed,
+              // Live feeds show the read models' events: every instance reads them all (broadcast).
+              liveTopics: liveCategories(definition.contexts, config.eventSourcing.role).map((c) =>
+                kafkaTopicOf(kafka, c),
+              ),
+            }),
+          ]
+        : []),
       // Operators' /admin/dead-letters and the depth gauge, for the dead letters of this consumer group.
       ...(kafka && consumed.length > 0 ? [DeadLettersModule.forRoot(kafka, consumed)] : []),
       ReadModelsModule.forRoot(config.readModels),
+      LiveModule.forRoot(config.live),
+      ...(definition.asyncApi && config.security.http.swaggerEnabled
+        ? [AsyncApiModule.forRoot(() => definition.asyncApi!({ partitions: kafka?.partitions ?? 1 }))]
+        : []),
       TerminusModule.forRoot({ logger: HealthCheckLogger }),
       ...definition.contexts.map((context) => context.register({ role: config.eventSourcing.role })),
     ],

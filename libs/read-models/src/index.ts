@@ -8,3 +8,6 @@ export * from './mongo/mongo-read-model-store.js';
 export * from './mongo/read-model-entity-schema.js';
 export * from './mongo/read-store-errors.js';
 export * from './read-model-metrics.js';
+export * from './live/live-feed.js';
+export * from './live/live-feeds.js';
+export * from './live/live-followers.js';

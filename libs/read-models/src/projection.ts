@@ -226,7 +226,8 @@ export abstract class DocumentProjectionHandler<T extends ReadModelDocument> {
 
   protected constructor(
     readonly collection: DocumentCollection<T>,
-    projection: DocumentProjection<T>,
+    /** Which document an event changes and how: live feeds evolve their states with it too. */
+    readonly projection: DocumentProjection<T>,
   ) {
     this.#projector = new DocumentProjector(collection, projection);
   }

@@ -1,3 +1,4 @@
+import { ShipmentsLiveController } from './http/shipments.live.http.controller.js';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { AppRole } from '@app/event-sourcing';
 import { CancelShipmentHandler } from './application/cancel-shipment/cancel-shipment.handler.js';
@@ -36,8 +37,8 @@ export class ShippingModule {
   static register({ role }: { role: AppRole }): DynamicModule {
     const controllers = {
       command: [ShipmentsCommandsController],
-      query: [ShipmentsQueriesController],
-      all: [ShipmentsCommandsController, ShipmentsQueriesController],
+      query: [ShipmentsLiveController, ShipmentsQueriesController],
+      all: [ShipmentsCommandsController, ShipmentsLiveController, ShipmentsQueriesController],
     }[role];
     return { module: ShippingModule, controllers };
   }

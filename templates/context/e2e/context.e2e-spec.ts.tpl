@@ -2,6 +2,7 @@
 // against the OpenAPI document (/docs-json).
 import { Api, expectProblem } from './support/api.js';
 import { inMemoryStore, startMonolith, type RunningApp } from './support/app.js';
+import { openSse } from './support/sse-client.js';
 
 describe('__context__ over HTTP (monolith, embedded)', () => {
   let app: RunningApp;
@@ -29,6 +30,24 @@ describe('__context__ over HTTP (monolith, embedded)', () => {
     expect(listed.body.items.map((i: { id: string }) => i.id)).toContain(id);
 
     expectProblem(await api.http().post(`/__item__s/${id}/close`), 409, '__ITEM___ALREADY_CLOSED');
+  });
+
+  it('follows a __item__ live: its current state first, then each change (Server-Sent Events)', async () => {
+    const { id } = (await api.http().post('/__item__s').send({ title: 'Live' })).body as { id: string };
+    await app.app.listen(0, '127.0.0.1');
+    const feed = await openSse(await app.app.getUrl(), `/__item__s/${id}/live`);
+    try {
+      await feed.until((m) => m.length === 1);
+      await api.http().post(`/__item__s/${id}/close`);
+      const messages = await feed.until((m) => m.length === 2);
+      expect(messages.map((m) => [m.id, m.event])).toEqual([
+        ['1', 'state'],
+        ['2', messages[1]!.event],
+      ]);
+      expect(messages[1]!.data.state).toMatchObject({ id, status: 'CLOSED', version: 2 });
+    } finally {
+      feed.close();
+    }
   });
 
   it('answers problem+json for bad input and unknown ids', async () => {

@@ -3,6 +3,7 @@ import { eventSourcingEnv } from './event-sourcing.env.js';
 import { eventStoreEnv } from './event-store.env.js';
 import { httpEnv } from './http.env.js';
 import { kafkaEnv } from './kafka.env.js';
+import { liveEnv } from './live.env.js';
 import { loggingEnv } from './logging.env.js';
 import { readModelsEnv } from './read-models.env.js';
 import { telemetryEnv } from './telemetry.env.js';
@@ -19,6 +20,7 @@ export const envSections = {
   eventSourcing: eventSourcingEnv,
   kafka: kafkaEnv,
   telemetry: telemetryEnv,
+  live: liveEnv,
 } satisfies Record<string, z.ZodType>;
 
 /** The typed, defaulted environment: one property per section. */

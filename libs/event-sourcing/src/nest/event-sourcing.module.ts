@@ -20,6 +20,7 @@ import { OutboxRelay } from '../relay/outbox-relay.js';
 import { OutboxSource } from '../relay/outbox-source.js';
 import { EventStore } from '../store/event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
+import { LiveEvents } from '../live/live-events.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { instrumentCommandBus } from '../observability/instrument-command-bus.js';
 import { AggregateRepositories } from './aggregate-repositories.js';
@@ -118,6 +119,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         },
         EventTypeRegistry,
         EventHandlerRegistry,
+        LiveEvents,
         ...(inProcess ? [{ provide: EventPublisher, useClass: InProcessEventPublisher }] : []),
         // The relay's recovery source: the store's outbox documents. Override this provider to use
         // another source (e.g. the Cosmos DB change feed on Azure, see OutboxSource).
@@ -137,6 +139,7 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         EventStore,
         EventTypeRegistry,
         EventHandlerRegistry,
+        LiveEvents,
         ...(inProcess ? [EventPublisher] : []),
         OutboxSource,
         OutboxRelay,

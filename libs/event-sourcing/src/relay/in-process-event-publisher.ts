@@ -3,6 +3,7 @@ import { batchCause, type RecordedEvent } from '@app/core';
 import { EventHandlerRegistry } from '../handlers/event-handler-registry.js';
 import { runWithCorrelation } from '../repository/correlation.js';
 import { EventTypeRegistry } from '../store/event-types.js';
+import { LiveEvents } from '../live/live-events.js';
 import { EventPublisher } from './event-publisher.js';
 
 /**
@@ -15,13 +16,15 @@ const STREAMS_AT_ONCE = 16;
 /**
  * The monolith's transport: calls this process's handlers directly, each stream's events in order,
  * several streams at once. The relay removes an outbox entry only after this resolves, so a handler
- * failure means redelivery (the relay publishes each stream again), never a lost event.
+ * failure means redelivery (the relay publishes each stream again), never a lost event. Once handled,
+ * the events go to the process's live feeds (LiveEvents).
  */
 @Injectable()
 export class InProcessEventPublisher extends EventPublisher {
   constructor(
     private readonly handlers: EventHandlerRegistry,
     private readonly eventTypes: EventTypeRegistry,
+    private readonly live: LiveEvents,
   ) {
     super();
   }
@@ -39,5 +42,7 @@ export class InProcessEventPublisher extends EventPublisher {
     } catch (error) {
       throw batchCause(error);
     }
+    // After the projections: a live feed's reader finds the read model at least at the event it is sent.
+    this.live.publishLocal(upcast);
   }
 }

@@ -13,7 +13,25 @@ export const ACCESS_METADATA = 'app:access';
 export interface AccessRule {
   /** Any of these roles (admin always passes); empty: any verified token. */
   readonly roles: readonly Role[];
+  /**
+   * Live feeds (EventSource cannot send headers): the token may also come in the LIVE_TOKEN_COOKIE cookie,
+   * which `POST /live/session` sets (HttpOnly, SameSite=Strict). Only GET feeds accept it: a cookie that
+   * is sent automatically must never authorise a change (cross-site request forgery).
+   */
+  readonly cookie?: boolean;
 }
+
+/** The cookie carrying the bearer token for live feeds. */
+export const LIVE_TOKEN_COOKIE = 'live_token';
+
+/** The value of one cookie of a request (express parses none without a middleware this API does not need). */
+export const cookieOf = (request: Request, name: string): string | undefined => {
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+};
 
 export type RequestWithPrincipal = Request & { principal?: Principal };
 
@@ -48,7 +66,8 @@ export class AccessGuard implements CanActivate {
     ]);
     if (!this.#verifier || !rule) return true;
 
-    const header = request.headers.authorization;
+    const cookie = rule.cookie && request.method === 'GET' ? cookieOf(request, LIVE_TOKEN_COOKIE) : undefined;
+    const header = request.headers.authorization ?? (cookie ? `Bearer ${cookie}` : undefined);
     if (!header) {
       throw new HttpProblem(
         'UNAUTHENTICATED',

@@ -23,7 +23,7 @@ import { RegisterProductRequestDto, RestockRequestDto } from './product.request.
 import { ProductAcceptedDto, ProductPageView, ProductView } from './product.response.dto.js';
 
 /** SKUs in paths obey the same pattern as in bodies: no traversal, no operators, no surprises. */
-class SkuPipe implements PipeTransform<string, string> {
+export class SkuPipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!SKU_PATTERN.test(value)) {
       throw new RequestValidationError([{ field: 'sku', message: SKU_RULE }]);
@@ -32,7 +32,7 @@ class SkuPipe implements PipeTransform<string, string> {
   }
 }
 
-const skuParam = ApiParam({
+export const skuParam = ApiParam({
   name: 'sku',
   example: 'APPLE-RED',
   schema: { type: 'string', pattern: SKU_PATTERN.source, maxLength: 64 },

@@ -1,18 +1,21 @@
 import {
   Global,
+  Inject,
   Logger,
   Module,
+  type BeforeApplicationShutdown,
   type DynamicModule,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
-  Inject,
 } from '@nestjs/common';
 import { FIRST_ATTEMPT_WAIT_MS } from '@app/core';
-import { EventPublisher } from '@app/event-sourcing';
+import { EventPublisher, EventTypeRegistry, LiveEvents } from '@app/event-sourcing';
 import { TransportHealth } from '../messaging.options.js';
 import { kafkaEventConsumerController, KAFKA_TRANSPORT_OPTIONS, KafkaEventConsumer } from './kafka-event-consumer.js';
 import { KafkaConsumerLag } from './kafka-consumer-lag.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
+import { KafkaLiveConsumer } from './kafka-live-consumer.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 import { allEventTopics, ensureKafkaTopics } from './kafka-topics.js';
 import { KafkaTransportHealth } from './kafka-transport-health.js';
@@ -27,6 +30,11 @@ export interface KafkaMessagingModuleOptions {
   readonly createTopics?: readonly string[];
   /** Replication factor of created topics. Default: the broker's `default.replication.factor`. */
   readonly replicationFactor?: number;
+  /**
+   * Topics whose events this instance's live feeds show (its read models' topics): read by a broadcast
+   * consumer of this instance alone (KafkaLiveConsumer). None: no live feeds, no such consumer.
+   */
+  readonly liveTopics?: readonly string[];
 }
 
 /**
@@ -39,8 +47,13 @@ export interface KafkaMessagingModuleOptions {
  */
 @Global()
 @Module({})
-export class KafkaMessagingModule implements OnModuleInit, OnApplicationShutdown {
-  constructor(@Inject(KafkaConnection) private readonly connection: KafkaConnection) {}
+export class KafkaMessagingModule
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
+  constructor(
+    @Inject(KafkaConnection) private readonly connection: KafkaConnection,
+    @Inject(KafkaLiveConsumer) private readonly liveConsumer: KafkaLiveConsumer,
+  ) {}
 
   static forRoot(options: KafkaTransportOptions, moduleOptions: KafkaMessagingModuleOptions = {}): DynamicModule {
     const topics = moduleOptions.topics ?? [];
@@ -71,6 +84,12 @@ export class KafkaMessagingModule implements OnModuleInit, OnApplicationShutdown
         },
         { provide: EventPublisher, useExisting: KafkaEventPublisher },
         KafkaEventConsumer,
+        {
+          provide: KafkaLiveConsumer,
+          inject: [LiveEvents, EventTypeRegistry],
+          useFactory: (live: LiveEvents, eventTypes: EventTypeRegistry) =>
+            new KafkaLiveConsumer(options, moduleOptions.liveTopics ?? [], live, eventTypes),
+        },
         {
           provide: KafkaTransportHealth,
           inject: [KafkaEventPublisher, KafkaConnection],
@@ -105,5 +124,14 @@ export class KafkaMessagingModule implements OnModuleInit, OnApplicationShutdown
 
   onApplicationShutdown(): void {
     this.connection.stop();
+  }
+
+  /** The live feeds' broadcast consumer joins in the background once every module is ready. */
+  onApplicationBootstrap(): void {
+    this.liveConsumer.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.liveConsumer.stop();
   }
 }

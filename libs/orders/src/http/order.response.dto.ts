@@ -50,3 +50,11 @@ export class ListOrdersQueryDto extends PageQueryDto {
   @MaxLength(100)
   customerId?: string;
 }
+
+/** `GET /orders/live`: only orders of one status (as they enter it and change while in it). */
+export class LiveOrdersQueryDto {
+  @ApiPropertyOptional({ enum: ORDER_STATUSES })
+  @IsOptional()
+  @IsIn(ORDER_STATUSES)
+  status?: (typeof ORDER_STATUSES)[number];
+}

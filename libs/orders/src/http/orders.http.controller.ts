@@ -28,11 +28,11 @@ import { ListOrdersQueryDto, OrderPageView, OrderView } from './order.response.d
  * Order ids are the UUIDs `POST /orders` hands out (random, or derived from an Idempotency-Key: version 4
  * or 5); anything else is a field error, like a body's.
  */
-const orderIdPipe = new ParseUUIDPipe({
+export const orderIdPipe = new ParseUUIDPipe({
   exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID' }]),
 });
 
-const orderIdParam = ApiParam({
+export const orderIdParam = ApiParam({
   name: 'id',
   description: 'The order id `POST /orders` answered',
   schema: { type: 'string', format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' },

@@ -21,12 +21,12 @@ import { DispatchShipmentRequestDto } from './shipment.request.dto.js';
 import { ListShipmentsQueryDto, ShipmentPageView, ShipmentView } from './shipment.response.dto.js';
 
 /** Shipment ids are name-based UUIDs (version 5) of the order id; anything else is a field error. */
-const shipmentIdPipe = new ParseUUIDPipe({
+export const shipmentIdPipe = new ParseUUIDPipe({
   version: '5',
   exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID (version 5)' }]),
 });
 
-const shipmentIdParam = ApiParam({
+export const shipmentIdParam = ApiParam({
   name: 'id',
   description: "The shipment id (derived from the order's id; see `GET /shipments?orderId=`)",
   schema: { type: 'string', format: 'uuid', example: '0c6f3f4e-2a1b-5c3d-9e8f-7a6b5c4d3e2f' },

@@ -20,11 +20,11 @@ import { Open__Item__RequestDto } from './__item__.request.dto.js';
 import { List__Item__sQueryDto, __Item__PageView, __Item__View } from './__item__.response.dto.js';
 
 /** Ids are the UUIDs `POST /__item__s` hands out: random, or derived from an Idempotency-Key. */
-const idPipe = new ParseUUIDPipe({
+export const idPipe = new ParseUUIDPipe({
   exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID' }]),
 });
 
-const idParam = ApiParam({
+export const idParam = ApiParam({
   name: 'id',
   description: 'The __item__ id `POST /__item__s` answered',
   schema: { type: 'string', format: 'uuid', example: '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b' },
