@@ -66,7 +66,8 @@ const SUPERVISOR_DELAY_MS = 20_000;
 
 const ORDER_RETRIES: RetryPolicy = {
   budgetMs: 30_000,
-  attemptTimeoutMs: 10_000,
+  // A short one (e.g. 100) makes answers get lost while the commands land: retries then test the key.
+  attemptTimeoutMs: Number(process.env.CHAOS_ATTEMPT_TIMEOUT_MS || 10_000),
   firstBackoffMs: 250,
   maxBackoffMs: 4_000,
 };
@@ -135,6 +136,7 @@ if (!managed) console.warn('chaos suite skipped: the servers are not run by this
 
     // Settled: every order final, every outbox empty, every confirmed order shipped, the read models caught up.
     const settling = Date.now();
+    let settledInMs: number | undefined;
     try {
       await eventually(
         async () => {
@@ -146,6 +148,7 @@ if (!managed) console.warn('chaos suite skipped: the servers are not run by this
         120_000,
         1_000,
       );
+      settledInMs = Date.now() - settling;
     } catch (error) {
       console.error(`chaos: not settled 120 s after the faults: ${String(error).slice(0, 2_000)}`);
     }
@@ -159,7 +162,7 @@ if (!managed) console.warn('chaos suite skipped: the servers are not run by this
         restocks,
         stores,
         chaos,
-        settledInMs: Date.now() - settling,
+        settledInMs,
         logDir,
         MIN_AVAILABILITY,
       }),

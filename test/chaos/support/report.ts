@@ -9,7 +9,8 @@ export interface ReportInput {
   readonly restocks: readonly LogicalRestock[];
   readonly stores: Stores | undefined;
   readonly chaos: Chaos;
-  readonly settledInMs: number;
+  /** How long after the faults everything had settled; undefined: not within the wait. */
+  readonly settledInMs: number | undefined;
   readonly logDir: string;
   readonly MIN_AVAILABILITY: number;
 }
@@ -66,7 +67,8 @@ export const chaosReport = ({
       `${[...perCustomer.values()].filter((n) => n > 1).length}`,
     `  restocks accepted: ${restocks.filter((r) => r.result.accepted).length} of ${restocks.length}; outbox left: ${stores?.outbox}`,
     `  by 10 s window (accepted/issued): ${windows.join(' | ')}`,
-    `  settled ${(settledInMs / 1_000).toFixed(1)} s after the faults; ${((Date.now() - since) / 1_000).toFixed(0)} s since the first order`,
+    `  ${settledInMs === undefined ? 'NOT settled' : `settled ${(settledInMs / 1_000).toFixed(1)} s`} after the faults; ` +
+      `${((Date.now() - since) / 1_000).toFixed(0)} s since the first order`,
     `  unexpected exits: ${chaos.unexpectedExits.map((e) => `${e.service} (${e.exit}) at ${e.at} s:\n${e.logTail}`).join('\n') || 'none'}`,
     `  timeline:\n    ${chaos.timeline.join('\n    ')}`,
   ].join('\n');
