@@ -2,7 +2,7 @@
 // each step SIGKILLs or starts one of them at a given second. A service that exits on its own (it was not
 // killed by the schedule) is recorded as an unexpected exit and started again after a delay, as a process
 // supervisor (systemd, Kubernetes) would; a started service's time to readiness goes into the timeline.
-import { killServer, startServer, type Server } from '../../reliability/support/faults.js';
+import { killServer, startServer, type InfraServer as Server } from '../../reliability/support/faults.js';
 import type { ServiceProcess } from '../../services/support/processes.js';
 
 export type ServiceName = 'orders' | 'inventory' | 'shipping';

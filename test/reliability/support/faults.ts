@@ -202,13 +202,13 @@ export const readModelSnapshot = async (): Promise<Record<string, unknown[]>> =>
 // ---- the servers -------------------------------------------------------------------------------------------
 
 /** A local server of `infra/infra.mjs` (`mongodb` is FerretDB; its PostgreSQL is left alone). */
-export type Server = 'kafka' | 'mongodb' | 'cosmos';
+export type InfraServer = 'kafka' | 'mongodb' | 'cosmos';
 
 /**
  * `node infra/infra.mjs up|down [service]`: one server, or with none the whole local stack. Asynchronous, so
  * that clients running in this process keep going while a server starts or stops.
  */
-const infra = async (action: 'up' | 'down', service?: Server): Promise<void> => {
+const infra = async (action: 'up' | 'down', service?: InfraServer): Promise<void> => {
   await promisify(execFile)(process.execPath, ['infra/infra.mjs', action, ...(service ? [service] : [])], {
     cwd: repositoryRoot,
     timeout: 180_000,
@@ -231,7 +231,7 @@ export const waitNoBenchmark = async (timeoutMs = 120_000): Promise<void> => {
 };
 
 /** Runs `during` with the server stopped; always starts it again. */
-export const withServerDown = async <T>(service: 'kafka' | 'mongodb', during: () => Promise<T>): Promise<T> => {
+export const withServerDown = async <T>(service: InfraServer, during: () => Promise<T>): Promise<T> => {
   await waitNoBenchmark();
   try {
     await infra('down', service);
@@ -245,7 +245,7 @@ export const withServerDown = async <T>(service: 'kafka' | 'mongodb', during: ()
  * A crash of one server: SIGKILL to the pid `infra:up` recorded, nothing flushed or closed; resolves once the
  * process is gone. `startServer` brings it back (`infra.mjs up` drops the stale pid file).
  */
-export const killServer = async (service: Server): Promise<void> => {
+export const killServer = async (service: InfraServer): Promise<void> => {
   const { pid } = JSON.parse(readFileSync(resolve(repositoryRoot, '.infra', 'run', `${service}.json`), 'utf8')) as {
     pid: number;
   };
@@ -262,7 +262,7 @@ export const killServer = async (service: Server): Promise<void> => {
 };
 
 /** Starts one server again and waits until it answers its client's probe (as `npm run infra:up` does). */
-export const startServer = (service: Server): Promise<void> => infra('up', service);
+export const startServer = (service: InfraServer): Promise<void> => infra('up', service);
 
 /**
  * The whole local stack down and up again, as `npm run infra:down` then `npm run infra:up` (every store keeps
