@@ -187,7 +187,7 @@ if (!managed) console.warn('chaos suite skipped: the servers are not run by this
   it('keeps every product balanced: available + reserved = initial + restocks, never negative, reserved = confirmed', async () => {
     expect(stockBalanced(initial, restocks, stores)).toEqual([]);
     for (const sku of Object.keys(initial)) await expectProductAgrees(stack.d, sku); // the read model too
-  });
+  }, 60_000);
 
   it('creates exactly one shipment per confirmed order and none for a rejected one', () => {
     expect(oneShipmentPerConfirmedOrder(stores, shipments)).toEqual([]);
@@ -209,7 +209,7 @@ if (!managed) console.warn('chaos suite skipped: the servers are not run by this
       return counts;
     });
     expect(deadLetters).toEqual({});
-  });
+  }, 60_000);
 
   it(`accepts at least ${MIN_AVAILABILITY * 100}% of the logical orders during the faults`, () => {
     const accepted = logical.filter((o) => o.result.accepted).length;
