@@ -61,5 +61,12 @@ export default {
       testMatch: ['<rootDir>/test/reliability/**/*.reliability-spec.ts'],
       globalSetup: '<rootDir>/test/services/support/global-setup.ts',
     },
+    // SIGKILLs of the services and the servers under a steady load of orders, then the invariants (docs/chaos.md).
+    {
+      ...shared,
+      displayName: 'chaos',
+      testMatch: ['<rootDir>/test/chaos/**/*.chaos-spec.ts'],
+      globalSetup: '<rootDir>/test/services/support/global-setup.ts',
+    },
   ],
 };

@@ -2,8 +2,9 @@
 // prefix, direct reads of Kafka topics, Cosmos DB containers and MongoDB read models, and stopping one server
 // (Kafka or FerretDB) for a while. Each test file gets its own run id (jest isolates modules per file), so its
 // own topics, databases and consumer groups.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join, resolve } from 'node:path';
 import { CosmosClient } from '@azure/cosmos';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -156,8 +157,10 @@ const cosmos = new CosmosClient({
   connectionPolicy: { enableEndpointDiscovery: false },
 });
 
-export const queryEvents = async (
+/** Documents of one kind (`event`, `tip`, `outbox`, ...) of a container of this run's database. */
+export const queryDocuments = async (
   container: string,
+  kind: string,
   where = 'true',
   parameters: { name: string; value: string }[] = [],
 ) => {
@@ -165,12 +168,15 @@ export const queryEvents = async (
     .database(stackRun)
     .container(container)
     .items.query<Record<string, any>>({
-      query: `SELECT * FROM c WHERE c.kind = 'event' AND ${where}`,
-      parameters,
+      query: `SELECT * FROM c WHERE c.kind = @kind AND ${where}`,
+      parameters: [{ name: '@kind', value: kind }, ...parameters],
     })
     .fetchAll();
   return resources;
 };
+
+export const queryEvents = (container: string, where = 'true', parameters: { name: string; value: string }[] = []) =>
+  queryDocuments(container, 'event', where, parameters);
 
 /** `<streamId>@<version> <type>` of every event of a container, sorted. */
 export const eventKeys = async (container: string): Promise<string[]> =>
@@ -195,14 +201,16 @@ export const readModelSnapshot = async (): Promise<Record<string, unknown[]>> =>
 
 // ---- the servers -------------------------------------------------------------------------------------------
 
-/** The local servers a test can stop one by one (`node infra/infra.mjs down <name>`). */
+/** A local server of `infra/infra.mjs` (`mongodb` is FerretDB; its PostgreSQL is left alone). */
 export type InfraServer = 'kafka' | 'mongodb' | 'cosmos';
 
-/** `node infra/infra.mjs up|down [service]`: one server, or with none the whole local stack. */
-const infra = (action: 'up' | 'down', service?: InfraServer): void => {
-  execFileSync(process.execPath, ['infra/infra.mjs', action, ...(service ? [service] : [])], {
+/**
+ * `node infra/infra.mjs up|down [service]`: one server, or with none the whole local stack. Asynchronous, so
+ * that clients running in this process keep going while a server starts or stops.
+ */
+const infra = async (action: 'up' | 'down', service?: InfraServer): Promise<void> => {
+  await promisify(execFile)(process.execPath, ['infra/infra.mjs', action, ...(service ? [service] : [])], {
     cwd: repositoryRoot,
-    stdio: 'pipe',
     timeout: 180_000,
   });
 };
@@ -226,12 +234,35 @@ export const waitNoBenchmark = async (timeoutMs = 120_000): Promise<void> => {
 export const withServerDown = async <T>(service: InfraServer, during: () => Promise<T>): Promise<T> => {
   await waitNoBenchmark();
   try {
-    infra('down', service);
+    await infra('down', service);
     return await during();
   } finally {
-    infra('up', service);
+    await infra('up', service);
   }
 };
+
+/**
+ * A crash of one server: SIGKILL to the pid `infra:up` recorded, nothing flushed or closed; resolves once the
+ * process is gone. `startServer` brings it back (`infra.mjs up` drops the stale pid file).
+ */
+export const killServer = async (service: InfraServer): Promise<void> => {
+  const { pid } = JSON.parse(readFileSync(resolve(repositoryRoot, '.infra', 'run', `${service}.json`), 'utf8')) as {
+    pid: number;
+  };
+  // Gone, or a zombie nobody reaps (PID 1 of a container may not): either way its ports are closed.
+  const alive = (): boolean => {
+    try {
+      return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  process.kill(pid, 'SIGKILL');
+  while (alive()) await sleep(50);
+};
+
+/** Starts one server again and waits until it answers its client's probe (as `npm run infra:up` does). */
+export const startServer = (service: InfraServer): Promise<void> => infra('up', service);
 
 /**
  * The whole local stack down and up again, as `npm run infra:down` then `npm run infra:up` (every store keeps
@@ -241,9 +272,9 @@ export const restartInfrastructure = async (): Promise<number> => {
   await waitNoBenchmark();
   const started = Date.now();
   try {
-    infra('down');
+    await infra('down');
   } finally {
-    infra('up');
+    await infra('up');
   }
   return Date.now() - started;
 };

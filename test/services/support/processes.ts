@@ -81,6 +81,11 @@ export class ServiceProcess {
     return this.child !== undefined && this.#exitCode === undefined;
   }
 
+  /** Exit code (or signal) of the last run, once it ended; undefined while it runs or before the first start. */
+  get exitCode(): number | string | undefined {
+    return this.#exitCode;
+  }
+
   /**
    * Spawns the app (see `Launcher`) with exactly `env` (plus PORT; no `.env` file is read) in a process group
    * of its own, so that signals reach the app under `npx nest start` too; does not wait for readiness.
