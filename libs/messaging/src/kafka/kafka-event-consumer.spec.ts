@@ -187,6 +187,7 @@ describe('KafkaEventConsumer with a fetched batch', () => {
       heartbeat = async (): Promise<void> => undefined,
       sessionTimeoutMs = 10_000,
       bootstrapped = true,
+      handleMs = 0,
     } = {},
   ) => {
     const calls = new Map<string, number>();
@@ -196,6 +197,7 @@ describe('KafkaEventConsumer with a fetched batch', () => {
       const call = (calls.get(label(e)) ?? 0) + 1;
       calls.set(label(e), call);
       if (fails(e, call)) throw failure(e);
+      if (handleMs > 0) await new Promise((resolve) => setTimeout(resolve, handleMs));
       handled.push(label(e));
     };
     const registry = {
@@ -328,6 +330,23 @@ describe('KafkaEventConsumer with a fetched batch', () => {
       await consumer.consumeBatch(batchOf(values(eventOf('a', 1))));
       expect(handled).toEqual([]);
       expect(resolved).toEqual([]);
+    });
+
+    it('keeps its membership through a run that takes longer than a session timeout, and resolves it', async () => {
+      // The broker evicts a member that has not heartbeaten for a session timeout.
+      let lastBeat = Date.now();
+      const heartbeat = async () => {
+        if (Date.now() - lastBeat > 100) throw Object.assign(new Error('evicted'), { type: 'UNKNOWN_MEMBER_ID' });
+        lastBeat = Date.now();
+      };
+      const { consumer, batchOf, handled, resolved } = setupBatch(() => false, {
+        heartbeat,
+        sessionTimeoutMs: 100,
+        handleMs: 120,
+      });
+      await consumer.consumeBatch(batchOf(values(eventOf('a', 1), eventOf('a', 2), eventOf('a', 3))));
+      expect(handled).toEqual(['a1', 'a2', 'a3']);
+      expect(resolved).toEqual(['12']);
     });
 
     it('keeps the batch through a heartbeat that fails once, and applies it when the store is back', async () => {

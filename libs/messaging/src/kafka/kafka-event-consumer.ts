@@ -178,10 +178,8 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
     if (!first) return;
     const { topic, partition, highWatermark } = fetched;
     recordLag(topic, partition, highWatermark, BigInt(first.offset));
-    const membership = new BatchMembership(
-      () => fetched.heartbeat(),
-      this.options.sessionTimeoutMs ?? CONSUMER_SESSION_TIMEOUT_MS,
-    );
+    const sessionTimeoutMs = this.options.sessionTimeoutMs ?? CONSUMER_SESSION_TIMEOUT_MS;
+    const membership = new BatchMembership(() => fetched.heartbeat(), sessionTimeoutMs);
     const batch: ConsumedBatch = {
       ...fetched,
       heartbeat: () => membership.heartbeat(),
@@ -193,10 +191,16 @@ export class KafkaEventConsumer implements OnApplicationBootstrap, OnModuleDestr
         recordLag(topic, partition, highWatermark, BigInt(offset) + 1n);
       },
     };
+    // A run's handlers may take longer than a session timeout under load (a fetch brings up to 1 MB per
+    // partition): heartbeat on a timer meanwhile, or the broker evicts this member, the batch is given up
+    // and fetched again from the same offset, again and again. kafkajs sends at most one per interval.
+    const beating = setInterval(() => void membership.heartbeat(), Math.min(1_000, sessionTimeoutMs / 5));
     try {
       await this.consumeOwnBatch(batch, first);
     } catch (error) {
       if (!(error instanceof PartitionLostError)) throw error;
+    } finally {
+      clearInterval(beating);
     }
     if (membership.lost) {
       this.logger.warn(
