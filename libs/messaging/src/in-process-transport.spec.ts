@@ -6,6 +6,7 @@ import {
   EventHandlerRegistry,
   EventTypeRegistry,
   InProcessEventPublisher,
+  LiveEvents,
 } from '@app/event-sourcing';
 import { eventTransportContract, TransportContractRecorder } from '@app/messaging/testing';
 
@@ -16,6 +17,7 @@ import { eventTransportContract, TransportContractRecorder } from '@app/messagin
     EventHandlerRegistry,
     EventTypeRegistry,
     InProcessEventPublisher,
+    LiveEvents,
     TransportContractRecorder,
   ],
 })
