@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
   type DynamicModule,
   type OnApplicationBootstrap,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
@@ -51,7 +52,7 @@ const createEventStore = async (options: EventStoreOptions): Promise<EventStore>
  */
 @Global()
 @Module({})
-export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class EventSourcingModule implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(ProjectionReplayer) private readonly replayer: ProjectionReplayer,
@@ -105,6 +106,11 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         CqrsModule,
       ],
     };
+  }
+
+  /** After the registry found the handlers (module hooks run after their providers'). */
+  onModuleInit(): void {
+    this.replayer.connectHistories();
   }
 
   async onApplicationBootstrap(): Promise<void> {
