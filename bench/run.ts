@@ -7,7 +7,7 @@ import { runE2eBench, e2eOptionsFromEnv, toBenchResults } from './e2e/latency.js
 import { writeResults, type BenchResult } from './lib/report.js';
 import { commandAppend } from './micro/command-append.js';
 import { projection } from './micro/projection.js';
-import { rebuild } from './micro/rebuild.js';
+import { rebuild, rebuildAtScale } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
 import { relayAtScale } from './micro/relay-at-scale.js';
 
@@ -22,6 +22,7 @@ if (only !== 'e2e') {
     ['relay at scale', relayAtScale],
     ['projection', projection],
     ['rebuild', rebuild],
+    ['rebuild at scale', rebuildAtScale],
   ] as const) {
     console.error(`bench: ${name}...`);
     results.push(...[await run()].flat());
