@@ -17,9 +17,14 @@ const SERVICES = contextsByService();
 
 const usage = `usage: npm run projections:rebuild -- <${Object.keys(SERVICES).join('|')}> [<projection>] [--abort]`;
 
-const bar = ({ projection, streams, events, totalStreams, version }: ReplayProgress, perSecond: number): string => {
+const bar = (
+  { projection, streams, events, totalStreams: counted, version }: ReplayProgress,
+  perSecond: number,
+): string => {
   const width = 30;
-  // Until the streams are counted (the count runs beside the replay) the bar has no end to show.
+  // Until the streams are counted (the count runs beside the replay) the bar has no end to show. Streams
+  // created by the live services after the count are replayed too: the total grows with them.
+  const totalStreams = counted === undefined ? undefined : Math.max(counted, streams);
   const done = totalStreams ? Math.min(width, Math.round((streams / totalStreams) * width)) : 0;
   return (
     `${projection} v${version ?? '?'} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${streams}/${totalStreams ?? '?'} streams, ` +
