@@ -9,7 +9,7 @@ import { commandAppend } from './micro/command-append.js';
 import { consume } from './micro/consume.js';
 import { livePush } from './micro/live-push.js';
 import { projection } from './micro/projection.js';
-import { rebuild } from './micro/rebuild.js';
+import { rebuild, rebuildAtScale } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
 import { relayAtScale } from './micro/relay-at-scale.js';
 
@@ -26,6 +26,7 @@ if (only !== 'e2e') {
     ['projection', projection],
     ['rebuild', rebuild],
     ['live push', livePush],
+    ['rebuild at scale', rebuildAtScale],
   ] as const) {
     console.error(`bench: ${name}...`);
     results.push(...[await run()].flat());

@@ -1,8 +1,10 @@
-// Rebuild: events/s replayed from the Cosmos DB event store into the order summary read model on MongoDB by
-// ProjectionReplayer.rebuild (an application context built as apps/tools/src/rebuild-projections.ts does),
-// against raw @azure/cosmos reads of the same streams, paged and concurrent like ours, folded in memory and
-// written with raw mongodb driver bulk writes.
-// Run alone: node dist/bench/micro/rebuild.js
+// Rebuild: events/s replayed from the Cosmos DB event store into a new version of the order summary read model
+// on MongoDB by ProjectionReplayer.rebuild (an application context built as apps/tools/src/rebuild-projections.ts
+// does), against raw @azure/cosmos reads of the same streams, paged and concurrent like ours, folded in memory
+// and written with raw mongodb driver bulk writes. With `liveOrdersPerSecond`, a second application context (the
+// orders service: in-process transport, relay, projection) places orders at that rate during every round, so the
+// rebuild runs while the service writes both versions.
+// Run alone: node dist/bench/micro/rebuild.js [--at-scale]   (--at-scale: 20,000 streams, orders at 20/s)
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { MongoClient } from 'mongodb';
@@ -16,6 +18,7 @@ import {
   type EventDocument,
   type OutboxEntry,
 } from '@app/event-sourcing';
+import { CommandBus } from '@nestjs/cqrs';
 import { OrdersModule } from '@app/orders';
 import { applicationModule, type AppDefinition } from '@app/platform';
 import { ReadModelStore } from '@app/read-models';
@@ -24,6 +27,7 @@ import {
   ORDER_SUMMARIES,
   type OrderSummary,
 } from '../../libs/orders/src/application/order-summary/order-summary.read-model.js';
+import { PlaceOrderCommand } from '../../libs/orders/src/application/place-order/place-order.command.js';
 import { cosmosAppEnv, mongodbUrlFor, runId, scaled } from '../lib/env.js';
 import { benchCosmosClient, dropCosmosDatabase, orderEvents } from '../lib/fixtures.js';
 import { ratioOf, type BenchResult } from '../lib/report.js';
@@ -35,6 +39,8 @@ export interface RebuildOptions {
   readonly streams?: number;
   readonly eventsPerStream?: number;
   readonly rounds?: number;
+  /** Orders placed per second by a live orders service during the rebuild rounds (0: none). */
+  readonly liveOrdersPerSecond?: number;
 }
 
 const PROJECTION = 'orders.order-summary';
@@ -56,6 +62,7 @@ export const rebuild = async ({
   streams = scaled(1_000),
   eventsPerStream = 3,
   rounds = 5,
+  liveOrdersPerSecond = 0,
 }: RebuildOptions = {}): Promise<BenchResult> => {
   const total = streams * eventsPerStream;
   const databaseId = `bench-${runId}-rebuild`;
@@ -79,6 +86,50 @@ export const rebuild = async ({
     }),
     { logger: ['error', 'warn'] },
   );
+  // The live orders service: commands, relay, projection, on the same stores (its own version pointer cache).
+  const service = liveOrdersPerSecond
+    ? await NestFactory.createApplicationContext(
+        applicationModule(ordersOnly, {
+          ...config,
+          eventSourcing: { ...config.eventSourcing, role: 'all', replayProjectionsOnStart: false },
+        }),
+        { logger: ['error', 'warn'] },
+      )
+    : undefined;
+  await service?.init();
+  let livePlaced = 0;
+  let liveFailed = 0;
+  /** Places orders at the live rate until the returned stop is called. */
+  const liveLoad = (): (() => Promise<void>) => {
+    if (!service) return async () => {};
+    const commands = service.get(CommandBus);
+    const inFlight = new Set<Promise<void>>();
+    const timer = setInterval(() => {
+      const orderId = randomUUID();
+      const call = commands
+        .execute(
+          new PlaceOrderCommand(
+            {
+              orderId,
+              customerId: `live-${orderId.slice(0, 8)}`,
+              currency: 'EUR',
+              lines: [{ sku: 'APPLE-RED', quantity: 1, unitPrice: 1 }],
+            },
+            { commandId: randomUUID(), correlationId: orderId, causationId: orderId },
+          ),
+        )
+        .then(
+          () => void livePlaced++,
+          () => void liveFailed++,
+        );
+      inFlight.add(call);
+      void call.finally(() => inFlight.delete(call));
+    }, 1_000 / liveOrdersPerSecond);
+    return async () => {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+    };
+  };
   const cosmos = benchCosmosClient();
   const mongo = new MongoClient(mongoUrl, { ignoreUndefined: true });
   try {
@@ -110,7 +161,6 @@ export const rebuild = async ({
     const rawName = `${ORDER_SUMMARIES.name}_raw`;
     await readModels.collection<OrderSummary>({ ...ORDER_SUMMARIES, name: rawName }).clear();
     const rawCollection = mongo.db(mongoDatabase).collection<StoredSummary>(rawName);
-    const oursCollection = mongo.db(mongoDatabase).collection<StoredSummary>(ORDER_SUMMARIES.name);
     const container = cosmos.database(databaseId).container('events');
 
     /**
@@ -167,18 +217,31 @@ export const rebuild = async ({
         version: event.version,
       }) as OrderSummary;
 
+    /** The live orders placed so far count too (each a stream of one event), before and during the round. */
     const check = async (events: number, side: string, collection = rawCollection) => {
       const documents = await collection.countDocuments();
-      if (events !== total || documents !== streams) {
+      if (events < total || documents < streams) {
         throw new Error(`${side}: replayed ${events} events into ${documents} documents, expected ${total}/${streams}`);
       }
     };
+    const liveCollection = async () => {
+      const pointer = await mongo
+        .db(mongoDatabase)
+        .collection<{ _id: string; live: number }>('read_model_versions')
+        .findOne({ _id: ORDER_SUMMARIES.name });
+      const live = pointer?.live ?? 1;
+      return mongo
+        .db(mongoDatabase)
+        .collection<StoredSummary>(live === 1 ? ORDER_SUMMARIES.name : `${ORDER_SUMMARIES.name}__v${live}`);
+    };
+    const replayMs: number[] = [];
 
     // Bulk writes as the store sends them on FerretDB: commands of 25, two in flight (see the store).
     const bulkCommands = new Semaphore(2);
     const samples = await interleaved(
       {
         raw: async () => {
+          const stopLive = liveLoad();
           const { ms, result } = await timed(async () => {
             await rawCollection.deleteMany({});
             return rawReplay(async (page) => {
@@ -202,13 +265,27 @@ export const rebuild = async ({
               );
             });
           });
+          await stopLive();
           await check(result, 'raw');
-          return { perSecond: (total / ms) * 1000, ms: round(ms, 0) };
+          return { perSecond: (result / ms) * 1000, ms: round(ms, 0) };
         },
-        ours: async () => {
-          const { ms, result } = await timed(() => replayer.rebuild(PROJECTION));
-          await check(result.events, 'ours', oursCollection);
-          return { perSecond: (total / ms) * 1000, ms: round(ms, 0) };
+        // The replay step only (as raw does): the pointer's settle waits before and after are fixed costs,
+        // reported apart (totalMsPerRound).
+        ours: async (roundIndex: number) => {
+          const stopLive = liveLoad();
+          let replayStarted = 0;
+          let replayEnded = 0;
+          const { ms, result } = await timed(() =>
+            replayer.rebuild(PROJECTION, undefined, (step) => {
+              if (step === 'replaying') replayStarted = performance.now();
+              if (step === 'switching') replayEnded = performance.now();
+            }),
+          );
+          await stopLive();
+          await check(result.events, 'ours', await liveCollection());
+          const replay = replayEnded - replayStarted;
+          if (roundIndex >= 0) replayMs.push(round(ms, 0)); // not the warm-up
+          return { perSecond: (result.events / replay) * 1000, ms: round(replay, 0) };
         },
       },
       { rounds },
@@ -217,19 +294,22 @@ export const rebuild = async ({
     const ours = medianRate(samples.ours);
     const raw = medianRate(samples.raw);
     return {
-      name: 'rebuild (Cosmos -> MongoDB order summaries)',
+      name: `rebuild (Cosmos -> MongoDB order summaries)${liveOrdersPerSecond ? `, ${streams} streams, ${liveOrdersPerSecond} orders/s live` : ''}`,
       unit: 'events/s',
       ours: round(ours, 1),
       raw: round(raw, 1),
       ratio: ratioOf(ours, raw),
       notes:
         `${streams} orders x ${eventsPerStream} events, pages of ${PAGE_STREAMS} streams read ` +
-        `${READ_CONCURRENCY} at a time, one bulk write per page`,
+        `${READ_CONCURRENCY} at a time, one bulk write per page; the replay step of a blue-green rebuild ` +
+        `(whole rebuild with the pointer's settle waits: ${replayMs.join(', ')} ms)` +
+        (liveOrdersPerSecond ? `; live: ${livePlaced} orders placed (${liveFailed} failed) during the rounds` : ''),
       details: {
         what:
           `ours: ProjectionReplayer.rebuild('${PROJECTION}') in an application context built like ` +
-          'apps/tools/src/rebuild-projections.ts (query role): counts the streams (tip query), clears the ' +
-          `collection, then per page of ${PAGE_STREAMS} stream ids (tip query) reads the streams ` +
+          'apps/tools/src/rebuild-projections.ts (query role), timed from its replaying step to its switching ' +
+          'step: counts the streams (tip query) beside it, fills a new version of the collection: ' +
+          `per page of ${PAGE_STREAMS} stream ids (tip query) reads the streams ` +
           `${READ_CONCURRENCY} at a time (EventStore.readStreamForReplay: on Cosmos one query in the stream's partition), ` +
           'folds them in memory (DocumentProjector) and writes the page as one writeMany (bulk writes of 25, ' +
           'two in flight) while reading the next page. raw: the same tip query and pages, each stream read by ' +
@@ -240,6 +320,10 @@ export const rebuild = async ({
         eventsPerStream,
         events: total,
         rounds,
+        liveOrdersPerSecond,
+        livePlaced,
+        liveFailed,
+        totalMsPerRound: replayMs,
         oursPerRound: rates(samples.ours),
         rawPerRound: rates(samples.raw),
         cosmosDatabase: databaseId,
@@ -252,10 +336,18 @@ export const rebuild = async ({
       .dropDatabase()
       .catch(() => undefined);
     await mongo.close().catch(() => undefined);
+    await service?.close();
     await app.close();
     await dropCosmosDatabase(cosmos, databaseId);
     cosmos.dispose();
   }
 };
 
-if (isMain(import.meta.url)) runStandalone('micro-rebuild', () => rebuild());
+/** The rebuild at the scale of a service that ran for a while, while the service places orders at 20/s. */
+export const rebuildAtScale = (): Promise<BenchResult> =>
+  rebuild({ streams: scaled(20_000), eventsPerStream: 2, rounds: 1, liveOrdersPerSecond: 20 });
+
+if (isMain(import.meta.url)) {
+  if (process.argv.includes('--at-scale')) runStandalone('micro-rebuild-at-scale', rebuildAtScale);
+  else runStandalone('micro-rebuild', () => rebuild());
+}

@@ -79,6 +79,14 @@ export abstract class DocumentCollection<T extends ReadModelDocument> {
     this.waits.forgetWritten();
   }
 
+  /**
+   * Removes the collection itself (a retired version of a read model), with its indexes where the store has
+   * them; a later write creates it again, as new. Absent already: nothing happens.
+   */
+  async drop(): Promise<void> {
+    await this.clear();
+  }
+
   /** Drops every stored document. */
   protected abstract dropAll(): Promise<void>;
 }
@@ -92,6 +100,10 @@ export const assertDistinctWrites = (writes: readonly ConditionalWrite<ReadModel
 /** Creates a collection per read model on the configured storage. */
 export abstract class ReadModelStore {
   abstract collection<T extends ReadModelDocument>(definition: CollectionDefinition<T>): DocumentCollection<T>;
+  /** Whether other processes use the same documents (then a change of version pointer takes time to settle). */
+  get sharedAcrossProcesses(): boolean {
+    return true;
+  }
   async init(): Promise<void> {}
   async close(): Promise<void> {}
   /** Throws when the store cannot be reached (readiness checks). */

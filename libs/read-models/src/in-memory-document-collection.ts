@@ -79,6 +79,10 @@ const compareValues = (a: unknown, b: unknown): number => {
 export class InMemoryReadModelStore extends ReadModelStore {
   readonly #collections = new Map<string, InMemoryDocumentCollection<ReadModelDocument>>();
 
+  override get sharedAcrossProcesses(): boolean {
+    return false;
+  }
+
   override collection<T extends ReadModelDocument>(definition: CollectionDefinition<T>): DocumentCollection<T> {
     let collection = this.#collections.get(definition.name);
     if (!collection) {

@@ -51,9 +51,26 @@ export interface DocumentProjection<T extends ReadModelDocument> {
   readonly evolve: (current: T | undefined, event: RecordedEvent) => Omit<T, 'version'>;
 }
 
-export interface DocumentProjectorOptions {
+export interface DocumentProjectorOptions<T> {
   /** Documents kept in memory after a write, so the next event of the stream needs no read (LRU). */
   readonly rememberDocuments?: number;
+  /** Called with each document written (default: the collection's `announce`, for read-your-writes waits). */
+  readonly announce?: (document: T) => void;
+  /** Name in metrics (default: the collection's name; a versioned read model passes its own name). */
+  readonly metricName?: string;
+}
+
+/**
+ * The events of a stream after `afterVersion` that the projection handles, upcast, in order: read from the
+ * event store to fill a gap instead of refusing it (a new version of a read model being built, see
+ * versioned-collection.ts).
+ */
+export type StreamHistory = (streamId: string, afterVersion: number) => Promise<readonly RecordedEvent[]>;
+
+/** One event of a document's share of a batch; `index` in the batch, none for an event read to fill a gap. */
+interface Entry {
+  readonly event: RecordedEvent;
+  readonly index: number | undefined;
 }
 
 /** What the projector knows of a document: its content, and whether that came from the store just now. */
@@ -78,14 +95,16 @@ export class DocumentProjector<T extends ReadModelDocument> {
   /** Bounded; lru-cache, see AggregateCache for why not a Map. Absent with rememberDocuments 0. */
   readonly #remembered: LRUCache<string, T> | undefined;
   readonly #lag: { observe(seconds: number): void };
+  readonly #announce: (document: T) => void;
 
   constructor(
     readonly collection: DocumentCollection<T>,
     private readonly projection: DocumentProjection<T>,
-    { rememberDocuments = 10_000 }: DocumentProjectorOptions = {},
+    { rememberDocuments = 10_000, announce, metricName }: DocumentProjectorOptions<T> = {},
   ) {
     this.#remembered = rememberDocuments > 0 ? new LRUCache({ max: rememberDocuments }) : undefined;
-    this.#lag = projectionLagSeconds.labels({ collection: collection.definition.name });
+    this.#lag = projectionLagSeconds.labels({ collection: metricName ?? collection.definition.name });
+    this.#announce = announce ?? ((document) => collection.announce(document));
   }
 
   /** Applies one event. @throws ProjectionGapError (or the evolve error) when it cannot be applied. */
@@ -101,15 +120,16 @@ export class DocumentProjector<T extends ReadModelDocument> {
   /**
    * Applies a batch in order per document; documents are independent of each other.
    * @returns the outcome of each event
+   * @param history given, a gap is filled from the event store instead of refused (read once per document)
    * @throws PartialBatchError naming the first event that could not be applied (a gap, a failing evolve):
    *   every event before it is applied, and no later event of its document is.
    */
-  async applyAll(events: readonly RecordedEvent[]): Promise<ApplyOutcome[]> {
+  async applyAll(events: readonly RecordedEvent[], history?: StreamHistory): Promise<ApplyOutcome[]> {
     const outcomes: ApplyOutcome[] = events.map(() => 'duplicate');
-    const byDocument = new Map<string, number[]>();
+    const byDocument = new Map<string, Entry[]>();
     events.forEach((event, index) => {
       const id = this.projection.documentId(event);
-      byDocument.set(id, [...(byDocument.get(id) ?? []), index]);
+      byDocument.set(id, [...(byDocument.get(id) ?? []), { event, index }]);
     });
     let failure: { index: number; cause: unknown } | undefined;
 
@@ -119,13 +139,14 @@ export class DocumentProjector<T extends ReadModelDocument> {
     for (const [id, indexes] of byDocument) {
       const remembered = this.#recall(id);
       if (remembered) known.set(id, { document: remembered, fresh: false });
-      else if (events[indexes[0]!]!.version === 1) known.set(id, { document: undefined, fresh: false });
+      else if (indexes[0]!.event.version === 1) known.set(id, { document: undefined, fresh: false });
       else unknown.push(id);
     }
     await this.#read(unknown, known);
 
     // 2. Fold each document's events, write them all at once; refused or doubtful documents go round again.
     for (let pending = [...byDocument.keys()]; pending.length > 0;) {
+      if (history) await this.#fillGaps(pending, byDocument, known, history);
       const writes: ConditionalWrite<T>[] = [];
       const appliedBy = new Map<string, number[]>();
       const doubtful: string[] = [];
@@ -134,8 +155,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
         let current = start;
         const applied: number[] = [];
         let inDoubt = false;
-        for (const index of byDocument.get(id)!) {
-          const event = events[index]!;
+        for (const { event, index } of byDocument.get(id)!) {
           const stored = current?.version ?? 0;
           if (event.version <= stored) continue; // a redelivery
           let cause: unknown;
@@ -144,18 +164,19 @@ export class DocumentProjector<T extends ReadModelDocument> {
           else {
             try {
               current = { ...this.projection.evolve(current, event), version: event.version } as T;
-              applied.push(index);
+              if (index !== undefined) applied.push(index);
               continue;
             } catch (error) {
               cause = error;
             }
           }
           if (!fresh) inDoubt = true;
-          else if (!failure || index < failure.index) failure = { index, cause };
+          // An event read to fill a gap that fails: the batch's first event of the document is the one named.
+          else failure = earliest(failure, index ?? firstIndex(byDocument.get(id)!), cause);
           break;
         }
         if (inDoubt) doubtful.push(id);
-        if (inDoubt || applied.length === 0) continue;
+        if (inDoubt || current === start) continue;
         writes.push({ document: current!, expectedVersion: start?.version ?? 0 });
         appliedBy.set(id, applied);
       }
@@ -168,7 +189,7 @@ export class DocumentProjector<T extends ReadModelDocument> {
           outcomes[index] = 'applied';
           this.#lag.observe((writtenAt - Date.parse(events[index]!.metadata.occurredAt)) / 1000);
         }
-        this.collection.announce(document);
+        this.#announce(document);
       }
       // Another writer got there first, or remembered state is in doubt: read, then decide again.
       pending = [...refused, ...doubtful];
@@ -189,6 +210,40 @@ export class DocumentProjector<T extends ReadModelDocument> {
         attributes: { 'db.collection.name': collection, 'db.operation.batch.size': writes.length },
       },
       () => this.collection.writeMany(writes),
+    );
+  }
+
+  /**
+   * Fills the gaps of documents just read (their remembered state is checked by a read first): the missing
+   * events of the stream, read once per document, join its share of the batch in version order.
+   */
+  async #fillGaps(
+    ids: readonly string[],
+    byDocument: Map<string, Entry[]>,
+    known: ReadonlyMap<string, Known<T>>,
+    history: StreamHistory,
+  ): Promise<void> {
+    const gaps = ids.flatMap((id) => {
+      const { document, fresh } = known.get(id)!;
+      const stored = document?.version ?? 0;
+      const entries = byDocument.get(id)!;
+      const versions = new Set(entries.map((e) => e.event.version));
+      const last = Math.max(...versions);
+      let missing = false;
+      for (let v = stored + 1; v < last && !missing; v++) missing = !versions.has(v);
+      return fresh && missing ? [{ id, stored, entries, versions, last }] : [];
+    });
+    await Promise.all(
+      gaps.map(async ({ id, stored, entries, versions, last }) => {
+        const read = await history(entries[0]!.event.streamId, stored);
+        const filling = read
+          .filter((e) => e.version < last && !versions.has(e.version))
+          .map((event) => ({ event, index: undefined }));
+        byDocument.set(
+          id,
+          [...entries, ...filling].sort((a, b) => a.event.version - b.event.version),
+        );
+      }),
     );
   }
 
@@ -216,33 +271,11 @@ export class DocumentProjector<T extends ReadModelDocument> {
   }
 }
 
-/**
- * A projection of events into one collection, through a DocumentProjector: what every document
- * projection does as an event handler (start over for a rebuild, apply one event, apply a consumed batch
- * as one bulk write). A context's projection passes its collection and its documentId/evolve.
- */
-export abstract class DocumentProjectionHandler<T extends ReadModelDocument> {
-  readonly #projector: DocumentProjector<T>;
+const firstIndex = (entries: readonly Entry[]): number =>
+  Math.min(...entries.flatMap((e) => (e.index === undefined ? [] : [e.index])));
 
-  protected constructor(
-    readonly collection: DocumentCollection<T>,
-    /** Which document an event changes and how: live feeds evolve their states with it too. */
-    readonly projection: DocumentProjection<T>,
-  ) {
-    this.#projector = new DocumentProjector(collection, projection);
-  }
-
-  async reset(): Promise<void> {
-    this.#projector.forget();
-    await this.collection.clear();
-  }
-
-  async handle(event: RecordedEvent): Promise<void> {
-    await this.#projector.apply(event);
-  }
-
-  /** A consumed batch: one bulk write. */
-  async handleBatch(events: readonly RecordedEvent[]): Promise<void> {
-    await this.#projector.applyAll(events);
-  }
-}
+const earliest = (
+  failure: { index: number; cause: unknown } | undefined,
+  index: number,
+  cause: unknown,
+): { index: number; cause: unknown } => (failure && failure.index <= index ? failure : { index, cause });

@@ -13,9 +13,29 @@ export interface EventHandler {
    * any other error means nothing is known to be done. Transports call it where they hold a batch.
    */
   handleBatch?(events: readonly RecordedEvent[]): Promise<void>;
-  /** Projections: forget everything built so far, before a rebuild from history. */
+  /** Projections: forget everything built so far. */
   reset?(): Promise<void>;
+  /** Projections: how to read a stream's events from the store (to fill gaps while a rebuild runs). */
+  useHistory?(history: (streamId: string, afterVersion: number) => Promise<readonly RecordedEvent[]>): void;
 }
+
+/**
+ * A projection kept in versions (blue-green, see docs/rebuilds.md; DocumentProjectionHandler is one): a
+ * rebuild fills a new version beside the live one, then readers switch to it.
+ */
+export interface VersionedProjection extends EventHandler {
+  /** Starts a new version, written live from the moment this returns. @returns its number */
+  beginBuild(): Promise<number>;
+  /** A page of whole streams (every event from version 1, in order) into the version being built. */
+  applyToBuild(version: number, events: readonly RecordedEvent[]): Promise<void>;
+  /** Switches readers to the built version and retires the old one. */
+  completeBuild(version: number): Promise<void>;
+  /** Abandons the version being built. @returns its number, null when none was */
+  abortBuild(): Promise<number | null>;
+}
+
+export const isVersionedProjection = (handler: EventHandler | undefined): handler is VersionedProjection =>
+  typeof (handler as Partial<VersionedProjection> | undefined)?.beginBuild === 'function';
 
 export interface EventHandlerOptions {
   /** Stable name: part of derived command ids and, with Kafka, of the consumer group. */

@@ -3,7 +3,7 @@ import { batchCause, type RecordedEvent } from '@app/core';
 import { EventStore } from '../store/event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { EventHandlerRegistry } from './event-handler-registry.js';
-import type { EventHandlerOptions } from './event-handler.js';
+import { isVersionedProjection, type EventHandlerOptions, type VersionedProjection } from './event-handler.js';
 
 export interface ReplayProgress {
   readonly projection: string;
@@ -11,7 +11,12 @@ export interface ReplayProgress {
   readonly events: number;
   /** Streams to replay in all, when known (rebuild counts them first). */
   readonly totalStreams?: number;
+  /** Rebuild: the version of the read model built. */
+  readonly version?: number;
 }
+
+/** The steps of a rebuild, for progress output. */
+export type RebuildStep = 'building' | 'replaying' | 'switching' | 'done';
 
 /** Streams read per page of a replay; the page's events reach the projection as one batch (one bulk write). */
 const PAGE_STREAMS = 250;
@@ -42,14 +47,23 @@ export class ProjectionReplayer {
   }
 
   async replay(projection: string, onProgress: (progress: ReplayProgress) => void = () => {}): Promise<ReplayProgress> {
-    const options = this.#options(projection);
     const only = (h: EventHandlerOptions) => h.name === projection;
+    return this.#replayInto(projection, (batch) => this.handlers.dispatchBatch(batch, only), onProgress);
+  }
+
+  /** Reads every stream the projection follows, page by page, and hands each page's events to `write`. */
+  async #replayInto(
+    projection: string,
+    writePage: (batch: RecordedEvent[]) => Promise<unknown>,
+    onProgress: (progress: ReplayProgress) => void,
+  ): Promise<ReplayProgress> {
+    const options = this.#options(projection);
     let streams = 0;
     let events = 0;
     let writing: Promise<void> = Promise.resolve();
     const write = async (page: readonly string[], batch: RecordedEvent[]): Promise<void> => {
       try {
-        await this.handlers.dispatchBatch(batch, only);
+        await writePage(batch);
       } catch (error) {
         throw batchCause(error);
       }
@@ -81,6 +95,25 @@ export class ProjectionReplayer {
     return { projection, streams, events };
   }
 
+  /**
+   * The events of one stream after `afterVersion` that the projection handles, upcast: what a projection
+   * reads to fill a gap in a version being built.
+   */
+  async history(projection: string, streamId: string, afterVersion: number): Promise<readonly RecordedEvent[]> {
+    const options = this.#options(projection);
+    const events = await this.store.readStreamForReplay(streamId);
+    return events
+      .filter((e) => e.version > afterVersion && options.events.includes(e.type))
+      .map((e) => this.eventTypes.upcast(e));
+  }
+
+  /** Gives every projection that asks for it the way to read its streams' history (at start-up). */
+  connectHistories(): void {
+    for (const { name } of this.projections) {
+      this.handlers.handler(name)?.useHistory?.((streamId, after) => this.history(name, streamId, after));
+    }
+  }
+
   /** The events of a page of streams that the projection handles, upcast, in stream order. */
   async #read(streamIds: readonly string[], options: EventHandlerOptions): Promise<RecordedEvent[]> {
     const histories: (readonly RecordedEvent[])[] = new Array(streamIds.length);
@@ -97,9 +130,10 @@ export class ProjectionReplayer {
   }
 
   /**
-   * Drops what the projection built and replays it from the event store. Live delivery may go on
-   * meanwhile: an event arriving before its predecessors were replayed is refused as a gap and
-   * redelivered, and replayed events already applied live are ignored as duplicates.
+   * Rebuilds a projection without taking it away from readers (blue-green, see versioned-collection.ts in
+   * @app/read-models): a new version is started beside the live one (live services write it too from then
+   * on), filled from the event store page by page, then readers are switched to it and the old one dropped.
+   * A failure abandons the new version; readers never saw it.
    *
    * The streams are counted for the progress report (`totalStreams`) while the replay already runs: the
    * count is a pass over the stream ids of its own, and waiting for it would add that pass to the rebuild.
@@ -108,21 +142,50 @@ export class ProjectionReplayer {
   async rebuild(
     projection: string,
     onProgress: (progress: ReplayProgress) => void = () => {},
+    onStep: (step: RebuildStep, version: number) => void = () => {},
   ): Promise<ReplayProgress> {
     const options = this.#options(projection);
+    const handler = this.#versioned(projection);
+    onStep('building', 0);
+    const version = await handler.beginBuild();
+    try {
+      onStep('replaying', version);
+      let totalStreams: number | undefined;
+      const counting = this.#countStreams(options.categories).then(
+        (count) => void (totalStreams = count),
+        (error: unknown) => this.logger.warn(`Counting the streams of ${projection} failed: ${String(error)}`),
+      );
+      const result = await this.#replayInto(
+        projection,
+        (batch) => handler.applyToBuild(version, batch),
+        (progress) => onProgress({ ...progress, version, ...(totalStreams === undefined ? {} : { totalStreams }) }),
+      );
+      await counting;
+      onStep('switching', version);
+      await handler.completeBuild(version);
+      onStep('done', version);
+      return { ...result, version };
+    } catch (error) {
+      this.logger.error(`Rebuilding ${projection} failed, abandoning version ${version}: ${String(error)}`);
+      await handler.abortBuild().catch((abort: unknown) => {
+        this.logger.error(`Abandoning version ${version} of ${projection} failed too: ${String(abort)}`);
+      });
+      throw error;
+    }
+  }
+
+  /** Abandons a rebuild of the projection that is no longer running. @returns the version dropped, if any */
+  abort(projection: string): Promise<number | null> {
+    this.#options(projection);
+    return this.#versioned(projection).abortBuild();
+  }
+
+  #versioned(projection: string): VersionedProjection {
     const handler = this.handlers.handler(projection);
-    if (!handler?.reset) throw new Error(`Projection ${projection} cannot be reset (it has no reset())`);
-    let totalStreams: number | undefined;
-    const counting = this.#countStreams(options.categories).then(
-      (count) => void (totalStreams = count),
-      (error: unknown) => this.logger.warn(`Counting the streams of ${projection} failed: ${String(error)}`),
-    );
-    await handler.reset();
-    const result = await this.replay(projection, (progress) =>
-      onProgress(totalStreams === undefined ? progress : { ...progress, totalStreams }),
-    );
-    await counting;
-    return result;
+    if (!isVersionedProjection(handler)) {
+      throw new Error(`Projection ${projection} is not kept in versions (it is no DocumentProjectionHandler)`);
+    }
+    return handler;
   }
 
   async #countStreams(categories: readonly string[]): Promise<number> {

@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
   type DynamicModule,
   type OnApplicationBootstrap,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
@@ -88,7 +89,7 @@ const statusOf = (error: unknown): number => {
  */
 @Global()
 @Module({})
-export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class EventSourcingModule implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   constructor(
     @Inject(OutboxRelay) private readonly relay: OutboxRelay,
     @Inject(ProjectionReplayer) private readonly replayer: ProjectionReplayer,
@@ -148,6 +149,11 @@ export class EventSourcingModule implements OnApplicationBootstrap, BeforeApplic
         CqrsModule,
       ],
     };
+  }
+
+  /** After the registry found the handlers (module hooks run after their providers'). */
+  onModuleInit(): void {
+    this.replayer.connectHistories();
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_HANDLER, EventStore, LiveEvents, type EventHandlerOptions } from '@app/event-sourcing';
 import type { ReadModelDocument } from '../document-collection.js';
-import type { DocumentProjectionHandler } from '../projection.js';
+import type { DocumentProjectionHandler } from '../document-projection-handler.js';
 import { LiveFeed, type LiveFeedLimits } from './live-feed.js';
 
 export const LIVE_FEED_LIMITS = Symbol('LIVE_FEED_LIMITS');

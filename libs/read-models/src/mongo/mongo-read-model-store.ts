@@ -36,6 +36,8 @@ export interface MongoReadModelStoreOptions {
 interface CollectionBinding {
   readonly ready: () => Promise<void>;
   readonly native: () => Collection<StoredDocument>;
+  /** The collection was dropped: its indexes are created again on next use. */
+  readonly dropped: () => void;
 }
 
 /**
@@ -176,6 +178,13 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
     await this.#run('clear', (c) => c.deleteMany({}));
   }
 
+  /** Drops the MongoDB collection and its indexes (the driver ignores a collection that does not exist). */
+  override async drop(): Promise<void> {
+    await this.#run('drop', (c) => c.drop());
+    this.#binding.dropped();
+    this.waits.forgetWritten();
+  }
+
   /** Equality on declared filter fields only (they are indexed), with primitive values only (never operators). */
   #filter(where: ListQuery<T>['where'] & object): Filter<StoredDocument> {
     const filter: Record<string, string | number | boolean> = {};
@@ -292,6 +301,7 @@ export class MongoReadModelStore extends ReadModelStore {
       const binding: CollectionBinding = {
         ready: () => this.#prepare(definition),
         native: () => this.#native(definition.name),
+        dropped: () => this.#ready.delete(definition.name),
       };
       collection = new MongoDocumentCollection<T>(
         definition,

@@ -8,14 +8,8 @@ import {
 } from '../document-collection.js';
 import { PartialBatchError } from '@app/core';
 import { applyToDocument, DocumentProjector, ProjectionGapError } from '../projection.js';
-
-interface Item {
-  readonly id: string;
-  readonly owner: string;
-  readonly state: string;
-  readonly rank: number;
-  readonly version: number;
-}
+import type { Item } from './contract-item.js';
+import { versionedReadModelContract } from './versioned-collection.contract.js';
 
 /**
  * The behaviour every ReadModelStore adapter must have; run it from each adapter's spec. Every test
@@ -200,6 +194,21 @@ export const readModelStoreContract = (adapter: string, createStore: () => Promi
       });
     });
 
+    describe('dropping', () => {
+      it('removes the collection; a later write creates it again, listing and filtering as before', async () => {
+        const collection = store.collection(definition());
+        await collection.writeMany([item('a'), item('b')].map((document) => ({ document, expectedVersion: 0 })));
+        await collection.drop();
+        await expect(collection.getMany(['a', 'b'])).resolves.toEqual(new Map());
+        await collection.drop(); // absent already: nothing happens
+        await expect(collection.replace(item('c', { owner: 'o-2' }), 0)).resolves.toBe(true);
+        await expect(collection.list({ where: { owner: 'o-2' }, limit: 10 })).resolves.toEqual({
+          items: [item('c', { owner: 'o-2' })],
+          nextCursor: null,
+        });
+      });
+    });
+
     describe('applying events', () => {
       const event = (version: number): RecordedEvent => ({
         streamId: 'Thing-1',
@@ -343,5 +352,7 @@ export const readModelStoreContract = (adapter: string, createStore: () => Promi
         await expect(collection.get('a')).resolves.toMatchObject({ rank: 2, version: 2 });
       });
     });
+
+    versionedReadModelContract(() => store, definition);
   });
 };

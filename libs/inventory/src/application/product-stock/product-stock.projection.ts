@@ -19,7 +19,7 @@ import {
 })
 export class ProductStockProjection extends DocumentProjectionHandler<ProductStock> implements EventHandler {
   constructor(store: ReadModelStore) {
-    super(store.collection(PRODUCT_STOCKS), {
+    super(store, PRODUCT_STOCKS, {
       documentId: (event) => eventOfTypes<ProductEvent>(event, PRODUCT_STOCK_EVENTS).data.sku,
       evolve: (current, event) => evolveProductStock(current, eventOfTypes<ProductEvent>(event, PRODUCT_STOCK_EVENTS)),
     });

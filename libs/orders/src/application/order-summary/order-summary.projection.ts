@@ -19,7 +19,7 @@ import {
 })
 export class OrderSummaryProjection extends DocumentProjectionHandler<OrderSummary> implements EventHandler {
   constructor(store: ReadModelStore) {
-    super(store.collection(ORDER_SUMMARIES), {
+    super(store, ORDER_SUMMARIES, {
       documentId: (event) => eventOfTypes<OrderEvent>(event, ORDER_SUMMARY_EVENTS).data.orderId,
       evolve: (current, event) => evolveOrderSummary(current, eventOfTypes<OrderEvent>(event, ORDER_SUMMARY_EVENTS)),
     });

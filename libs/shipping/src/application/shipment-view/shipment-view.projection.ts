@@ -22,7 +22,7 @@ const shipmentEvent = (event: RecordedEvent): ShipmentEvent => eventOfTypes<Ship
 })
 export class ShipmentViewProjection extends DocumentProjectionHandler<ShipmentView> implements EventHandler {
   constructor(store: ReadModelStore) {
-    super(store.collection(SHIPMENT_VIEWS), {
+    super(store, SHIPMENT_VIEWS, {
       documentId: (event) => shipmentEvent(event).data.shipmentId,
       evolve: (current, event) => evolveShipmentView(current, shipmentEvent(event)),
     });

@@ -18,7 +18,7 @@ const __itemCamel__Event = (event: RecordedEvent): __Item__Event =>
 })
 export class __Item__ViewProjection extends DocumentProjectionHandler<__Item__View> implements EventHandler {
   constructor(store: ReadModelStore) {
-    super(store.collection(__ITEM___VIEWS), {
+    super(store, __ITEM___VIEWS, {
       documentId: (event) => __itemCamel__Event(event).data.__itemCamel__Id,
       evolve: (current, event) => evolve__Item__View(current, __itemCamel__Event(event)),
     });
