@@ -15,11 +15,14 @@ import {
   ANY,
   EventStore,
   NO_STREAM,
+  type AppendOptions,
   type AppendResult,
   type EventToAppend,
   type ExpectedVersion,
+  type ReadStreamOptions,
   type ReadStreamResult,
 } from '../store/event-store.js';
+import { snapshotAfterAppend, usableSnapshot, type SnapshotPolicy, type StoredSnapshot } from '../store/snapshots.js';
 import type { OutboxEntry } from '../relay/outbox-source.js';
 import { CosmosOutboxSource, outboxDocumentId, type OutboxDocument } from './cosmos-outbox-source.js';
 
@@ -36,6 +39,8 @@ export interface TipDocument {
   readonly version: number;
   /** When the last append was written; strictly increasing per stream (orders the outbox). */
   readonly updatedAt: string;
+  /** The aggregate's state as of a version (store/snapshots.ts): a load reads only the events after it. */
+  readonly snapshot?: StoredSnapshot;
 }
 
 /** One event; the id is derived from the version, so two writers of the same version collide. */
@@ -161,18 +166,16 @@ export class CosmosEventStore extends EventStore {
     await this.#call('ping', () => this.container.read());
   }
 
-  override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
+  override async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const tip = await this.#readTip(streamId);
     if (!tip) return { streamExists: false, currentVersion: 0, events: [] };
-    const from = options.fromVersion ?? 0;
-    if (from >= tip.version) return { streamExists: true, currentVersion: tip.version, events: [] };
+    const snapshot = usableSnapshot(tip.snapshot, options);
+    const head = { streamExists: true, currentVersion: tip.version, ...(snapshot ? { snapshot } : {}) };
+    const from = snapshot?.version ?? options.fromVersion ?? 0;
+    if (from >= tip.version) return { ...head, events: [] };
     if (tip.version - from <= POINT_READ_LIMIT) {
       // Short reads by id: the ids derive from the versions, and point reads cost less than a query.
-      return {
-        streamExists: true,
-        currentVersion: tip.version,
-        events: await this.#pointReads(streamId, from + 1, tip.version),
-      };
+      return { ...head, events: await this.#pointReads(streamId, from + 1, tip.version) };
     }
 
     const documents = await this.#call('readStream', async () => {
@@ -193,7 +196,7 @@ export class CosmosEventStore extends EventStore {
     });
     // Events past the tip belong to an append that landed after the tip was read: left for the next read.
     const events = documents.filter((d) => d.version <= tip.version).map(toRecordedEvent);
-    return { streamExists: true, currentVersion: tip.version, events };
+    return { ...head, events };
   }
 
   /** One query in the stream's partition (a replay reads whole streams: cheaper than tip + point reads). */
@@ -215,13 +218,13 @@ export class CosmosEventStore extends EventStore {
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    { expectedVersion }: { expectedVersion: ExpectedVersion },
+    { expectedVersion, snapshot }: AppendOptions,
   ): Promise<AppendResult> {
     const json = serializeAppend(streamId, events);
     const attempts = expectedVersion === ANY ? ANY_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendOnce(streamId, json, expectedVersion);
+        return await this.#appendOnce(streamId, json, expectedVersion, snapshot);
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -252,13 +255,18 @@ export class CosmosEventStore extends EventStore {
       operationType: BulkOperationType.Replace,
       id: tipDocumentId,
       partitionKey: streamId,
-      resourceBody: { ...tip },
+      resourceBody: tipBody(tip),
       ...(etag === undefined ? {} : { ifMatch: etag }),
     };
   }
 
   /** One attempt of an append; `json` is the events as `serializeAppend` gave them (a fresh copy each). */
-  async #appendOnce(streamId: string, json: string, expectedVersion: ExpectedVersion): Promise<AppendResult> {
+  async #appendOnce(
+    streamId: string,
+    json: string,
+    expectedVersion: ExpectedVersion,
+    snapshotPolicy: SnapshotPolicy | undefined,
+  ): Promise<AppendResult> {
     const tip = await this.#tipToAppendTo(streamId, expectedVersion);
     const current = tip?.version ?? 0;
     assertExpectedVersion(streamId, expectedVersion, current);
@@ -272,12 +280,18 @@ export class CosmosEventStore extends EventStore {
     const previous = tip ? Date.parse(tip.updatedAt) : Number.NaN;
     const createdAt = new Date(Number.isNaN(previous) ? Date.now() : Math.max(Date.now(), previous + 1)).toISOString();
 
+    const snapshot = snapshotAfterAppend(tip?.snapshot, snapshotPolicy, {
+      toVersion,
+      eventBytes: Buffer.byteLength(json),
+      expectedVersion,
+    });
     const newTip: TipDocument = {
       id: tipDocumentId,
       streamId,
       kind: 'tip',
       version: toVersion,
       updatedAt: createdAt,
+      ...(snapshot ? { snapshot } : {}),
     };
     const outbox: OutboxDocument = {
       id: outboxDocumentId(toVersion),
@@ -293,7 +307,7 @@ export class CosmosEventStore extends EventStore {
         : {
             operationType: BulkOperationType.Create,
             partitionKey: streamId,
-            resourceBody: { ...newTip },
+            resourceBody: tipBody(newTip),
           },
       ...recorded.map((event): OperationInput => ({
         operationType: BulkOperationType.Create,
@@ -458,6 +472,9 @@ export class CosmosEventStore extends EventStore {
     }
   }
 }
+
+/** The tip as a batch body; its snapshot's state is JSON by contract (snapshotAfterAppend parsed it). */
+export const tipBody = (tip: TipDocument): JSONObject => ({ ...tip }) as unknown as JSONObject;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

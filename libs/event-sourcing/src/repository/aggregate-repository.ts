@@ -1,4 +1,5 @@
 import type { AggregateRoot, DomainEvent } from '@app/core';
+import { Logger } from '@nestjs/common';
 import { ApplicationError, inSpan, SpanKind, traceHeaders } from '@app/core';
 import { AggregateCache } from './aggregate-cache.js';
 import { eventStoreAppendSeconds } from '../observability/metrics.js';
@@ -12,6 +13,7 @@ import {
   type ExpectedVersion,
 } from '../store/event-store.js';
 import type { EventTypeRegistry } from '../store/event-types.js';
+import type { SnapshotPolicy } from '../store/snapshots.js';
 
 export interface AggregateType<A> {
   /** Stream category, e.g. `Order`: streams are `Order-<id>`. */
@@ -20,7 +22,27 @@ export interface AggregateType<A> {
   readonly create: () => A;
   /** The error for a command on an aggregate that does not exist (HTTP 404). */
   readonly notFound: (id: string) => ApplicationError;
+  /** How the aggregate's state is kept in its stream's tip, for types whose streams grow long. */
+  readonly snapshot?: AggregateSnapshots<A>;
 }
+
+/**
+ * An aggregate type's snapshots (docs/snapshots.md): its state as JSON and back. Bump `schemaVersion`
+ * whenever the shape `toSnapshot` returns changes: stored snapshots of another version are then ignored
+ * (loads read the events) and replaced by the next append of each stream.
+ */
+export interface AggregateSnapshots<A> {
+  readonly schemaVersion: number;
+  /** Events between snapshots; default DEFAULT_SNAPSHOT_EVERY. */
+  readonly every?: number;
+  /** The state after every event applied so far, as a JSON value. */
+  readonly toSnapshot: (aggregate: A) => unknown;
+  /** A blank-versioned aggregate in that state; throws on a state it cannot read (the load then replays). */
+  readonly fromSnapshot: (state: unknown) => A;
+}
+
+/** Events between snapshots unless the type says otherwise: a load reads the tip and fewer events than this. */
+export const DEFAULT_SNAPSHOT_EVERY = 100;
 
 export interface SaveResult {
   readonly id: string;
@@ -41,6 +63,8 @@ export const DEFAULT_AGGREGATE_CACHE_SIZE = 1_000;
  * from the cached state (no read); the conditional append proves it was current.
  */
 export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEvent = DomainEvent> {
+  private readonly logger = new Logger(AggregateRepository.name);
+
   constructor(
     private readonly store: EventStore,
     private readonly eventTypes: EventTypeRegistry,
@@ -63,9 +87,10 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     const streamId = this.streamId(id);
     const cached = this.cache.take(streamId);
     const from = cached?.exists ? cached.persistedVersion : 0;
-    const { streamExists, currentVersion, events } = await this.store.readStream(
+    const snapshots = this.type.snapshot;
+    const { streamExists, currentVersion, events, snapshot } = await this.store.readStream(
       streamId,
-      from > 0 ? { fromVersion: from } : {},
+      from > 0 ? { fromVersion: from } : snapshots ? { snapshotSchemaVersion: snapshots.schemaVersion } : {},
     );
     if (!streamExists) {
       // What an `upsert` of the same command would read again: it starts from this (an append that
@@ -76,7 +101,41 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     // Shorter than what this process saved: not the stream it knew (a wiped store); read it from the start.
     if (currentVersion < from) return this.find(id);
     const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
+    if (snapshot) {
+      const restored = this.#restore(streamId, snapshot.state);
+      if (!restored) return this.#replay(id);
+      return restored.rehydrate(history, currentVersion);
+    }
     return (from > 0 ? cached! : this.type.create()).rehydrate(history, currentVersion);
+  }
+
+  #restore(streamId: string, state: unknown): A | undefined {
+    try {
+      return this.type.snapshot!.fromSnapshot(state);
+    } catch (error) {
+      this.logger.warn(`Snapshot of ${streamId} unreadable, replaying its events: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+
+  /** Every event of the stream, no snapshot: when the stored one cannot be read. */
+  async #replay(id: string): Promise<A> {
+    const { currentVersion, events } = await this.store.readStream(this.streamId(id));
+    const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
+    return this.type.create().rehydrate(history, currentVersion);
+  }
+
+  /** What the append needs to keep the stream's snapshot current (nothing for types without one). */
+  #snapshotPolicy(aggregate: A): { snapshot?: SnapshotPolicy } {
+    const snapshots = this.type.snapshot;
+    if (!snapshots) return {};
+    return {
+      snapshot: {
+        schemaVersion: snapshots.schemaVersion,
+        every: snapshots.every ?? DEFAULT_SNAPSHOT_EVERY,
+        take: () => snapshots.toSnapshot(aggregate),
+      },
+    };
   }
 
   async load(id: string): Promise<A> {
@@ -171,7 +230,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
         ...trace,
       },
     }));
-    const result = await this.#timedAppend(streamId, events, expectedVersion);
+    const result = await this.#timedAppend(streamId, events, expectedVersion, this.#snapshotPolicy(aggregate));
     const { nextExpectedVersion } = result;
     aggregate.markCommitted(nextExpectedVersion);
     this.afterAppend(result);
@@ -183,6 +242,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     streamId: string,
     events: EventToAppend[],
     expectedVersion: ExpectedVersion,
+    snapshot: { snapshot?: SnapshotPolicy },
   ): Promise<AppendResult> {
     const stop = eventStoreAppendSeconds.startTimer();
     return inSpan(
@@ -190,7 +250,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
       { kind: SpanKind.CLIENT, attributes: { 'eventstore.stream': streamId, 'eventstore.events': events.length } },
       async () => {
         try {
-          const result = await this.store.appendToStream(streamId, events, { expectedVersion });
+          const result = await this.store.appendToStream(streamId, events, { expectedVersion, ...snapshot });
           stop({ outcome: 'ok' });
           return result;
         } catch (error) {

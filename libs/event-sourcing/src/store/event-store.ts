@@ -1,5 +1,6 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
 import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
+import type { Snapshot, SnapshotPolicy } from './snapshots.js';
 
 /** The stream must not exist yet. */
 export const NO_STREAM = 'no_stream' as const;
@@ -29,8 +30,23 @@ export interface ReadStreamResult {
   readonly streamExists: boolean;
   /** Version of the last event in the stream; 0 if the stream does not exist. */
   readonly currentVersion: number;
-  /** Events after `fromVersion`, in stream order. */
+  /** Events after `fromVersion` (after `snapshot.version` when a snapshot is given), in stream order. */
   readonly events: readonly RecordedEvent[];
+  /** The stream's snapshot, when the read asked for its schema version and it is past `fromVersion`. */
+  readonly snapshot?: Snapshot;
+}
+
+export interface ReadStreamOptions {
+  /** Exclusive; default 0 = from the start. */
+  readonly fromVersion?: number;
+  /** Start from the tip's snapshot if it is of this state schema version (see snapshots.ts). */
+  readonly snapshotSchemaVersion?: number;
+}
+
+export interface AppendOptions {
+  readonly expectedVersion: ExpectedVersion;
+  /** Keeps the stream's snapshot current: a new one is written with the append when due. */
+  readonly snapshot?: SnapshotPolicy;
 }
 
 /**
@@ -43,8 +59,11 @@ export abstract class EventStore {
   /** Most serialized bytes one append may carry (Cosmos: 2 MB per batch, with room for the envelope). */
   static readonly MAX_APPEND_BYTES = 1_900_000;
 
-  /** Reads a stream from `fromVersion` (exclusive; default 0 = from the start). */
-  abstract readStream(streamId: string, options?: { fromVersion?: number }): Promise<ReadStreamResult>;
+  /**
+   * Reads a stream from `fromVersion` (exclusive; default 0 = from the start), or from its snapshot when
+   * `snapshotSchemaVersion` matches the snapshot's: the cost of a load then does not grow with the stream.
+   */
+  abstract readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
 
   /**
    * Every event of a stream, in order, for replays and rebuilds. Adapters may read it in one request where
@@ -63,7 +82,7 @@ export abstract class EventStore {
   abstract appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    options: { expectedVersion: ExpectedVersion },
+    options: AppendOptions,
   ): Promise<AppendResult>;
 
   /** The outbox written by the appends, as the relay reads and completes it (recovery path). */

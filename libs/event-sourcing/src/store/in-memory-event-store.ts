@@ -4,11 +4,13 @@ import { OutboxSource, type OutboxEntry, type OutboxPage } from '../relay/outbox
 import { assertExpectedVersion, serializeAppend } from './append-guards.js';
 import {
   EventStore,
+  type AppendOptions,
   type AppendResult,
   type EventToAppend,
-  type ExpectedVersion,
+  type ReadStreamOptions,
   type ReadStreamResult,
 } from './event-store.js';
+import { snapshotAfterAppend, usableSnapshot, type StoredSnapshot } from './snapshots.js';
 
 const entryKey = (streamId: string, toVersion: number): string => `${streamId}/${toVersion}`;
 
@@ -59,22 +61,26 @@ export class InMemoryEventStore extends EventStore {
   readonly #streams = new Map<string, RecordedEvent[]>();
   override readonly outbox = new InMemoryOutbox(this.#streams);
   readonly #appendedAt = new Map<string, number>();
+  /** What the Cosmos adapter keeps in each stream's tip document: its snapshot. */
+  readonly #snapshots = new Map<string, StoredSnapshot>();
   readonly #leases = new Map<string, { owner: string; expiresAt: number }>();
 
-  override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
+  override async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const stream = this.#streams.get(streamId) ?? [];
-    const from = options.fromVersion ?? 0;
+    const snapshot = usableSnapshot(this.#snapshots.get(streamId), options);
+    const from = snapshot?.version ?? options.fromVersion ?? 0;
     return {
       streamExists: stream.length > 0,
       currentVersion: stream.length,
       events: structuredClone(stream.slice(from)),
+      ...(snapshot ? { snapshot: structuredClone(snapshot) } : {}),
     };
   }
 
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    { expectedVersion }: { expectedVersion: ExpectedVersion },
+    { expectedVersion, snapshot }: AppendOptions,
   ): Promise<AppendResult> {
     const json = serializeAppend(streamId, events);
     const stream = this.#streams.get(streamId) ?? [];
@@ -85,7 +91,14 @@ export class InMemoryEventStore extends EventStore {
     const recorded = copies.map((event, i): RecordedEvent => ({ streamId, version: stream.length + i + 1, ...event }));
     const first = recorded[0]!.version;
     const last = recorded.at(-1)!.version;
-    this.#streams.set(streamId, [...stream, ...recorded]);
+    const nextSnapshot = snapshotAfterAppend(this.#snapshots.get(streamId), snapshot, {
+      toVersion: last,
+      eventBytes: Buffer.byteLength(json),
+      expectedVersion,
+    });
+    this.#streams.set(streamId, stream.concat(recorded));
+    if (nextSnapshot) this.#snapshots.set(streamId, nextSnapshot);
+    else this.#snapshots.delete(streamId);
     // Strictly after the stream's previous append, as on Cosmos DB.
     const createdAt = new Date(Math.max(Date.now(), (this.#appendedAt.get(streamId) ?? 0) + 1));
     this.#appendedAt.set(streamId, createdAt.getTime());
