@@ -10,6 +10,7 @@ import { projection } from './micro/projection.js';
 import { rebuild } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
 import { relayAtScale } from './micro/relay-at-scale.js';
+import { snapshotLoad } from './micro/snapshot-load.js';
 
 const only = process.env.BENCH_ONLY;
 const results: BenchResult[] = [];
@@ -22,6 +23,7 @@ if (only !== 'e2e') {
     ['relay at scale', relayAtScale],
     ['projection', projection],
     ['rebuild', rebuild],
+    ['snapshots', snapshotLoad],
   ] as const) {
     console.error(`bench: ${name}...`);
     results.push(...[await run()].flat());
