@@ -51,6 +51,11 @@ class InMemoryOutbox extends OutboxSource {
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {
     return this.#entries.has(entryKey(streamId, toVersion));
   }
+
+  override async pendingOf(streamId: string): Promise<readonly OutboxEntry[]> {
+    const entries = [...this.#entries.values()].map((e) => e.entry).filter((e) => e.streamId === streamId);
+    return entries.sort((a, b) => a.fromVersion - b.fromVersion).map((e) => ({ ...e }));
+  }
 }
 
 /**

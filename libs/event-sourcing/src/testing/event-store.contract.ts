@@ -275,6 +275,21 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         await expect(store.outbox.isPending(newStream(), 1)).resolves.toBe(false);
       });
 
+      it("lists one stream's pending entries, oldest first, as a standby relay catches the stream up", async () => {
+        const streamId = newStream();
+        const first = await store.appendToStream(streamId, [anEvent('A'), anEvent('B')], { expectedVersion: 0 });
+        await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+        await store.appendToStream(newStream(), [anEvent('X')], { expectedVersion: 0 });
+        const versions = async () =>
+          (await store.outbox.pendingOf(streamId)).map((e) => [e.streamId, e.fromVersion, e.toVersion]);
+        expect(await versions()).toEqual([
+          [streamId, 1, 2],
+          [streamId, 3, 3],
+        ]);
+        await store.outbox.complete([first.entry]);
+        expect(await versions()).toEqual([[streamId, 3, 3]]);
+      });
+
       it('gets no entry from a failed append', async () => {
         const streamId = newStream();
         await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
