@@ -154,15 +154,26 @@ export const snapshotLoad = async ({
     const withoutSnapshots: AggregateType<Product> = { ...productType, snapshot: undefined };
     const ms: Record<string, { with: number[]; without: number[] }> = {};
     for (const p of products) ms[p.sku] = { with: [], without: [] };
+    /** Without snapshots a long stream may not load at all (one query past the SDK's 10 s timeout). */
+    const failed: Record<string, string> = {};
+    const withoutOnce = async (sku: string): Promise<number> => {
+      if (failed[sku]) return Number.NaN;
+      try {
+        return await firstCommandAfterRestart(container, types, withoutSnapshots, sku);
+      } catch (error) {
+        failed[sku] = (error as Error).message;
+        return Number.NaN;
+      }
+    };
     // Interleaved: every product and side once per round, so that drift of the shared machine hits all alike.
     for (let round = 0; round < samples; round++) {
       for (const p of products) {
         ms[p.sku]!.with.push(await firstCommandAfterRestart(container, types, productType, p.sku));
-        ms[p.sku]!.without.push(await firstCommandAfterRestart(container, types, withoutSnapshots, p.sku));
+        ms[p.sku]!.without.push(await withoutOnce(p.sku));
       }
     }
 
-    const medianOf = (sku: string, side: 'with' | 'without') => median(ms[sku]![side]);
+    const medianOf = (sku: string, side: 'with' | 'without') => median(ms[sku]![side].filter((n) => !Number.isNaN(n)));
     const baseline = medianOf('one-event', 'with');
     const baselineBefore = medianOf('one-event', 'without');
     const rows = products.slice(1).map((p): BenchResult => ({
@@ -173,12 +184,15 @@ export const snapshotLoad = async ({
       ratio: ratioOf(medianOf(p.sku, 'with'), baseline),
       notes:
         `restock on a cold store and repository, median of ${samples}; raw: the one-event product; without ` +
-        `snapshots (before): ${round(medianOf(p.sku, 'without'), 1)} ms, ` +
-        `${ratioOf(medianOf(p.sku, 'without'), baselineBefore).toFixed(2)}x of the one-event product`,
+        (failed[p.sku]
+          ? `snapshots (before): failed, ${failed[p.sku]}`
+          : `snapshots (before): ${round(medianOf(p.sku, 'without'), 1)} ms, ` +
+            `${ratioOf(medianOf(p.sku, 'without'), baselineBefore).toFixed(2)}x of the one-event product`),
       details: {
         events: p.events,
         withSnapshotsMs: ms[p.sku]!.with.map((n) => round(n, 1)),
         withoutSnapshotsMs: ms[p.sku]!.without.map((n) => round(n, 1)),
+        withoutSnapshotsFailed: failed[p.sku],
         oneEventProductMs: { with: round(baseline, 1), without: round(baselineBefore, 1) },
         writeMs: round(written[p.sku]!, 0),
         snapshotEvery: productType.snapshot?.every ?? DEFAULT_SNAPSHOT_EVERY,
@@ -194,7 +208,9 @@ export const snapshotLoad = async ({
       ours: round(spread('with'), 2),
       raw: round(spread('without'), 2),
       ratio: ratioOf(spread('with'), spread('without')),
-      notes: 'ours: with snapshots (target: at most 1.5); raw: the same streams without snapshots (before)',
+      notes:
+        'ours: with snapshots (target: at most 1.5); raw: the same streams without snapshots (before; ' +
+        'of those that loaded at all)',
       details: { sizes },
     });
     return rows;
