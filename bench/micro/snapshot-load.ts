@@ -125,7 +125,7 @@ const firstCommandAfterRestart = async (
 export const snapshotLoad = async ({
   sizes = sizesFromEnv() ?? [10, 1_000, 10_000, 100_000],
   held = 3_000,
-  samples = 7,
+  samples = 11,
 }: SnapshotLoadOptions = {}): Promise<BenchResult[]> => {
   const databaseId = `bench-${runId}-snap`;
   const client = benchCosmosClient();
