@@ -12,6 +12,7 @@ import { projection } from './micro/projection.js';
 import { rebuild, rebuildAtScale } from './micro/rebuild.js';
 import { relay } from './micro/relay.js';
 import { relayAtScale } from './micro/relay-at-scale.js';
+import { snapshotLoad } from './micro/snapshot-load.js';
 
 const only = process.env.BENCH_ONLY;
 const results: BenchResult[] = [];
@@ -27,6 +28,7 @@ if (only !== 'e2e') {
     ['rebuild', rebuild],
     ['live push', livePush],
     ['rebuild at scale', rebuildAtScale],
+    ['snapshots', snapshotLoad],
   ] as const) {
     console.error(`bench: ${name}...`);
     results.push(...[await run()].flat());

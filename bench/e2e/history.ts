@@ -3,7 +3,7 @@
 // relayed long ago), so that a run measures the same load on a container that already holds `events` events.
 import { randomUUID } from 'node:crypto';
 import type { CosmosClient, JSONObject, OperationInput } from '@azure/cosmos';
-import { eventDocumentId, tipDocumentId, type EventDocument, type TipDocument } from '@app/event-sourcing';
+import { eventDocumentId, tipBody, tipDocumentId, type EventDocument, type TipDocument } from '@app/event-sourcing';
 import { createEventContainer, orderEvents } from '../lib/fixtures.js';
 import { forEachConcurrent } from '../lib/stats.js';
 
@@ -33,7 +33,7 @@ export const writeHistory = async (
         updatedAt: new Date().toISOString(),
       };
       const operations: OperationInput[] = [
-        { operationType: 'Create', partitionKey: streamId, resourceBody: { ...tip } },
+        { operationType: 'Create', partitionKey: streamId, resourceBody: tipBody(tip) },
         ...appended.map((event, i): OperationInput => {
           const document: EventDocument = {
             id: eventDocumentId(i + 1),

@@ -19,6 +19,7 @@ export * from './store/errors.js';
 export * from './store/event-store.js';
 export * from './store/event-types.js';
 export * from './store/in-memory-event-store.js';
+export * from './store/snapshots.js';
 export * from './repository/correlation.js';
 export * from './observability/index.js';
 export * from './live/live-events.js';

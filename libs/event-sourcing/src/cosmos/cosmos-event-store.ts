@@ -22,8 +22,10 @@ import {
   type CommandRecord,
   type EventToAppend,
   type ExpectedVersion,
+  type ReadStreamOptions,
   type ReadStreamResult,
 } from '../store/event-store.js';
+import { snapshotAfterAppend, usableSnapshot, type SnapshotPolicy, type StoredSnapshot } from '../store/snapshots.js';
 import type { OutboxEntry } from '../relay/outbox-source.js';
 import { CosmosOutboxSource, outboxDocumentId, type OutboxDocument } from './cosmos-outbox-source.js';
 
@@ -44,6 +46,8 @@ export interface TipDocument {
   readonly attemptId?: string;
   /** The keyed commands the stream remembers (Idempotency-Key), oldest first; absent: none. */
   readonly commands?: CommandRecord[];
+  /** The aggregate's state as of a version (store/snapshots.ts): a load reads only the events after it. */
+  readonly snapshot?: StoredSnapshot;
 }
 
 /** One event; the id is derived from the version, so two writers of the same version collide. */
@@ -171,20 +175,21 @@ export class CosmosEventStore extends EventStore {
     await this.#call('ping', () => this.container.read());
   }
 
-  override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
+  override async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const tip = await this.#readTip(streamId);
     if (!tip) return { streamExists: false, currentVersion: 0, events: [], commands: [] };
-    const commands = tip.commands ?? [];
-    const from = options.fromVersion ?? 0;
-    if (from >= tip.version) return { streamExists: true, currentVersion: tip.version, events: [], commands };
+    const snapshot = usableSnapshot(tip.snapshot, options);
+    const head = {
+      streamExists: true,
+      currentVersion: tip.version,
+      commands: tip.commands ?? [],
+      ...(snapshot ? { snapshot } : {}),
+    };
+    const from = snapshot?.version ?? options.fromVersion ?? 0;
+    if (from >= tip.version) return { ...head, events: [] };
     if (tip.version - from <= POINT_READ_LIMIT) {
       // Short reads by id: the ids derive from the versions, and point reads cost less than a query.
-      return {
-        streamExists: true,
-        currentVersion: tip.version,
-        events: await this.#pointReads(streamId, from + 1, tip.version),
-        commands,
-      };
+      return { ...head, events: await this.#pointReads(streamId, from + 1, tip.version) };
     }
 
     const documents = await this.#call('readStream', async () => {
@@ -205,7 +210,7 @@ export class CosmosEventStore extends EventStore {
     });
     // Events past the tip belong to an append that landed after the tip was read: left for the next read.
     const events = documents.filter((d) => d.version <= tip.version).map(toRecordedEvent);
-    return { streamExists: true, currentVersion: tip.version, events, commands };
+    return { ...head, events };
   }
 
   /** One query in the stream's partition (a replay reads whole streams: cheaper than tip + point reads). */
@@ -227,13 +232,13 @@ export class CosmosEventStore extends EventStore {
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    { expectedVersion, command }: AppendOptions,
+    { expectedVersion, command, snapshot }: AppendOptions,
   ): Promise<AppendResult> {
     const json = serializeAppend(streamId, events);
     const attempts = expectedVersion === ANY ? ANY_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#appendOnce(streamId, json, { expectedVersion, command });
+        return await this.#appendOnce(streamId, json, { expectedVersion, command, snapshot });
       } catch (error) {
         if (!(error instanceof ConcurrencyError) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
@@ -264,7 +269,7 @@ export class CosmosEventStore extends EventStore {
       operationType: BulkOperationType.Replace,
       id: tipDocumentId,
       partitionKey: streamId,
-      resourceBody: { ...tip },
+      resourceBody: tipBody(tip),
       ...(etag === undefined ? {} : { ifMatch: etag }),
     };
   }
@@ -273,7 +278,7 @@ export class CosmosEventStore extends EventStore {
   async #appendOnce(
     streamId: string,
     json: string,
-    { expectedVersion, command }: AppendOptions,
+    { expectedVersion, command, snapshot: snapshotPolicy }: AppendOptions,
   ): Promise<AppendResult> {
     const attemptId = randomUUID();
     const tip = await this.#tipToAppendTo(streamId, expectedVersion);
@@ -290,6 +295,11 @@ export class CosmosEventStore extends EventStore {
     const createdAt = new Date(Number.isNaN(previous) ? Date.now() : Math.max(Date.now(), previous + 1)).toISOString();
 
     const commands = recordCommand(tip?.commands ?? [], command, toVersion, createdAt);
+    const snapshot = snapshotAfterAppend(tip?.snapshot, snapshotPolicy, {
+      toVersion,
+      eventBytes: Buffer.byteLength(json),
+      expectedVersion,
+    });
     const newTip: TipDocument = {
       id: tipDocumentId,
       streamId,
@@ -298,6 +308,7 @@ export class CosmosEventStore extends EventStore {
       updatedAt: createdAt,
       attemptId,
       ...(commands.length > 0 ? { commands: [...commands] } : {}),
+      ...(snapshot ? { snapshot } : {}),
     };
     const outbox: OutboxDocument = {
       id: outboxDocumentId(toVersion),
@@ -313,7 +324,7 @@ export class CosmosEventStore extends EventStore {
         : {
             operationType: BulkOperationType.Create,
             partitionKey: streamId,
-            resourceBody: { ...newTip },
+            resourceBody: tipBody(newTip),
           },
       ...recorded.map((event): OperationInput => ({
         operationType: BulkOperationType.Create,
@@ -489,6 +500,9 @@ export class CosmosEventStore extends EventStore {
     }
   }
 }
+
+/** The tip as a batch body; its snapshot's state is JSON by contract (snapshotAfterAppend parsed it). */
+export const tipBody = (tip: TipDocument): JSONObject => ({ ...tip }) as unknown as JSONObject;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

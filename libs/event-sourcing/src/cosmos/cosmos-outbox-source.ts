@@ -110,6 +110,22 @@ export class CosmosOutboxSource extends OutboxSource {
     return statuses;
   }
 
+  /** One query in the stream's partition. */
+  override async pendingOf(streamId: string): Promise<readonly OutboxEntry[]> {
+    const { resources } = await this.calls.call('pendingOf', () =>
+      this.container.items
+        .query<OutboxDocument>(
+          {
+            query: "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'outbox' ORDER BY c.fromVersion",
+            parameters: [{ name: '@s', value: streamId }],
+          },
+          { partitionKey: streamId },
+        )
+        .fetchAll(),
+    );
+    return resources.map(toOutboxEntry);
+  }
+
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {
     if (toVersion <= 0) return false;
     return this.calls.call('isPending', async () => {

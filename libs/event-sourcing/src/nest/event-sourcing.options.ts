@@ -1,5 +1,5 @@
 import type { RetryPolicy } from '../repository/retry.js';
-import type { OutboxRelayOptions } from '../relay/outbox-relay.js';
+import type { OutboxRelayOptions } from '../relay/outbox-relay.options.js';
 
 export type EventStoreOptions =
   | { readonly kind: 'memory' }

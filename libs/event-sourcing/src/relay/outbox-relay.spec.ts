@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { jest } from '@jest/globals';
 import type { RecordedEvent } from '@app/core';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 import { ANY, type AppendResult, type EventToAppend } from '../store/event-store.js';
@@ -10,6 +13,8 @@ class RecordingPublisher extends EventPublisher {
   /** Every publish call, with the events it carried. */
   readonly calls: RecordedEvent[][] = [];
   failFor = new Set<string>();
+  /** The broker is down: every publish fails. */
+  down = false;
   /** Resolved by the test to let a held publish finish. */
   hold: Promise<void> | undefined;
 
@@ -19,6 +24,7 @@ class RecordingPublisher extends EventPublisher {
 
   override async publish(events: readonly RecordedEvent[]): Promise<void> {
     await this.hold;
+    if (this.down) throw new Error('broker down');
     const failing = events.find((e) => this.failFor.has(e.streamId));
     if (failing) throw new Error(`broker down for ${failing.streamId}`);
     this.calls.push([...events]);
@@ -59,6 +65,10 @@ class CountingSource extends OutboxSource {
   override isPending(streamId: string, toVersion: number): Promise<boolean> {
     this.counts.isPending++;
     return this.inner.isPending(streamId, toVersion);
+  }
+
+  override pendingOf(streamId: string): Promise<readonly OutboxEntry[]> {
+    return this.inner.pendingOf(streamId);
   }
 
   reset(): void {
@@ -325,5 +335,81 @@ describe('OutboxRelay', () => {
       await relay.stop();
       await expect(store.tryAcquireLease('outbox-relay', 'relay-2', 60_000)).resolves.toBe(true);
     });
+  });
+
+  describe('with two instances on one store', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it("publishes within 2 s a stream that a standby saw waiting behind the other instance's append", async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const timing = { pollIntervalMs: 1_000, recoveryIntervalMs: 30_000 };
+      const leaderPublisher = new RecordingPublisher();
+      const leader = new OutboxRelay(store, leaderPublisher, { ...options('relay-1'), ...timing });
+      const standby = new OutboxRelay(store, publisher, { ...options('relay-2'), ...timing });
+      try {
+        leader.start();
+        await leader.drain();
+        standby.start();
+        await standby.idle();
+        expect([leader.isLeader, standby.isLeader]).toEqual([true, false]);
+
+        let release!: () => void;
+        leaderPublisher.hold = new Promise((resolve) => (release = resolve));
+        leader.appended(await store.appendToStream('S-1', [event('A')], { expectedVersion: 0 })); // publish held
+        standby.appended(await store.appendToStream('S-1', [event('B')], { expectedVersion: 1 }));
+        await standby.idle(); // its point read found version 1 still pending
+        release();
+        await leader.idle();
+
+        await jest.advanceTimersByTimeAsync(2_000);
+        const published = [...leaderPublisher.published, ...publisher.published].filter((e) => e.streamId === 'S-1');
+        expect(published.map((e) => e.version)).toEqual([1, 2]);
+        expect(await pending()).toEqual([]);
+      } finally {
+        await Promise.all([leader.stop(), standby.stop()]);
+      }
+    });
+  });
+
+  describe('through a long broker outage', () => {
+    /** Bytes the heap holds for the relay: measured by dropping it (the store and its outbox stay). */
+    const retainedBy = async (make: () => OutboxRelay, use: (relay: OutboxRelay) => Promise<void>) => {
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      const heapWithRelay = async () => {
+        const held = make();
+        await use(held);
+        await held.stop();
+        gc();
+        return process.memoryUsage().heapUsed;
+      };
+      const withRelay = await heapWithRelay();
+      gc(); // the relay is unreachable now
+      return withRelay - process.memoryUsage().heapUsed;
+    };
+
+    it('keeps its bookkeeping bounded, however many streams wait', async () => {
+      const streams = 12_000;
+      publisher.down = true;
+      const retained = await retainedBy(
+        () => new OutboxRelay(store, publisher, { ...options('relay-1'), batchSize: 100, maxBackoffMs: 50 }, source),
+        async (held) => {
+          await held.drain();
+          const appends = [];
+          for (let i = 0; i < streams; i++) {
+            appends.push(await store.appendToStream(`S-${i}`, [event('A')], { expectedVersion: 0 }));
+          }
+          for (const result of appends) held.appended(result); // as commands on many streams at once
+          for (let scan = 0; scan < 3; scan++) {
+            await held.idle();
+            await sleep(60); // past every stream's backoff
+            await held.drain();
+          }
+          expect(held.backlog.entries).toBe(streams); // still reported, without holding them all
+          expect(held.pendingFailures).toBeLessThanOrEqual(11_000);
+        },
+      );
+      expect(retained).toBeLessThan(4 * 1024 * 1024);
+    }, 120_000);
   });
 });

@@ -1,63 +1,28 @@
 import { Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { inSpanOfBatch, type RecordedEvent } from '@app/core';
 import { reportOutboxBacklog, type OutboxBacklog } from '../observability/metrics.js';
 import type { AppendResult, EventStore } from '../store/event-store.js';
 import type { EventPublisher } from './event-publisher.js';
 import type { OutboxEntry, OutboxSource } from './outbox-source.js';
+import type { OutboxRelayOptions } from './outbox-relay.options.js';
+import {
+  Alarm,
+  concurrently,
+  count,
+  queuedEvents,
+  MAX_LANES,
+  MAX_QUEUED_APPENDS,
+  type Lane,
+  type Pending,
+  type Run,
+  type Tally,
+} from './relay-lanes.js';
 
-export interface OutboxRelayOptions {
-  /**
-   * How often the relay looks at its lease: a standby tries to take it (so a successor takes over within
-   * the lease TTL plus this), the holder renews it, and a recovery pass that fell due runs.
-   */
-  readonly pollIntervalMs: number;
-  /** Recovery path: how often the holder scans the outbox for entries left behind (crash, another instance). */
-  readonly recoveryIntervalMs: number;
-  /** Entries per page of a recovery scan, and most appends relayed in one pass. */
-  readonly batchSize: number;
-  /** Streams read or completed at the same time within a pass (each stream stays in order). */
-  readonly concurrency: number;
-  /** Backoff cap for a stream whose publish keeps failing. */
-  readonly maxBackoffMs: number;
-  /**
-   * Only the holder of this lease in the event store publishes; other instances stand by and take
-   * over when it expires (crash) or is released (shutdown).
-   */
-  readonly lease: { readonly name: string; readonly owner: string; readonly ttlMs: number };
-}
+export type { OutboxRelayOptions } from './outbox-relay.options.js';
 
-/** Appends held in memory before the relay stops taking more and leaves them to the recovery scan. */
-const MAX_QUEUED_APPENDS = 10_000;
-/** Streams whose publish position the relay remembers (least recently used are forgotten first). */
-const MAX_LANES = 10_000;
-/** Lanes beyond MAX_LANES before idle ones are forgotten (see #lane). */
-const LANE_SWEEP = 1_000;
-
-/** One append to publish: its outbox entry and, when known, its events. */
-interface Pending {
-  readonly entry: OutboxEntry;
-  readonly events?: readonly RecordedEvent[];
-}
-
-/** What the relay knows about one stream. */
-interface Lane {
-  /** Every version up to this one was published; undefined: not known. */
-  publishedTo?: number;
-  /** Appends handed over by the fast path, not published yet, in version order. */
-  queue: Pending[];
-  /**
-   * The outbox may hold an older entry of this stream that is not in `queue` (a failed publish, another
-   * instance's append): new appends are left to the recovery scan, which publishes them in order.
-   */
-  blocked: boolean;
-  failure?: { attempts: number; retryAt: number };
-}
-
-interface Run {
-  readonly streamId: string;
-  readonly entries: readonly OutboxEntry[];
-  readonly events: readonly RecordedEvent[];
-}
+/** How long a standby leaves another instance to publish the append a stream waits behind (see #waitFor). */
+const CATCH_UP_DELAY_MS = 500;
 
 /**
  * Moves events from the event store's outbox to the event transport, in stream order, and removes each
@@ -79,7 +44,11 @@ interface Run {
  * Several instances on one event store: each publishes its own appends from memory under the same order
  * rule (the point read sees another instance's older append as pending until that one published it); the
  * lease decides which one runs the recovery scan for what was left behind (a crash, a failed publish, an
- * append whose predecessor was still pending). A standby never scans, so it never waits for a scan.
+ * append whose predecessor was still pending). A standby never scans and never waits for a scan: a stream
+ * it cannot publish (an older append pending, a failed publish) it catches up itself a moment later, with
+ * one query of that stream's pending entries (#waitFor). Memory stays bounded whatever the outbox holds:
+ * lanes are forgotten beyond MAX_LANES, queues beyond MAX_QUEUED_APPENDS, and what is pending but not
+ * queued is counted for the metrics, not held.
  */
 export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
@@ -97,7 +66,10 @@ export class OutboxRelay {
   #leaseValidUntil = 0;
   /** A standby asks for the lease once per poll interval, not on every pass (each ask is a request). */
   #nextLeaseAttemptAt = 0;
-  readonly #lanes = new Map<string, Lane>();
+  readonly #lanes = new LRUCache<string, Lane>({
+    max: MAX_LANES,
+    dispose: (lane, streamId, reason) => reason === 'evict' && this.#forgotten(streamId, lane),
+  });
   /** Streams with appends queued by the fast path: what a pass looks at. */
   readonly #queuedStreams = new Set<string>();
   #queued = 0;
@@ -108,11 +80,14 @@ export class OutboxRelay {
   #storeFailures = 0;
   /** Whether the last pass failed (its failure was logged; the next ones are not until one succeeds). */
   #passesFailing = false;
-  /**
-   * Unpublished entries this relay knows of (`streamId@toVersion` -> appended at, epoch ms): its queued
-   * appends and what its last scans found. The backlog metrics read it: no store query at scrape time.
-   */
-  readonly #known = new Map<string, number>();
+  /** Scans in a row that found the transport down: they come back after a backoff, even when asked sooner. */
+  #downScans = 0;
+  #quietUntil = 0;
+  /** Pending entries not queued here (the last scan's count, plus those blocked since), for the metrics. */
+  #unqueued: Tally = { entries: 0 };
+  /** A standby's streams waiting to be caught up (see #waitFor), and the timer of the earliest. */
+  readonly #catchUps = new Set<string>();
+  readonly #alarm = new Alarm(() => this.#kick());
   #unreport: (() => void) | undefined;
 
   constructor(
@@ -136,6 +111,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    this.#alarm.clear();
     await this.#settled();
     if (this.#leaseValidUntil > 0) {
       const { name, owner } = this.options.lease;
@@ -149,17 +125,9 @@ export class OutboxRelay {
 
   /** What this relay knows is still to be published (for the metrics; no store query). */
   get backlog(): OutboxBacklog {
-    let oldestAt: number | undefined;
-    for (const at of this.#known.values()) if (oldestAt === undefined || at < oldestAt) oldestAt = at;
-    return { entries: this.#known.size, oldestAt };
-  }
-
-  #note(entry: OutboxEntry): void {
-    this.#known.set(`${entry.streamId}@${entry.toVersion}`, Date.parse(entry.createdAt) || Date.now());
-  }
-
-  #done(entry: OutboxEntry): void {
-    this.#known.delete(`${entry.streamId}@${entry.toVersion}`);
+    const tally = { ...this.#unqueued };
+    for (const lane of this.#lanes.values()) for (const { entry } of lane.queue) count(tally, entry);
+    return { entries: tally.entries, oldestAt: tally.oldestAt };
   }
 
   /** Whether this instance currently holds the relay lease. */
@@ -182,21 +150,16 @@ export class OutboxRelay {
     if (this.#stopped) return;
     const { entry, events } = result;
     const lane = this.#lane(entry.streamId);
-    if (lane.blocked) {
-      if (this.isLeader) return; // its scan unblocks the stream once the older entries are out
-      // A standby never scans: look again (one point read) whether what blocked the stream is out by now.
-      lane.blocked = false;
-      lane.publishedTo = undefined;
-    }
+    if (lane.blocked) return; // the holder's scan unblocks the stream once the older entries are out
+    if (lane.catchUpAt !== undefined) this.#waitFor(entry.streamId, lane, 0); // a standby's: catch it up now
     if (this.#queued >= MAX_QUEUED_APPENDS) {
-      this.#block(lane);
+      this.#block(entry.streamId, lane);
       this.#recoveryRequested = true;
       return;
     }
     const at = lane.queue.findIndex((p) => p.entry.fromVersion > entry.fromVersion);
     lane.queue.splice(at < 0 ? lane.queue.length : at, 0, { entry, events });
     this.#queued++;
-    this.#note(entry);
     this.#queuedStreams.add(entry.streamId);
     this.#kick();
   }
@@ -230,7 +193,8 @@ export class OutboxRelay {
       try {
         // Every instance publishes its own appends; only the lease holder scans for what was left behind.
         const leader = await this.#holdLease();
-        if (leader && !this.#scanning && (this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt)) {
+        const due = this.#recoveryRequested || Date.now() >= this.#nextRecoveryAt;
+        if (leader && !this.#scanning && due && Date.now() >= this.#quietUntil) {
           this.#scanning = this.#scan().finally(() => {
             this.#scanning = undefined;
             this.#kick(); // what the fast path queued meanwhile, or the next scan asked for
@@ -274,7 +238,8 @@ export class OutboxRelay {
     this.#queuedStreams.clear();
     this.#queued = 0;
     this.#recovered = false;
-    this.#known.clear();
+    this.#unqueued = { entries: 0 };
+    this.#catchUps.clear();
   }
 
   /** Runs a recovery scan; when the store fails, the next one comes after a backoff. */
@@ -304,13 +269,15 @@ export class OutboxRelay {
     const started = Date.now();
     /** Streams not to publish for the rest of this scan: a failed or backed-off stream holds its newer entries. */
     const skipped = new Set<string>();
+    /** What the scan leaves pending; once every stream of a page failed (the transport is down) it only counts. */
+    const left: Tally = { entries: 0 };
+    let down = false;
     let continuation: string | undefined;
     do {
       const page = await this.#source.pending({
         limit: this.options.batchSize,
         ...(continuation ? { continuation } : {}),
       });
-      for (const entry of page.entries) this.#note(entry);
       const byStream = new Map<string, OutboxEntry[]>();
       for (const entry of page.entries) byStream.set(entry.streamId, [...(byStream.get(entry.streamId) ?? []), entry]);
 
@@ -318,8 +285,10 @@ export class OutboxRelay {
       const alreadyPublished: OutboxEntry[] = [];
       for (const [streamId, entries] of byStream) {
         const lane = this.#lanes.get(streamId);
-        if (this.#busy.has(streamId) || skipped.has(streamId) || (lane?.failure && lane.failure.retryAt > started)) {
-          skipped.add(streamId);
+        if (this.#busy.has(streamId)) continue; // the fast path is publishing it
+        if (down || skipped.has(streamId) || (lane?.failure && lane.failure.retryAt > started)) {
+          if (!down) skipped.add(streamId);
+          for (const entry of entries) count(left, entry);
           continue;
         }
         const publishedTo = lane?.publishedTo ?? 0;
@@ -330,14 +299,18 @@ export class OutboxRelay {
       const claimed = toPublish.map(({ streamId }) => streamId);
       for (const streamId of claimed) this.#busy.add(streamId);
       try {
-        const runs = await this.#concurrently(toPublish, async ({ streamId, entries }) => ({
+        const runs = await concurrently(toPublish, this.options.concurrency, async ({ streamId, entries }) => ({
           streamId,
           entries,
-          events: this.#fromMemory(streamId, entries) ?? (await this.#source.readEvents(entries)),
+          events: await this.#eventsOf(streamId, entries),
         }));
         if (!current()) return; // the lease moved on: the next holder scans
         const failed = await this.#publishAndComplete(runs, alreadyPublished);
-        for (const streamId of failed) skipped.add(streamId);
+        for (const run of runs.filter((r) => failed.has(r.streamId))) {
+          skipped.add(run.streamId);
+          for (const entry of run.entries) count(left, entry);
+        }
+        down ||= runs.length > 1 && failed.size === runs.length;
       } finally {
         for (const streamId of claimed) this.#busy.delete(streamId);
       }
@@ -350,9 +323,12 @@ export class OutboxRelay {
     let next = started + this.options.recoveryIntervalMs;
     for (const [streamId, lane] of this.#lanes) {
       if (lane.failure) next = Math.min(next, lane.failure.retryAt);
-      else if (!skipped.has(streamId)) lane.blocked = false;
+      else if (!skipped.has(streamId) && !down) lane.blocked = false;
     }
     this.#nextRecoveryAt = next;
+    this.#downScans = down ? this.#downScans + 1 : 0;
+    this.#quietUntil = down ? Date.now() + this.#backoff(this.#downScans) : 0;
+    this.#unqueued = left;
     this.#recovered = true;
   }
 
@@ -364,7 +340,7 @@ export class OutboxRelay {
     const stale: OutboxEntry[] = [];
     for (const streamId of this.#queuedStreams) {
       const lane = this.#lanes.get(streamId);
-      if (!lane || lane.blocked || lane.queue.length === 0) {
+      if (!lane || lane.blocked || lane.catchUpAt !== undefined || lane.queue.length === 0) {
         this.#queuedStreams.delete(streamId);
         continue;
       }
@@ -383,10 +359,10 @@ export class OutboxRelay {
       const before = lane.queue[0]!.entry.fromVersion - 1;
       return lane.publishedTo === undefined ? before > 0 : lane.publishedTo < before;
     });
-    await this.#concurrently(unknown, async ({ lane, streamId }) => {
+    await concurrently(unknown, this.options.concurrency, async ({ lane, streamId }) => {
       const before = lane.queue[0]!.entry.fromVersion - 1;
       if (await this.#source.isPending(streamId, before)) {
-        this.#block(lane);
+        this.#block(streamId, lane);
         this.#recoveryRequested = true;
       } else {
         lane.publishedTo = before;
@@ -396,7 +372,7 @@ export class OutboxRelay {
     const runs: Run[] = [];
     let budget = this.options.batchSize;
     for (const { streamId, lane } of candidates) {
-      if (lane.blocked || budget <= 0 || this.#busy.has(streamId)) continue;
+      if (lane.blocked || lane.catchUpAt !== undefined || budget <= 0 || this.#busy.has(streamId)) continue;
       if (lane.publishedTo === undefined) lane.publishedTo = lane.queue[0]!.entry.fromVersion - 1; // a new stream
       const taken: Pending[] = [];
       let next = lane.publishedTo + 1;
@@ -414,6 +390,7 @@ export class OutboxRelay {
         });
       }
     }
+    if (!leader) runs.push(...(await this.#catchUpDue()));
     if (runs.length === 0 && stale.length === 0) return leader && this.#recoveryRequested && !this.#scanning;
     for (const { streamId } of runs) this.#busy.add(streamId);
     try {
@@ -443,7 +420,7 @@ export class OutboxRelay {
           failed.add(runs[0]!.streamId);
         } else {
           const ok: Run[] = [];
-          await this.#concurrently(runs, async (run) => {
+          await concurrently(runs, this.options.concurrency, async (run) => {
             try {
               await this.#publish(run.events);
               ok.push(run);
@@ -480,8 +457,7 @@ export class OutboxRelay {
       // stream meanwhile, publishes them once more).
       if (left.length > 0)
         this.#nextRecoveryAt = Math.min(this.#nextRecoveryAt, Date.now() + this.options.maxBackoffMs);
-      const kept = new Set(left);
-      for (const entry of toComplete) if (!kept.has(entry)) this.#done(entry);
+      for (const entry of left) count(this.#unqueued, entry);
     }
     return failed;
   }
@@ -503,7 +479,8 @@ export class OutboxRelay {
     const attempts = (lane.failure?.attempts ?? 0) + 1;
     const delay = this.#backoff(attempts);
     lane.failure = { attempts, retryAt: Date.now() + delay };
-    this.#block(lane);
+    if (this.isLeader) for (const entry of run.entries) count(this.#unqueued, entry); // left for the scan
+    this.#block(run.streamId, lane, delay);
     this.#nextRecoveryAt = Math.min(this.#nextRecoveryAt, lane.failure.retryAt);
     this.logger.error(
       `Publishing ${run.streamId}@${run.entries[0]!.fromVersion}..${run.entries.at(-1)!.toVersion} failed ` +
@@ -515,13 +492,61 @@ export class OutboxRelay {
     return Math.min(this.options.maxBackoffMs, 100 * 2 ** (attempts - 1));
   }
 
-  /** Leaves the stream to the recovery scan: what it holds in memory is in the outbox too. */
-  #block(lane: Lane): void {
-    lane.blocked = true;
-    // Still pending: the holder's scan publishes (and completes) them; a standby never scans, so it stops counting them.
-    if (!this.isLeader) for (const { entry } of lane.queue) this.#done(entry);
+  /**
+   * Leaves the stream to the recovery scan (the holder) or to a catch-up `delayMs` later (a standby): what
+   * it holds in memory is in the outbox too, so it is dropped here and counted, not held.
+   */
+  #block(streamId: string, lane: Lane, delayMs = CATCH_UP_DELAY_MS): void {
+    if (this.isLeader) {
+      lane.blocked = true;
+      for (const { entry } of lane.queue) count(this.#unqueued, entry);
+    } else {
+      this.#waitFor(streamId, lane, delayMs);
+    }
     this.#queued -= lane.queue.length;
     lane.queue = [];
+  }
+
+  /**
+   * A standby's stream waits behind an append another instance has pending (or its own failed publish):
+   * the other one is most likely publishing it right now, so a moment later this one publishes whatever
+   * of the stream is still pending itself (#catchUp), in order; at once when another append arrives.
+   */
+  #waitFor(streamId: string, lane: Lane, delayMs: number): void {
+    lane.catchUpAt = Math.min(lane.catchUpAt ?? Infinity, Date.now() + delayMs);
+    this.#catchUps.add(streamId);
+    this.#alarm.at(lane.catchUpAt);
+  }
+
+  /** The runs of the streams whose catch-up is due: each one's pending entries, oldest first. */
+  async #catchUpDue(): Promise<Run[]> {
+    const now = Date.now();
+    const due: { streamId: string; lane: Lane }[] = [];
+    for (const streamId of this.#catchUps) {
+      const lane = this.#lanes.peek(streamId);
+      if (!lane) this.#catchUps.delete(streamId);
+      else if (lane.catchUpAt! <= now) due.push({ streamId, lane });
+      else this.#alarm.at(lane.catchUpAt!);
+    }
+    const runs = await concurrently(
+      due,
+      this.options.concurrency,
+      async ({ streamId, lane }): Promise<Run | undefined> => {
+        const entries = await this.#source.pendingOf(streamId);
+        const events = entries.length ? await this.#eventsOf(streamId, entries) : [];
+        lane.catchUpAt = undefined;
+        this.#catchUps.delete(streamId);
+        // Everything before the first pending entry is out; with none pending, everything queued is.
+        lane.publishedTo = entries[0]
+          ? entries[0].fromVersion - 1
+          : Math.max(lane.publishedTo ?? 0, ...lane.queue.map((p) => p.entry.toVersion));
+        const queued = lane.queue.length;
+        lane.queue = lane.queue.filter((p) => p.entry.fromVersion > (entries.at(-1)?.toVersion ?? lane.publishedTo!));
+        this.#queued -= queued - lane.queue.length;
+        return entries.length ? { streamId, entries, events } : undefined;
+      },
+    );
+    return runs.filter((run): run is Run => run !== undefined);
   }
 
   #dequeue(lane: Lane): Pending | undefined {
@@ -530,49 +555,24 @@ export class OutboxRelay {
     return pending;
   }
 
-  /** The events of a stream's entries if the fast path queued exactly those (saves the reads). */
-  #fromMemory(streamId: string, entries: readonly OutboxEntry[]): RecordedEvent[] | undefined {
-    const queue = this.#lanes.get(streamId)?.queue ?? [];
-    const events: RecordedEvent[] = [];
-    for (const entry of entries) {
-      const queued = queue.find(
-        (p) => p.entry.toVersion === entry.toVersion && p.entry.fromVersion === entry.fromVersion,
-      );
-      if (!queued?.events) return undefined;
-      events.push(...queued.events);
-    }
-    return events;
+  /** The events of a stream's entries: from what the fast path queued if it holds them all, else read. */
+  async #eventsOf(streamId: string, entries: readonly OutboxEntry[]): Promise<readonly RecordedEvent[]> {
+    return queuedEvents(this.#lanes.peek(streamId)?.queue ?? [], entries) ?? this.#source.readEvents(entries);
   }
 
-  /**
-   * The stream's lane, most recently used last; forgets idle lanes beyond MAX_LANES, a tenth of it at a
-   * time: walking the Map from its oldest entry on every new stream would skip the holes V8 leaves where
-   * entries were deleted (thousands, until it rehashes), so the sweep runs once per LANE_SWEEP new lanes.
-   */
+  /** The stream's lane, most recently used now. */
   #lane(streamId: string): Lane {
     let lane = this.#lanes.get(streamId);
-    if (lane) {
-      this.#lanes.delete(streamId);
-    } else {
-      lane = { queue: [], blocked: false };
-    }
-    this.#lanes.set(streamId, lane);
-    if (this.#lanes.size > MAX_LANES + LANE_SWEEP) {
-      for (const [id, old] of this.#lanes) {
-        if (this.#lanes.size <= MAX_LANES) break;
-        if (old.queue.length === 0 && !old.blocked && !old.failure) this.#lanes.delete(id);
-      }
-    }
+    if (!lane) this.#lanes.set(streamId, (lane = { queue: [], blocked: false }));
     return lane;
   }
 
-  async #concurrently<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
-    const results: R[] = new Array<R>(items.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.concurrency, items.length) }, worker));
-    return results;
+  /** A lane the cache let go: what it queued is in the outbox, for the holder's scan (or the next append). */
+  #forgotten(streamId: string, lane: Lane): void {
+    this.#catchUps.delete(streamId);
+    if (lane.queue.length === 0) return;
+    for (const { entry } of lane.queue) count(this.#unqueued, entry);
+    this.#queued -= lane.queue.length;
+    this.#recoveryRequested = true;
   }
 }

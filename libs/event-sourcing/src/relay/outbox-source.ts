@@ -55,4 +55,20 @@ export abstract class OutboxSource {
    * another process left behind. One point read on Cosmos DB.
    */
   abstract isPending(streamId: string, toVersion: number): Promise<boolean>;
+
+  /**
+   * The pending entries of one stream, oldest first: how a relay that does not scan (a standby) catches
+   * up a stream that waits behind an append another process left pending. Adapters answer it with one
+   * query in the stream's partition; this default pages through `pending`.
+   */
+  async pendingOf(streamId: string): Promise<readonly OutboxEntry[]> {
+    const found: OutboxEntry[] = [];
+    let continuation: string | undefined;
+    do {
+      const page = await this.pending({ limit: 1_000, ...(continuation ? { continuation } : {}) });
+      found.push(...page.entries.filter((e) => e.streamId === streamId));
+      continuation = page.continuation;
+    } while (continuation);
+    return found.sort((a, b) => a.fromVersion - b.fromVersion);
+  }
 }

@@ -1,5 +1,6 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
 import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
+import type { Snapshot, SnapshotPolicy } from './snapshots.js';
 
 /** The stream must not exist yet. */
 export const NO_STREAM = 'no_stream' as const;
@@ -49,12 +50,6 @@ export const recordCommand = (
       )
     : records;
 
-export interface AppendOptions {
-  readonly expectedVersion: ExpectedVersion;
-  /** Record this command on the stream (see CommandRecord); absent for commands without a key. */
-  readonly command?: Pick<CommandRecord, 'commandId' | 'fingerprint'>;
-}
-
 export interface AppendResult {
   /** Version of the stream after the append (the version of its last event). */
   readonly nextExpectedVersion: number;
@@ -69,10 +64,27 @@ export interface ReadStreamResult {
   readonly streamExists: boolean;
   /** Version of the last event in the stream; 0 if the stream does not exist. */
   readonly currentVersion: number;
-  /** Events after `fromVersion`, in stream order. */
+  /** Events after `fromVersion` (after `snapshot.version` when a snapshot is given), in stream order. */
   readonly events: readonly RecordedEvent[];
   /** The keyed commands the stream remembers, oldest first (empty for a stream that does not exist). */
   readonly commands: readonly CommandRecord[];
+  /** The stream's snapshot, when the read asked for its schema version and it is past `fromVersion`. */
+  readonly snapshot?: Snapshot;
+}
+
+export interface ReadStreamOptions {
+  /** Exclusive; default 0 = from the start. */
+  readonly fromVersion?: number;
+  /** Start from the tip's snapshot if it is of this state schema version (see snapshots.ts). */
+  readonly snapshotSchemaVersion?: number;
+}
+
+export interface AppendOptions {
+  readonly expectedVersion: ExpectedVersion;
+  /** Record this command on the stream (see CommandRecord); absent for commands without a key. */
+  readonly command?: Pick<CommandRecord, 'commandId' | 'fingerprint'>;
+  /** Keeps the stream's snapshot current: a new one is written with the append when due. */
+  readonly snapshot?: SnapshotPolicy;
 }
 
 /**
@@ -85,8 +97,11 @@ export abstract class EventStore {
   /** Most serialized bytes one append may carry (Cosmos: 2 MB per batch, with room for the envelope). */
   static readonly MAX_APPEND_BYTES = 1_900_000;
 
-  /** Reads a stream from `fromVersion` (exclusive; default 0 = from the start). */
-  abstract readStream(streamId: string, options?: { fromVersion?: number }): Promise<ReadStreamResult>;
+  /**
+   * Reads a stream from `fromVersion` (exclusive; default 0 = from the start), or from its snapshot when
+   * `snapshotSchemaVersion` matches the snapshot's: the cost of a load then does not grow with the stream.
+   */
+  abstract readStream(streamId: string, options?: ReadStreamOptions): Promise<ReadStreamResult>;
 
   /**
    * Every event of a stream, in order, for replays and rebuilds. Adapters may read it in one request where

@@ -9,8 +9,10 @@ import {
   type AppendResult,
   type CommandRecord,
   type EventToAppend,
+  type ReadStreamOptions,
   type ReadStreamResult,
 } from './event-store.js';
+import { snapshotAfterAppend, usableSnapshot, type StoredSnapshot } from './snapshots.js';
 
 const entryKey = (streamId: string, toVersion: number): string => `${streamId}/${toVersion}`;
 
@@ -51,6 +53,11 @@ class InMemoryOutbox extends OutboxSource {
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {
     return this.#entries.has(entryKey(streamId, toVersion));
   }
+
+  override async pendingOf(streamId: string): Promise<readonly OutboxEntry[]> {
+    const entries = [...this.#entries.values()].map((e) => e.entry).filter((e) => e.streamId === streamId);
+    return entries.sort((a, b) => a.fromVersion - b.fromVersion).map((e) => ({ ...e }));
+  }
 }
 
 /**
@@ -63,23 +70,27 @@ export class InMemoryEventStore extends EventStore {
   readonly #appendedAt = new Map<string, number>();
   /** Per stream, the keyed commands it remembers (what the Cosmos DB store keeps in the tip). */
   readonly #commands = new Map<string, readonly CommandRecord[]>();
+  /** What the Cosmos adapter keeps in each stream's tip document: its snapshot. */
+  readonly #snapshots = new Map<string, StoredSnapshot>();
   readonly #leases = new Map<string, { owner: string; expiresAt: number }>();
 
-  override async readStream(streamId: string, options: { fromVersion?: number } = {}): Promise<ReadStreamResult> {
+  override async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
     const stream = this.#streams.get(streamId) ?? [];
-    const from = options.fromVersion ?? 0;
+    const snapshot = usableSnapshot(this.#snapshots.get(streamId), options);
+    const from = snapshot?.version ?? options.fromVersion ?? 0;
     return {
       streamExists: stream.length > 0,
       currentVersion: stream.length,
       events: structuredClone(stream.slice(from)),
       commands: structuredClone(this.#commands.get(streamId) ?? []),
+      ...(snapshot ? { snapshot: structuredClone(snapshot) } : {}),
     };
   }
 
   override async appendToStream(
     streamId: string,
     events: readonly EventToAppend[],
-    { expectedVersion, command }: AppendOptions,
+    { expectedVersion, command, snapshot }: AppendOptions,
   ): Promise<AppendResult> {
     const json = serializeAppend(streamId, events);
     const stream = this.#streams.get(streamId) ?? [];
@@ -90,7 +101,14 @@ export class InMemoryEventStore extends EventStore {
     const recorded = copies.map((event, i): RecordedEvent => ({ streamId, version: stream.length + i + 1, ...event }));
     const first = recorded[0]!.version;
     const last = recorded.at(-1)!.version;
-    this.#streams.set(streamId, [...stream, ...recorded]);
+    const nextSnapshot = snapshotAfterAppend(this.#snapshots.get(streamId), snapshot, {
+      toVersion: last,
+      eventBytes: Buffer.byteLength(json),
+      expectedVersion,
+    });
+    this.#streams.set(streamId, stream.concat(recorded));
+    if (nextSnapshot) this.#snapshots.set(streamId, nextSnapshot);
+    else this.#snapshots.delete(streamId);
     // Strictly after the stream's previous append, as on Cosmos DB.
     const createdAt = new Date(Math.max(Date.now(), (this.#appendedAt.get(streamId) ?? 0) + 1));
     this.#appendedAt.set(streamId, createdAt.getTime());

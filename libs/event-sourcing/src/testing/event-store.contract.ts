@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError, AppendTooLargeError } from '../store/errors.js';
 import type { OutboxEntry } from '../relay/outbox-source.js';
-import { ANY, COMMAND_RECORDS_PER_STREAM, EventStore, NO_STREAM, type EventToAppend } from '../store/event-store.js';
+import {
+  ANY,
+  COMMAND_RECORDS_PER_STREAM,
+  EventStore,
+  NO_STREAM,
+  type EventToAppend,
+  type ReadStreamResult,
+} from '../store/event-store.js';
+import type { SnapshotPolicy } from '../store/snapshots.js';
 
 /**
  * The behaviour every EventStore adapter must have. Run it from each adapter's spec:
@@ -275,6 +283,21 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         await expect(store.outbox.isPending(newStream(), 1)).resolves.toBe(false);
       });
 
+      it("lists one stream's pending entries, oldest first, as a standby relay catches the stream up", async () => {
+        const streamId = newStream();
+        const first = await store.appendToStream(streamId, [anEvent('A'), anEvent('B')], { expectedVersion: 0 });
+        await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+        await store.appendToStream(newStream(), [anEvent('X')], { expectedVersion: 0 });
+        const versions = async () =>
+          (await store.outbox.pendingOf(streamId)).map((e) => [e.streamId, e.fromVersion, e.toVersion]);
+        expect(await versions()).toEqual([
+          [streamId, 1, 2],
+          [streamId, 3, 3],
+        ]);
+        await store.outbox.complete([first.entry]);
+        expect(await versions()).toEqual([[streamId, 3, 3]]);
+      });
+
       it('gets no entry from a failed append', async () => {
         const streamId = newStream();
         await store.appendToStream(streamId, [anEvent('A')], { expectedVersion: NO_STREAM });
@@ -381,6 +404,98 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         const listed: string[] = [];
         for await (const id of store.streamIds(category2)) listed.push(id);
         expect(listed.sort()).toEqual(ids);
+      });
+    });
+
+    describe('snapshots in the tip', () => {
+      /** A policy whose state is the version it was taken at, so a read shows which append took it. */
+      const policy = (schemaVersion: number, every: number, at: () => number): SnapshotPolicy => ({
+        schemaVersion,
+        every,
+        take: () => ({ takenAt: at() }),
+      });
+      let streamId: string;
+      /** Appends one event at a time with the policy, `count` times. */
+      const appendEach = async (count: number, snapshot?: SnapshotPolicy) => {
+        for (let i = 0; i < count; i++) {
+          const { currentVersion } = await store.readStream(streamId);
+          await store.appendToStream(streamId, [anEvent('E')], {
+            expectedVersion: currentVersion,
+            ...(snapshot ? { snapshot } : {}),
+          });
+        }
+      };
+      const versions = (read: ReadStreamResult) => read.events.map((e) => e.version);
+      let version = 0;
+      const counting = (schemaVersion: number, every: number) => policy(schemaVersion, every, () => version);
+      const appendCounted = async (count: number, schemaVersion: number, every: number) => {
+        for (let i = 0; i < count; i++) {
+          version++;
+          await store.appendToStream(streamId, [anEvent('E')], {
+            expectedVersion: version - 1,
+            snapshot: counting(schemaVersion, every),
+          });
+        }
+      };
+
+      beforeEach(() => {
+        streamId = newStream();
+        version = 0;
+      });
+
+      it('writes one with the append every N events; a read of its schema starts there and reads only what follows', async () => {
+        await appendCounted(7, 1, 3);
+        const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+        expect(read).toMatchObject({ streamExists: true, currentVersion: 7 });
+        expect(read.snapshot).toEqual({ version: 6, schemaVersion: 1, state: { takenAt: 6 } });
+        expect(versions(read)).toEqual([7]);
+      });
+
+      it('takes none before the first N events', async () => {
+        await appendCounted(2, 1, 3);
+        const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+        expect(read.snapshot).toBeUndefined();
+        expect(versions(read)).toEqual([1, 2]);
+      });
+
+      it('is not part of a read that does not ask for it, or that starts past it', async () => {
+        await appendCounted(4, 1, 3);
+        const plain = await store.readStream(streamId);
+        expect(plain.snapshot).toBeUndefined();
+        expect(versions(plain)).toEqual([1, 2, 3, 4]);
+        const further = await store.readStream(streamId, { fromVersion: 3, snapshotSchemaVersion: 1 });
+        expect(further.snapshot).toBeUndefined();
+        expect(versions(further)).toEqual([4]);
+      });
+
+      it('is ignored when of another state schema version, and replaced by the next append at once', async () => {
+        await appendCounted(4, 1, 3); // snapshot of schema 1 at version 3
+        const newer = await store.readStream(streamId, { snapshotSchemaVersion: 2 });
+        expect(newer.snapshot).toBeUndefined();
+        expect(versions(newer)).toEqual([1, 2, 3, 4]);
+
+        await appendCounted(1, 2, 100); // not due by count, but the stored one is of schema 1
+        const read = await store.readStream(streamId, { snapshotSchemaVersion: 2 });
+        expect(read.snapshot).toEqual({ version: 5, schemaVersion: 2, state: { takenAt: 5 } });
+        expect(versions(read)).toEqual([]);
+        expect((await store.readStream(streamId, { snapshotSchemaVersion: 1 })).snapshot).toBeUndefined();
+      });
+
+      it('is carried over by appends that take none (not due, no policy, or "any")', async () => {
+        await appendCounted(3, 1, 3);
+        await appendEach(1); // no policy
+        await store.appendToStream(streamId, [anEvent('E')], { expectedVersion: ANY, snapshot: counting(1, 1) });
+        const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+        expect(read.snapshot).toEqual({ version: 3, schemaVersion: 1, state: { takenAt: 3 } });
+        expect(versions(read)).toEqual([4, 5]);
+      });
+
+      it('is left out when it would make the append too large, and the events still load', async () => {
+        const huge = { blob: 'x'.repeat(EventStore.MAX_APPEND_BYTES) };
+        await appendEach(2, { schemaVersion: 1, every: 1, take: () => huge });
+        const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+        expect(read.snapshot).toBeUndefined();
+        expect(versions(read)).toEqual([1, 2]);
       });
     });
 

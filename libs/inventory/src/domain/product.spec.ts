@@ -114,4 +114,34 @@ describe('Product', () => {
       version: 5,
     });
   });
+
+  describe('as a snapshot', () => {
+    it('comes back with the same stock and reservations, through JSON', () => {
+      const p = new Product().rehydrate(
+        [registered(10), reserved('o-1', 4), reserved('o-2', 3), released('o-1', 4)],
+        4,
+      );
+      const back = Product.fromSnapshot(JSON.parse(JSON.stringify(p.toSnapshot())));
+      expect({
+        sku: back.sku,
+        available: back.available,
+        reserved: back.reserved,
+        o2: back.reservedFor('o-2'),
+      }).toEqual({
+        sku: 'APPLE',
+        available: 7,
+        reserved: 3,
+        o2: 3,
+      });
+      expect(back.reserve('o-2', 3, now)).toBe(true); // still held: nothing new raised
+      expect(back.pendingEvents).toEqual([]);
+    });
+
+    it.each([undefined, {}, { sku: 'A', available: 1 }, { sku: 'A', available: 1, reservations: [['o', 'x']] }])(
+      'refuses a state that is not one (%p)',
+      (state) => {
+        expect(() => Product.fromSnapshot(state)).toThrow('Not a product snapshot');
+      },
+    );
+  });
 });

@@ -5,6 +5,15 @@ import { invalidStockChange, productAlreadyRegistered } from './inventory.errors
 /** Largest stock a product may hold; keeps every sum a safe integer. */
 export const MAX_STOCK = 1_000_000_000;
 
+/** A product's state as its stream's snapshot keeps it (docs/snapshots.md); bump the version on any change. */
+export interface ProductSnapshot {
+  readonly sku: string;
+  readonly available: number;
+  /** Held reservations, `[orderId, quantity]`. */
+  readonly reservations: readonly (readonly [string, number])[];
+}
+export const PRODUCT_SNAPSHOT_SCHEMA_VERSION = 1;
+
 /**
  * Stock of one product. `available` is what can still be reserved; each order holds at most one
  * reservation per product, which makes reserve and release idempotent per order.
@@ -69,6 +78,26 @@ export class Product extends AggregateRoot<ProductEvent> {
       type: 'ProductStockReleased',
       data: { sku: this.#sku, orderId, quantity, releasedAt: now.toISOString() },
     });
+  }
+
+  toSnapshot(): ProductSnapshot {
+    return { sku: this.#sku, available: this.#available, reservations: [...this.#reservations] };
+  }
+
+  /** The product in a snapshot's state (version 0: the repository sets it); throws on a malformed one. */
+  static fromSnapshot(state: unknown): Product {
+    const { sku, available, reservations } = (state ?? {}) as Partial<ProductSnapshot>;
+    const valid =
+      typeof sku === 'string' &&
+      Number.isSafeInteger(available) &&
+      Array.isArray(reservations) &&
+      reservations.every((r) => Array.isArray(r) && typeof r[0] === 'string' && Number.isSafeInteger(r[1]));
+    if (!valid) throw new Error('Not a product snapshot');
+    const product = new Product();
+    product.#sku = sku;
+    product.#available = available!;
+    for (const [orderId, quantity] of reservations) product.#reservations.set(orderId, quantity);
+    return product;
   }
 
   protected override evolve(event: ProductEvent): void {

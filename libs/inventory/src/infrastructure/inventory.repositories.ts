@@ -9,7 +9,7 @@ import {
 } from '@app/contracts';
 import { AggregateRepositories, type AggregateRepository, type AggregateType } from '@app/event-sourcing';
 import { productNotFound, reservationNotFound } from '../domain/inventory.errors.js';
-import { Product } from '../domain/product.js';
+import { Product, PRODUCT_SNAPSHOT_SCHEMA_VERSION } from '../domain/product.js';
 import { Reservation } from '../domain/reservation.js';
 
 export type ProductRepository = AggregateRepository<Product, ProductEvent>;
@@ -21,6 +21,12 @@ export const productType: AggregateType<Product> = {
   category: PRODUCT_CATEGORY,
   create: () => new Product(),
   notFound: productNotFound,
+  // A product's stream grows by one event per reservation: loads start from the tip's snapshot.
+  snapshot: {
+    schemaVersion: PRODUCT_SNAPSHOT_SCHEMA_VERSION,
+    toSnapshot: (product) => product.toSnapshot(),
+    fromSnapshot: Product.fromSnapshot,
+  },
 };
 export const reservationType: AggregateType<Reservation> = {
   category: RESERVATION_CATEGORY,
