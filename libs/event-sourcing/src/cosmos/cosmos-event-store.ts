@@ -25,7 +25,7 @@ import {
   type ReadStreamOptions,
   type ReadStreamResult,
 } from '../store/event-store.js';
-import { snapshotAfterAppend, usableSnapshot, type SnapshotPolicy, type StoredSnapshot } from '../store/snapshots.js';
+import { snapshotAfterAppend, usableSnapshot, type StoredSnapshot } from '../store/snapshots.js';
 import type { OutboxEntry } from '../relay/outbox-source.js';
 import { CosmosOutboxSource, outboxDocumentId, type OutboxDocument } from './cosmos-outbox-source.js';
 
