@@ -1,6 +1,29 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
 import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
-import type { Snapshot, SnapshotPolicy } from './snapshots.js';
+
+/* Snapshots in the tip (what store/snapshots.ts decides with): types here, so the port depends on nothing. */
+/** An aggregate's state as of `version`, in the shape `schemaVersion` of its type describes. */
+export interface Snapshot {
+  readonly version: number;
+  readonly schemaVersion: number;
+  /** JSON value (stored as it is in the tip document). */
+  readonly state: unknown;
+}
+
+/** A snapshot as the tip keeps it: with the size of its JSON, so a later append can budget its batch. */
+export interface StoredSnapshot extends Snapshot {
+  readonly bytes: number;
+}
+
+/** What an append needs to keep its stream's snapshot current. */
+export interface SnapshotPolicy {
+  /** Schema version of the state the aggregate type writes and reads today. */
+  readonly schemaVersion: number;
+  /** A snapshot is due once the stream is this many events past the last one. */
+  readonly every: number;
+  /** The state after the append's last event; called only when a snapshot is due. */
+  readonly take: () => unknown;
+}
 
 /** The stream must not exist yet. */
 export const NO_STREAM = 'no_stream' as const;

@@ -7,30 +7,16 @@
  * would make the append batch too large is not written (loads then read events; nothing is lost).
  * Both adapters decide with these functions, so they behave the same through the port.
  */
-import { EventStore, ANY, type ExpectedVersion } from './event-store.js';
+import {
+  EventStore,
+  ANY,
+  type ExpectedVersion,
+  type Snapshot,
+  type SnapshotPolicy,
+  type StoredSnapshot,
+} from './event-store.js';
 
-/** An aggregate's state as of `version`, in the shape `schemaVersion` of its type describes. */
-export interface Snapshot {
-  readonly version: number;
-  readonly schemaVersion: number;
-  /** JSON value (stored as it is in the tip document). */
-  readonly state: unknown;
-}
-
-/** A snapshot as the tip keeps it: with the size of its JSON, so a later append can budget its batch. */
-export interface StoredSnapshot extends Snapshot {
-  readonly bytes: number;
-}
-
-/** What an append needs to keep its stream's snapshot current. */
-export interface SnapshotPolicy {
-  /** Schema version of the state the aggregate type writes and reads today. */
-  readonly schemaVersion: number;
-  /** A snapshot is due once the stream is this many events past the last one. */
-  readonly every: number;
-  /** The state after the append's last event; called only when a snapshot is due. */
-  readonly take: () => unknown;
-}
+export type { Snapshot, SnapshotPolicy, StoredSnapshot } from './event-store.js';
 
 /** The snapshot a read may start from: of the reader's schema version and past `fromVersion`. */
 export const usableSnapshot = (
