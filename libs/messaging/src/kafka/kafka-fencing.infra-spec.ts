@@ -16,6 +16,7 @@ import {
   EventTypeRegistry,
   HandlesEvents,
   type EventHandler,
+  LiveEvents,
 } from '@app/event-sourcing';
 import { encodeEvent } from './kafka-envelope.js';
 import { KafkaMessagingModule } from './kafka-messaging.module.js';
@@ -48,8 +49,13 @@ class StoreWriter implements EventHandler {
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers: [{ provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } }, EventHandlerRegistry, EventTypeRegistry],
-  exports: [EventHandlerRegistry, EventTypeRegistry],
+  providers: [
+    { provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } },
+    EventHandlerRegistry,
+    EventTypeRegistry,
+    LiveEvents,
+  ],
+  exports: [EventHandlerRegistry, EventTypeRegistry, LiveEvents],
 })
 class RegistriesModule {}
 

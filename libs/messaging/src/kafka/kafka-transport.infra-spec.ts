@@ -16,6 +16,7 @@ import {
   EventTypeRegistry,
   HandlesEvents,
   type EventHandler,
+  LiveEvents,
 } from '@app/event-sourcing';
 import { contractStream, eventTransportContract, TransportContractRecorder } from '@app/messaging/testing';
 import { TransportHealth } from '../messaging.options.js';
@@ -73,8 +74,13 @@ class SpecHandler implements EventHandler {
 @Global()
 @Module({
   imports: [DiscoveryModule],
-  providers: [{ provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } }, EventHandlerRegistry, EventTypeRegistry],
-  exports: [EventHandlerRegistry, EventTypeRegistry],
+  providers: [
+    { provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } },
+    EventHandlerRegistry,
+    EventTypeRegistry,
+    LiveEvents,
+  ],
+  exports: [EventHandlerRegistry, EventTypeRegistry, LiveEvents],
 })
 class RegistriesModule {}
 
