@@ -57,7 +57,7 @@ describe('DependencyConnection', () => {
   });
 
   describe('when the first attempt is slow', () => {
-    it('lets the start-up go on after the wait, and still reports the attempt', async () => {
+    it('lets the start-up go on after the wait and says so then, once, whatever the attempt ends in', async () => {
       const logger = recordingLogger();
       const connection = new DependencyConnection(
         'MongoDB',
@@ -67,10 +67,22 @@ describe('DependencyConnection', () => {
       const started = connection.start(1_000);
       await jest.advanceTimersByTimeAsync(1_000);
       await expect(started).resolves.toBe(false);
-      expect({ state: connection.state, lines: logger.lines }).toEqual({ state: 'connecting', lines: [] });
+      expect({ state: connection.state, lines: logger.lines.length }).toEqual({ state: 'retrying', lines: 1 });
       await jest.advanceTimersByTimeAsync(4_000);
       expect({ state: connection.state, lines: logger.lines.length }).toEqual({ state: 'retrying', lines: 1 });
       connection.stop();
+    });
+
+    it('says it is back when the slow first attempt succeeds after the wait (the server came back meanwhile)', async () => {
+      const logger = recordingLogger();
+      const connection = new DependencyConnection(
+        'MongoDB',
+        () => new Promise<void>((done) => setTimeout(done, 3_000)),
+        logger,
+      );
+      await Promise.all([connection.start(1_000), jest.advanceTimersByTimeAsync(1_000)]);
+      await jest.advanceTimersByTimeAsync(2_000);
+      expect({ state: connection.state, lines: logger.lines.length }).toEqual({ state: 'connected', lines: 2 });
     });
   });
 

@@ -82,6 +82,15 @@ export class DependencyConnection {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([first, new Promise<void>((done) => (timer = setTimeout(done, waitMs)))]);
       clearTimeout(timer);
+      // No answer yet: the process goes on without it, so say so now (a later failure says nothing more,
+      // the success says it is back), not only when the driver's own timeout ends the attempt.
+      if (this.#state === 'connecting') {
+        this.#state = 'retrying';
+        this.logger.warn(
+          `${this.name} unavailable (no answer within ${waitMs / 1000} s); ` +
+            `retrying every ${this.retryMs / 1000} s in the background`,
+        );
+      }
     }
     return this.isConnected;
   }

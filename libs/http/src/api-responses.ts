@@ -83,6 +83,17 @@ const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', example: 1 } },
 };
 
+/** A command's 503: no Retry-After for an append of unknown outcome sent without an Idempotency-Key. */
+const COMMAND_RETRY_AFTER = {
+  'Retry-After': {
+    ...RETRY_AFTER['Retry-After'],
+    required: false,
+    description:
+      'Seconds to wait before retrying; absent for `APPEND_OUTCOME_UNKNOWN` when the request had no ' +
+      '`Idempotency-Key` (retrying could apply the command twice)',
+  },
+};
+
 const WWW_AUTHENTICATE = {
   'WWW-Authenticate': {
     description: 'The bearer scheme, and why the token was refused (RFC 6750)',
@@ -112,7 +123,7 @@ const exampleOf = (status: ProblemStatus, code: string) => ({
  * per code, and a schema that pins `status` and the `code`s (so a client, and the e2e suites, can tell
  * an undocumented answer from a documented one).
  */
-export const ApiProblems = (codes: ProblemCodes) =>
+export const ApiProblems = (codes: ProblemCodes, headers: typeof HEADERS_OF = {}) =>
   applyDecorators(
     ...Object.entries(codes).map(([key, list]) => {
       const status = Number(key) as ProblemStatus;
@@ -121,7 +132,7 @@ export const ApiProblems = (codes: ProblemCodes) =>
         // Replaces a schema another decorator gave this status (terminus documents its own 503 body).
         schema: undefined,
         description: `${STATUS_DESCRIPTIONS[status]}. Codes: ${list!.map((c) => `\`${c}\``).join(', ')}`,
-        ...(HEADERS_OF[status] ? { headers: HEADERS_OF[status] } : {}),
+        ...((headers[status] ?? HEADERS_OF[status]) ? { headers: headers[status] ?? HEADERS_OF[status] } : {}),
         content: {
           [PROBLEM_JSON]: {
             schema: {
@@ -186,6 +197,7 @@ export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
         },
         extra,
       ),
+      { 503: COMMAND_RETRY_AFTER },
     ),
   );
 

@@ -47,9 +47,11 @@ export const LiveFeedOperation = (what: string, ...roles: Role[]) =>
       },
     }),
     ApiProblems({
+      400: ['VALIDATION_FAILED'],
       401: ['UNAUTHENTICATED', 'TOKEN_INVALID'],
       ...(roles.length > 0 ? { 403: ['FORBIDDEN'] } : {}),
       429: ['LIVE_CONNECTIONS_PER_CALLER', 'RATE_LIMITED'],
+      431: ['HEADERS_TOO_LARGE'],
       503: ['LIVE_CONNECTIONS_EXHAUSTED', 'LIVE_FEEDS_STARTING'],
     }),
   );

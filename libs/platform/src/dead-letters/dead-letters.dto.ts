@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Length, Matches } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsString, Length, Matches, ValidateIf } from 'class-validator';
 
 const REF_EXAMPLE = 'orders.order.dlq:0:42';
 const REF_PATTERN = '^[A-Za-z0-9._-]{1,249}\\.dlq:(0|[1-9]\\d{0,5}):(0|[1-9]\\d{0,18})$';
@@ -17,7 +17,8 @@ export class DeadLettersQueryDto {
     pattern: TOPIC_PATTERN,
     example: 'orders.order',
   })
-  @IsOptional()
+  // Absent is fine, `null` is not (a body's topic): IsOptional would let null through.
+  @ValidateIf((_, value) => value !== undefined)
   @Matches(new RegExp(TOPIC_PATTERN), { message: TOPIC_MESSAGE })
   topic?: string;
 }
