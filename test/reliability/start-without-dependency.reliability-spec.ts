@@ -30,16 +30,24 @@ const messagesOf = (lines: readonly string[]): string[] =>
     }
   });
 
-/** One line going down, one coming back, and no stack trace anywhere in this start's log. */
-const expectOneLinePerStateChange = (service: ServiceProcess, server: InfraServer): void => {
-  const lines = logOfLastStart(service);
-  const messages = messagesOf(lines).filter((m) => DEPENDENCY[server].logName.test(m));
-  expect({
-    down: messages.filter((m) => /unavailable \(.+\); retrying every \d+ s in the background$/.test(m)).length,
-    back: messages.filter((m) => / connected after \d+ attempts$/.test(m)).length,
-    stackTraces: lines.filter((line) => /"stack"|\\n\s+at |^\s+at /.test(line)).slice(0, 3),
-  }).toEqual({ down: 1, back: 1, stackTraces: [] });
-};
+/**
+ * One line going down, one coming back, and no stack trace anywhere in this start's log. Polled briefly: the
+ * service's output reaches its log file through a pipe, a few milliseconds after it was written.
+ */
+const expectOneLinePerStateChange = (service: ServiceProcess, server: InfraServer): Promise<void> =>
+  eventually(
+    () => {
+      const lines = logOfLastStart(service);
+      const messages = messagesOf(lines).filter((m) => DEPENDENCY[server].logName.test(m));
+      expect({
+        down: messages.filter((m) => /unavailable \(.+\); retrying every \d+ s in the background$/.test(m)).length,
+        back: messages.filter((m) => / connected after \d+ attempts$/.test(m)).length,
+        stackTraces: lines.filter((line) => /"stack"|\\n\s+at |^\s+at /.test(line)).slice(0, 3),
+      }).toEqual({ down: 1, back: 1, stackTraces: [] });
+    },
+    5_000,
+    100,
+  );
 
 const live = async (service: ServiceProcess): Promise<void> => {
   await eventually(
@@ -102,7 +110,7 @@ describe('a service started while a dependency is down', () => {
     });
     await orders.waitReady(60_000);
     await expectSettled(placed);
-    expectOneLinePerStateChange(orders, 'kafka');
+    await expectOneLinePerStateChange(orders, 'kafka');
   }, 240_000);
 
   it('starts with FerretDB down: live, not ready naming the read models, takes commands, answers queries once back', async () => {
@@ -118,7 +126,7 @@ describe('a service started while a dependency is down', () => {
     });
     await orders.waitReady(60_000);
     await expectSettled(placed);
-    expectOneLinePerStateChange(orders, 'mongodb');
+    await expectOneLinePerStateChange(orders, 'mongodb');
   }, 240_000);
 
   it('starts with the Cosmos server down: live, not ready naming the event store, takes commands once it is back', async () => {
@@ -140,7 +148,7 @@ describe('a service started while a dependency is down', () => {
     );
     await orders.waitReady(60_000);
     await expectSettled([placed]);
-    expectOneLinePerStateChange(orders, 'cosmos');
+    await expectOneLinePerStateChange(orders, 'cosmos');
   }, 240_000);
 
   it('is killed and started again in the middle of a broker outage, and loses nothing', async () => {
@@ -157,6 +165,6 @@ describe('a service started while a dependency is down', () => {
     });
     await orders.waitReady(60_000);
     await expectSettled(placed);
-    expectOneLinePerStateChange(orders, 'kafka');
+    await expectOneLinePerStateChange(orders, 'kafka');
   }, 240_000);
 });
