@@ -1,25 +1,11 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
-import {
-  EVENT_SOURCING_OPTIONS,
-  EventHandlerRegistry,
-  EventTypeRegistry,
-  InProcessEventPublisher,
-  LiveEvents,
-} from '@app/event-sourcing';
-import { eventTransportContract, TransportContractRecorder } from '@app/messaging/testing';
+import { InProcessEventPublisher } from '@app/event-sourcing';
+import { EventHandlingTestModule, eventTransportContract, TransportContractRecorder } from '@app/messaging/testing';
 
 @Module({
-  imports: [DiscoveryModule],
-  providers: [
-    { provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } },
-    EventHandlerRegistry,
-    EventTypeRegistry,
-    InProcessEventPublisher,
-    LiveEvents,
-    TransportContractRecorder,
-  ],
+  imports: [EventHandlingTestModule],
+  providers: [InProcessEventPublisher, TransportContractRecorder],
 })
 class InProcessTransportModule {}
 

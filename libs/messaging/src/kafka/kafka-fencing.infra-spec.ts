@@ -4,20 +4,14 @@
 // once its store is back, neither apply nor commit it; the new owner applies every message exactly once.
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { Global, Injectable, Module, type INestApplication } from '@nestjs/common';
-import { DiscoveryModule, NestFactory } from '@nestjs/core';
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { z } from 'zod';
 import { defineEventContracts } from '@app/contracts';
 import { ApplicationError, type RecordedEvent } from '@app/core';
-import {
-  EVENT_SOURCING_OPTIONS,
-  EventHandlerRegistry,
-  EventTypeRegistry,
-  HandlesEvents,
-  type EventHandler,
-  LiveEvents,
-} from '@app/event-sourcing';
+import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
+import { EventHandlingTestModule } from '../testing/event-handling-test.module.js';
 import { encodeEvent } from './kafka-envelope.js';
 import { KafkaMessagingModule } from './kafka-messaging.module.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
@@ -46,19 +40,6 @@ class StoreWriter implements EventHandler {
   }
 }
 
-@Global()
-@Module({
-  imports: [DiscoveryModule],
-  providers: [
-    { provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } },
-    EventHandlerRegistry,
-    EventTypeRegistry,
-    LiveEvents,
-  ],
-  exports: [EventHandlerRegistry, EventTypeRegistry, LiveEvents],
-})
-class RegistriesModule {}
-
 /**
  * One member. kafkajs' round-robin assigner gives the partition to the first member id in sort order, and
  * the broker makes member ids from the client id: `name` decides who owns the partition once both are in.
@@ -76,7 +57,10 @@ const startMember = async (name: string): Promise<INestApplication> => {
     retryBaseDelayMs: 50,
   };
   @Module({
-    imports: [RegistriesModule, KafkaMessagingModule.forRoot(options, { topics: [topic], createTopics: [topic] })],
+    imports: [
+      EventHandlingTestModule,
+      KafkaMessagingModule.forRoot(options, { topics: [topic], createTopics: [topic] }),
+    ],
     providers: [StoreWriter],
   })
   class MemberModule {}

@@ -4,21 +4,19 @@
 // dead-letter tests use a topic of their own per run.
 import { randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
-import { Global, Injectable, Module, type INestApplication } from '@nestjs/common';
-import { DiscoveryModule, NestFactory } from '@nestjs/core';
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 import type { RecordedEvent } from '@app/core';
 import { z } from 'zod';
 import { deadLetterTopic, defineEventContracts, EVENT_TOPICS, ORDER_CATEGORY } from '@app/contracts';
+import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import {
-  EVENT_SOURCING_OPTIONS,
-  EventHandlerRegistry,
-  EventTypeRegistry,
-  HandlesEvents,
-  type EventHandler,
-  LiveEvents,
-} from '@app/event-sourcing';
-import { contractStream, eventTransportContract, TransportContractRecorder } from '@app/messaging/testing';
+  contractStream,
+  EventHandlingTestModule,
+  eventTransportContract,
+  TransportContractRecorder,
+} from '@app/messaging/testing';
 import { TransportHealth } from '../messaging.options.js';
 import { encodeEvent } from './kafka-envelope.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
@@ -71,22 +69,9 @@ class SpecHandler implements EventHandler {
   }
 }
 
-@Global()
-@Module({
-  imports: [DiscoveryModule],
-  providers: [
-    { provide: EVENT_SOURCING_OPTIONS, useValue: { role: 'all' } },
-    EventHandlerRegistry,
-    EventTypeRegistry,
-    LiveEvents,
-  ],
-  exports: [EventHandlerRegistry, EventTypeRegistry, LiveEvents],
-})
-class RegistriesModule {}
-
 @Module({
   imports: [
-    RegistriesModule,
+    EventHandlingTestModule,
     KafkaMessagingModule.forRoot(options, {
       topics: [ordersTopic, specTopic],
       createTopics: [...allEventTopics(options), specTopic, specDlq],

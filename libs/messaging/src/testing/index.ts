@@ -1,1 +1,2 @@
 export * from './event-transport.contract.js';
+export * from './event-handling-test.module.js';
