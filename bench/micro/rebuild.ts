@@ -3,7 +3,9 @@
 // does), against raw @azure/cosmos reads of the same streams, paged and concurrent like ours, folded in memory
 // and written with raw mongodb driver bulk writes. With `liveOrdersPerSecond`, a second application context (the
 // orders service: in-process transport, relay, projection) places orders at that rate during every round, so the
-// rebuild runs while the service writes both versions.
+// rebuild runs while the service writes both versions. The live service is the built orders app in its own
+// process (as `npm run start:services` runs it), fed over HTTP: in this process it would share the rebuild's
+// event loop, and on a busy machine its share of the CPU too, which no deployment does.
 // Run alone: node dist/bench/micro/rebuild.js [--at-scale]   (--at-scale: 20,000 streams, orders at 20/s)
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
@@ -18,7 +20,6 @@ import {
   type EventDocument,
   type OutboxEntry,
 } from '@app/event-sourcing';
-import { CommandBus } from '@nestjs/cqrs';
 import { OrdersModule } from '@app/orders';
 import { applicationModule, type AppDefinition } from '@app/platform';
 import { ReadModelStore } from '@app/read-models';
@@ -27,7 +28,7 @@ import {
   ORDER_SUMMARIES,
   type OrderSummary,
 } from '../../libs/orders/src/application/order-summary/order-summary.read-model.js';
-import { PlaceOrderCommand } from '../../libs/orders/src/application/place-order/place-order.command.js';
+import { AppProcess } from '../e2e/processes.js';
 import { cosmosAppEnv, mongodbUrlFor, runId, scaled } from '../lib/env.js';
 import { benchCosmosClient, dropCosmosDatabase, orderEvents } from '../lib/fixtures.js';
 import { ratioOf, type BenchResult } from '../lib/report.js';
@@ -86,42 +87,44 @@ export const rebuild = async ({
     }),
     { logger: ['error', 'warn'] },
   );
-  // The live orders service: commands, relay, projection, on the same stores (its own version pointer cache).
+  // The live orders service (commands, relay, projection) on the same stores, in its own process.
   const service = liveOrdersPerSecond
-    ? await NestFactory.createApplicationContext(
-        applicationModule(ordersOnly, {
-          ...config,
-          eventSourcing: { ...config.eventSourcing, role: 'all', replayProjectionsOnStart: false },
-        }),
-        { logger: ['error', 'warn'] },
-      )
+    ? await AppProcess.spawn('orders', 'rebuild-live-orders', {
+        PATH: process.env.PATH ?? '',
+        ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
+        EVENT_STORE: 'cosmos',
+        ...cosmosAppEnv(databaseId, 'events'),
+        MONGODB_URL: mongoUrl,
+        EVENT_TRANSPORT: 'inprocess',
+        LOG_LEVEL: 'warn',
+        RATE_LIMIT_MAX: '0', // one client address
+      })
     : undefined;
-  await service?.init();
+  await service?.waitReady();
   let livePlaced = 0;
   let liveFailed = 0;
-  /** Places orders at the live rate until the returned stop is called. */
+  /** Places orders over HTTP at the live rate until the returned stop is called. */
   const liveLoad = (): (() => Promise<void>) => {
     if (!service) return async () => {};
-    const commands = service.get(CommandBus);
     const inFlight = new Set<Promise<void>>();
     const timer = setInterval(() => {
-      const orderId = randomUUID();
-      const call = commands
-        .execute(
-          new PlaceOrderCommand(
-            {
-              orderId,
-              customerId: `live-${orderId.slice(0, 8)}`,
-              currency: 'EUR',
-              lines: [{ sku: 'APPLE-RED', quantity: 1, unitPrice: 1 }],
-            },
-            { commandId: randomUUID(), correlationId: orderId, causationId: orderId },
-          ),
-        )
-        .then(
-          () => void livePlaced++,
-          () => void liveFailed++,
-        );
+      const call = fetch(`${service.url}/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          customerId: 'live',
+          currency: 'EUR',
+          lines: [{ sku: 'APPLE-RED', quantity: 1, unitPrice: 1 }],
+        }),
+        signal: AbortSignal.timeout(30_000),
+      }).then(
+        async (response) => {
+          await response.arrayBuffer();
+          if (response.status === 201) livePlaced++;
+          else liveFailed++;
+        },
+        () => void liveFailed++,
+      );
       inFlight.add(call);
       void call.finally(() => inFlight.delete(call));
     }, 1_000 / liveOrdersPerSecond);
@@ -336,7 +339,7 @@ export const rebuild = async ({
       .dropDatabase()
       .catch(() => undefined);
     await mongo.close().catch(() => undefined);
-    await service?.close();
+    await service?.stop();
     await app.close();
     await dropCosmosDatabase(cosmos, databaseId);
     cosmos.dispose();
