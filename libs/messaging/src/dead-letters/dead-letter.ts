@@ -6,7 +6,7 @@
 // Pure functions, no I/O: the Kafka side is KafkaDeadLetterLog.
 import type { RecordedEvent } from '@app/core';
 import { decodeEvent, encodeEvent, EVENT_HEADERS, textOf } from '../kafka/kafka-envelope.js';
-import { DLQ_HEADERS } from '../kafka/kafka-event-consumer.js';
+import { DLQ_HEADERS } from '../kafka/kafka-dead-lettering.js';
 
 /** Kafka's legal topic characters; a ref is `<dlq topic>:<partition>:<offset>`. */
 const REF = /^([A-Za-z0-9._-]{1,249}\.dlq):(0|[1-9]\d{0,5}):(0|[1-9]\d{0,18})$/;

@@ -1,5 +1,12 @@
+// Nest's Kafka transport (ServerKafka), consuming a partition's fetched batch at a time. Why by hand:
+// ServerKafka.bindEvents always runs kafkajs with `eachMessage` (it overwrites any `run.eachBatch`), so a
+// handler only ever sees one message and a projection writes one document per round trip. The subclass
+// overrides that one step: it subscribes as Nest does, runs `eachBatch` with `eachBatchAutoResolve: false`,
+// parses each message with Nest's KafkaParser and hands the batch to the topic's `@EventPattern` handler
+// through Nest's `handleEvent` (interceptors, filters and hooks still apply) with a KafkaBatchContext. The
+// handler resolves what it applied; kafkajs commits it after the batch, at most once per COMMIT_INTERVAL_MS.
+// Everything else (client, producer, status, unwrap, close) is Nest's. The options below are the transport's.
 import { EVENT_TOPICS } from '@app/contracts';
-import type { INestMicroservice } from '@nestjs/common';
 import { KafkaContext, ServerKafka, type CustomStrategy, type KafkaOptions } from '@nestjs/microservices';
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import {
@@ -37,31 +44,8 @@ export class KafkaBatchContext extends KafkaContext {
   }
 }
 
-/**
- * Nest's ServerKafka, consuming with kafkajs' `eachBatch` instead of `eachMessage`.
- *
- * Why by hand: ServerKafka.bindEvents always runs the consumer with `eachMessage` (it overwrites any
- * `run.eachBatch`), so a handler only ever sees one message and a projection can only write one document
- * per round trip. This subclass overrides that one step: it subscribes exactly as Nest does, runs with
- * `eachBatch` and `eachBatchAutoResolve: false`, parses each message with Nest's own KafkaParser, and hands
- * the whole batch of one partition to the `@EventPattern` handler of its topic through Nest's
- * `handleEvent` (so interceptors, filters and processing hooks still apply), with a KafkaBatchContext. The
- * handler resolves the offsets of what it applied; kafkajs commits them after the batch, i.e. after the
- * writes, at most once per COMMIT_INTERVAL_MS. Everything else (client, producer, status events, unwrap,
- * close) is Nest's.
- */
+/** Nest's ServerKafka with `eachBatch`: see the comment at the top of this file. */
 export class BatchingKafkaServer extends ServerKafka {
-  /** Handlers by topic, found once: Nest finds one per event, by a JSON.parse that throws for a topic name. */
-  readonly #handlersByTopic = new Map<string, ReturnType<ServerKafka['getHandlerByPattern']>>();
-
-  override getHandlerByPattern(pattern: string): ReturnType<ServerKafka['getHandlerByPattern']> {
-    const known = this.#handlersByTopic.get(pattern);
-    if (known) return known;
-    const handler = super.getHandlerByPattern(pattern);
-    if (handler) this.#handlersByTopic.set(pattern, handler);
-    return handler;
-  }
-
   override async bindEvents(consumer: Consumer): Promise<void> {
     const topics = [...this.messageHandlers.keys()];
     if (topics.length > 0) await consumer.subscribe({ ...(this.options.subscribe ?? {}), topics });
@@ -140,66 +124,3 @@ export const kafkaServerOptions = (options: KafkaTransportOptions): KafkaServerO
     send: { acks: ACKS_ALL },
     parser: { keepBinary: true },
   }) as KafkaServerOptions;
-
-export type KafkaConsumerState =
-  'starting' | 'joined' | 'rebalancing' | 'restarting' | 'crashed' | 'stopped' | 'disconnected';
-
-/**
- * The state of a Kafka microservice's consumer, for a readiness check: ready while `joined`.
- * Create it after `startAllMicroservices()` (kafkajs' `run` has joined the group by then unless it crashed,
- * which Nest's replayed status tells). Follows kafkajs events afterwards: GROUP_JOIN, REBALANCING, CRASH
- * (with or without restart), STOP, DISCONNECT. Nest's own `status` stays at `rebalancing` or `crashed`
- * even after the consumer joined again, hence this.
- */
-export class KafkaConsumerMonitor {
-  #state: KafkaConsumerState = 'starting';
-  #lastError: string | undefined;
-  #onFatalCrash: ((error: string) => void) | undefined;
-  readonly #removers: (() => void)[] = [];
-
-  constructor(microservice: INestMicroservice) {
-    const [, consumer] = microservice.unwrap<[unknown, Consumer, unknown]>();
-    const subscription = microservice.status.subscribe((status) => {
-      if (this.#state !== 'starting') return;
-      if (status === 'connected') this.#state = 'joined';
-      else if (status === 'crashed' || status === 'disconnected' || status === 'stopped') this.#state = status;
-    });
-    subscription.unsubscribe();
-    const { events } = consumer;
-    this.#removers.push(
-      consumer.on(events.GROUP_JOIN, () => (this.#state = 'joined')),
-      consumer.on(events.REBALANCING, () => (this.#state = 'rebalancing')),
-      consumer.on(events.CRASH, ({ payload }) => {
-        this.#lastError = payload.error?.message;
-        this.#state = payload.restart ? 'restarting' : 'crashed';
-        if (!payload.restart) this.#onFatalCrash?.(this.#lastError ?? 'unknown error');
-      }),
-      consumer.on(events.STOP, () => (this.#state = 'stopped')),
-      consumer.on(events.DISCONNECT, () => {
-        if (this.#state !== 'crashed' && this.#state !== 'restarting') this.#state = 'disconnected';
-      }),
-    );
-  }
-
-  get state(): KafkaConsumerState {
-    return this.#state;
-  }
-
-  get ready(): boolean {
-    return this.#state === 'joined';
-  }
-
-  /** Called when the consumer crashed and kafkajs will not restart it. */
-  onFatalCrash(callback: (error: string) => void): void {
-    this.#onFatalCrash = callback;
-  }
-
-  /** Message of the last crash, if any. */
-  get lastError(): string | undefined {
-    return this.#lastError;
-  }
-
-  close(): void {
-    for (const remove of this.#removers.splice(0)) remove();
-  }
-}

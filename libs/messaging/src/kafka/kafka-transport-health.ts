@@ -3,7 +3,8 @@ import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS, oneLine } from '@app/core'
 import { TransportHealth, TransportNotReadyError } from '../messaging.options.js';
 import { KafkaConsumerLag, totalLag } from './kafka-consumer-lag.js';
 import { KafkaEventPublisher } from './kafka-event-publisher.js';
-import { BatchingKafkaServer, KafkaConsumerMonitor, kafkaMicroserviceOptions } from './kafka-microservice.js';
+import { KafkaConsumerMonitor } from './kafka-consumer-monitor.js';
+import { BatchingKafkaServer, kafkaMicroserviceOptions } from './kafka-microservice.js';
 import type { KafkaTransportOptions } from './kafka-settings.js';
 import { KafkaConnection } from './kafka-connection.js';
 
