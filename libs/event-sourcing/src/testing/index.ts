@@ -1,2 +1,3 @@
 export * from './event-store.contract.js';
 export * from './command-spec.js';
+export * from './command-bus.js';
