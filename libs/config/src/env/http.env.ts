@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { boolean, integer } from './variables.js';
+import { boolean, commaList, integer } from './variables.js';
 
 const ORIGIN = /^https?:\/\/[^\s/]+$/;
 
@@ -12,23 +12,13 @@ export const httpEnv = z
     NODE_ENV: z.string().optional(),
     PORT: integer(1, 65_535).optional(),
     HTTP_BODY_LIMIT_KB: integer(1, 10_240).default(64),
-    CORS_ORIGINS: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((origin) => origin.trim())
-          .filter(Boolean),
-      )
-      .pipe(
-        z.array(
-          z.string().refine((origin) => origin === '*' || ORIGIN.test(origin), {
-            error: (issue) =>
-              `entries must be origins like https://app.example.com or * (got "${String(issue.input)}")`,
-          }),
-        ),
+    CORS_ORIGINS: commaList().pipe(
+      z.array(
+        z.string().refine((origin) => origin === '*' || ORIGIN.test(origin), {
+          error: (issue) => `entries must be origins like https://app.example.com or * (got "${String(issue.input)}")`,
+        }),
       ),
+    ),
     SWAGGER_ENABLED: boolean().optional(),
     /** Requests per client IP per window; 0 turns the limit off. */
     RATE_LIMIT_MAX: integer(0, 1_000_000).default(1_000),

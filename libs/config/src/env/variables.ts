@@ -30,6 +30,18 @@ export const resourceName = () =>
 export const existingFile = () =>
   z.string().refine(existsSync, { error: (issue) => `${String(issue.input)} does not exist` });
 
+/** A comma-separated list: entries trimmed, empty ones dropped; unset is the empty list. */
+export const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    );
+
 export const boolean = () =>
   z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');
 
