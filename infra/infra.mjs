@@ -20,6 +20,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
+// The one loopback rule of the code base (Node runs the TypeScript file as is: its types are only erased).
+import { isLoopbackHost } from '../libs/core/src/loopback.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const INFRA = path.join(ROOT, '.infra');
@@ -58,9 +60,6 @@ function loadDotEnv() {
 
 const env = (name) =>
   process.env[name] !== undefined && process.env[name] !== '' ? process.env[name] : DEFAULTS[name];
-
-const isLoopback = (host) =>
-  host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 function which(cmd) {
   const r = spawnSync(process.platform === 'win32' ? 'where' : 'sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
@@ -245,7 +244,7 @@ function services() {
       host: kafka.host,
       port: kafka.port,
       ports: [kafka.port, controllerPort], // broker, controller
-      local: isLoopback(kafka.host),
+      local: isLoopbackHost(kafka.host),
       marker: 'kafka.Kafka',
       stopTimeoutMs: 30_000,
       prepare: prepareKafka,
@@ -263,7 +262,7 @@ function services() {
             port: pgPort,
             ports: [pgPort],
             // managed together with FerretDB: local exactly when FerretDB is
-            local: !mongo.srv && isLoopback(mongo.host),
+            local: !mongo.srv && isLoopbackHost(mongo.host),
             marker: PG_CONF,
             stopTimeoutMs: 30_000,
             stopSignal: 'SIGINT', // "fast" shutdown: SIGTERM would wait for FerretDB's pooled connections
@@ -283,7 +282,7 @@ function services() {
       host: mongo.host,
       port: mongo.port,
       ports: [mongo.port],
-      local: !mongo.srv && isLoopback(mongo.host),
+      local: !mongo.srv && isLoopbackHost(mongo.host),
       marker: path.join(BIN, 'ferretdb'),
       stopTimeoutMs: 10_000,
       prepare: prepareFerret,
@@ -297,7 +296,7 @@ function services() {
       host: cosmos.host,
       port: cosmos.port,
       ports: [cosmos.port],
-      local: isLoopback(cosmos.host),
+      local: isLoopbackHost(cosmos.host),
       protocol: cosmos.protocol,
       marker: path.join('infra', 'cosmos', 'server.mjs'),
       stopTimeoutMs: 5_000,

@@ -4,28 +4,79 @@
 // Derived: libs/contexts/src/contexts.generated.ts (the module of each context, for the monolith, the
 // services and the rebuild tool), apps/<name>/src/main.ts, the app + library projects of nest-cli.json and
 // the `start:<name>` and `start:dev:<name>` (watch mode) scripts of package.json.
+// The one reader and writer of the registry: new-context.mjs (newContextEntry, writeRegistry,
+// syncDerivedFiles) and start-services.mjs (readRegistry) go through it and its checks.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import * as prettier from 'prettier';
 
 const root = resolve(import.meta.dirname, '..');
 
-/** The registry, validated: names are folder, alias and Kafka-group material. */
-export const readRegistry = (dir = root) => {
-  const { contexts } = JSON.parse(readFileSync(join(dir, 'contexts.json'), 'utf8'));
+/** A context name: lower-case words separated by "-", at most 30 characters (folder, alias and Kafka-group material). */
+export const CONTEXT_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+export const pascalCase = (name) =>
+  name
+    .split('-')
+    .map((word) => word[0].toUpperCase() + word.slice(1))
+    .join('');
+
+/** What is wrong with a list of contexts: bad or repeated names, bad module names, bad or taken ports. */
+const problemsOf = (contexts) => {
   const problems = [];
+  const names = new Set();
   const ports = new Set();
   for (const context of contexts) {
-    if (!/^[a-z][a-z0-9-]{0,30}$/.test(context.name ?? '')) problems.push(`bad context name "${context.name}"`);
-    if (!/^[A-Z][A-Za-z0-9]*Module$/.test(context.module ?? '')) problems.push(`${context.name}: bad module name`);
-    if (!Number.isInteger(context.port) || ports.has(context.port)) problems.push(`${context.name}: bad or taken port`);
+    const name = context.name ?? '';
+    if (!CONTEXT_NAME.test(name) || name.length > 30)
+      problems.push(
+        `context name "${name}": use lower-case words separated by "-", at most 30 characters (e.g. billing)`,
+      );
+    else if (names.has(name)) problems.push(`"${name}" is registered already (contexts.json)`);
+    names.add(name);
+    if (!/^[A-Z][A-Za-z0-9]*Module$/.test(context.module ?? '')) problems.push(`${name}: bad module name`);
+    if (!Number.isInteger(context.port) || ports.has(context.port)) problems.push(`${name}: bad or taken port`);
     ports.add(context.port);
     for (const key of ['title', 'commands', 'queries']) {
-      if (typeof context[key] !== 'string') problems.push(`${context.name}: ${key} must be a string`);
+      if (typeof context[key] !== 'string') problems.push(`${name}: ${key} must be a string`);
     }
   }
+  return problems;
+};
+
+const registryFile = (dir) => join(dir, 'contexts.json');
+
+/** The registry, validated. */
+export const readRegistry = (dir = root) => {
+  const { contexts } = JSON.parse(readFileSync(registryFile(dir), 'utf8'));
+  const problems = problemsOf(contexts);
   if (problems.length > 0) throw new Error(`contexts.json:\n  - ${problems.join('\n  - ')}`);
   return contexts;
+};
+
+/**
+ * The registry entry of a new context (module `<Name>Module`, the next free port unless given), checked
+ * with the rest of the registry as readRegistry checks it; throws naming every problem.
+ */
+export const newContextEntry = (contexts, { name, title, commands, queries, port }) => {
+  const entry = {
+    name,
+    module: `${pascalCase(name)}Module`,
+    port: port ?? Math.max(3000, ...contexts.map((c) => c.port)) + 1,
+    title,
+    commands,
+    queries,
+  };
+  const problems = problemsOf([...contexts, entry]);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  return entry;
+};
+
+/** Writes contexts.json with these contexts (checked first), keeping whatever else the file holds. */
+export const writeRegistry = async (dir, contexts) => {
+  const problems = problemsOf(contexts);
+  if (problems.length > 0) throw new Error(`contexts.json:\n  - ${problems.join('\n  - ')}`);
+  const registry = JSON.parse(readFileSync(registryFile(dir), 'utf8'));
+  writeFileSync(registryFile(dir), await format(dir, 'contexts.json', JSON.stringify({ ...registry, contexts })));
 };
 
 const registryModule = (
@@ -133,24 +184,33 @@ export const derivedFiles = async (dir = root) => {
   return files;
 };
 
+/** The derived files whose content is not what the registry gives, with the content they should have. */
+const staleFiles = async (dir) =>
+  Object.entries(await derivedFiles(dir)).filter(
+    ([file, text]) => !existsSync(join(dir, file)) || readFileSync(join(dir, file), 'utf8') !== text,
+  );
+
+/** Writes the derived files that are out of date; returns their paths. */
+export const syncDerivedFiles = async (dir = root) => {
+  const stale = await staleFiles(dir);
+  for (const [file, text] of stale) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    writeFileSync(join(dir, file), text);
+  }
+  return stale.map(([file]) => file);
+};
+
 const main = async () => {
   const [command = 'check'] = process.argv.slice(2);
-  const files = await derivedFiles();
-  const stale = Object.entries(files).filter(
-    ([file, text]) => !existsSync(join(root, file)) || readFileSync(join(root, file), 'utf8') !== text,
-  );
   if (command === 'sync') {
-    for (const [file, text] of stale) {
-      mkdirSync(dirname(join(root, file)), { recursive: true });
-      writeFileSync(join(root, file), text);
-      console.log(`wrote ${file}`);
-    }
+    for (const file of await syncDerivedFiles()) console.log(`wrote ${file}`);
     return 0;
   }
   if (command !== 'check') {
     console.error('usage: node scripts/contexts.mjs sync|check');
     return 2;
   }
+  const stale = await staleFiles(root);
   if (stale.length > 0) {
     console.error(
       `Out of date with contexts.json (run \`npm run contexts:sync\`): ${stale.map(([file]) => file).join(', ')}`,

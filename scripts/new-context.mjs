@@ -7,28 +7,23 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as prettier from 'prettier';
-import { derivedFiles, readRegistry } from './contexts.mjs';
+import {
+  CONTEXT_NAME,
+  newContextEntry,
+  pascalCase,
+  readRegistry,
+  syncDerivedFiles,
+  writeRegistry,
+} from './contexts.mjs';
 
 const root = resolve(process.env.NEW_CONTEXT_ROOT ?? join(import.meta.dirname, '..'));
 const templates = join(import.meta.dirname, '..', 'templates', 'context');
 
-const NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const RESERVED = new Set(
   'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await'.split(
     ' ',
   ),
 );
-const BUILDING_BLOCKS = [
-  'core',
-  'event-sourcing',
-  'read-models',
-  'http',
-  'config',
-  'messaging',
-  'platform',
-  'contracts',
-  'contexts',
-];
 
 const fail = (message) => {
   console.error(`new:context: ${message}`);
@@ -36,26 +31,34 @@ const fail = (message) => {
 };
 
 const words = (name) => name.split('-');
-const pascal = (name) =>
-  words(name)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
-    .join('');
-const camel = (name) => pascal(name)[0].toLowerCase() + pascal(name).slice(1);
+const camel = (name) => pascalCase(name)[0].toLowerCase() + pascalCase(name).slice(1);
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--aggregate');
 const aggregateArg = at >= 0 ? args.splice(at, 2)[1] : undefined;
 const [name] = args;
 if (!name || name === '--help') fail('usage: npm run new:context -- <name> [--aggregate <name>]');
-if (!NAME.test(name) || name.length > 30) fail(`"${name}": use lower-case words separated by "-" (e.g. billing)`);
 const item = aggregateArg ?? (name.length > 3 && name.endsWith('s') ? name.slice(0, -1) : name);
-if (!NAME.test(item)) fail(`aggregate "${item}": use lower-case words separated by "-"`);
-if (RESERVED.has(camel(item)) || RESERVED.has(camel(name))) fail(`"${item}" is a reserved word in TypeScript`);
-if (BUILDING_BLOCKS.includes(name)) fail(`"${name}" is a building block, not a context`);
 
+// The registry's own checks (name, taken name, port), before anything is written.
 const contexts = readRegistry(root);
-if (contexts.some((c) => c.name === name)) fail(`"${name}" is registered already (contexts.json)`);
-if (existsSync(join(root, 'libs', name))) fail(`libs/${name} exists already`);
+let entry;
+try {
+  entry = newContextEntry(contexts, {
+    name,
+    title: words(name)
+      .map((w) => w[0].toUpperCase() + w.slice(1))
+      .join(' '),
+    commands: `Open and close ${item.replaceAll('-', ' ')}s`,
+    queries: `Read ${item.replaceAll('-', ' ')}s, projected from the ${item.replaceAll('-', ' ')} events`,
+  });
+} catch (error) {
+  fail(error.message);
+}
+if (!CONTEXT_NAME.test(item)) fail(`aggregate "${item}": use lower-case words separated by "-"`);
+if (RESERVED.has(camel(item)) || RESERVED.has(camel(name))) fail(`"${item}" is a reserved word in TypeScript`);
+// Building blocks (core, contracts, ...) and unregistered leftovers live under libs/ too.
+if (existsSync(join(root, 'libs', name))) fail(`libs/${name} exists already (a building block, or a leftover)`);
 const topics = readFileSync(join(root, 'libs/contracts/src/topics.ts'), 'utf8');
 if (topics.includes(`'${name}.`)) fail(`topics of "${name}" exist already in libs/contracts/src/topics.ts`);
 if (topics.includes(`${item.toUpperCase().replaceAll('-', '_')}_CATEGORY`))
@@ -63,11 +66,11 @@ if (topics.includes(`${item.toUpperCase().replaceAll('-', '_')}_CATEGORY`))
 
 const tokens = {
   __context__: name,
-  __Context__: pascal(name),
+  __Context__: pascalCase(name),
   __contextCamel__: camel(name),
   __context_snake__: name.replaceAll('-', '_'),
   __item__: item,
-  __Item__: pascal(item),
+  __Item__: pascalCase(item),
   __itemCamel__: camel(item),
   __ITEM__: item.toUpperCase().replaceAll('-', '_'),
 };
@@ -125,27 +128,9 @@ await write(
 );
 
 // 3. The registry entry, and what is derived from it.
-const registryPath = join(root, 'contexts.json');
-const registry = JSON.parse(readFileSync(registryPath, 'utf8'));
-registry.contexts.push({
-  name,
-  module: `${pascal(name)}Module`,
-  port: Math.max(3000, ...contexts.map((c) => c.port)) + 1,
-  title: words(name)
-    .map((w) => w[0].toUpperCase() + w.slice(1))
-    .join(' '),
-  commands: `Open and close ${item.replaceAll('-', ' ')}s`,
-  queries: `Read ${item.replaceAll('-', ' ')}s, projected from the ${item.replaceAll('-', ' ')} events`,
-});
-await write('contexts.json', `${JSON.stringify(registry, null, 2)}\n`);
-for (const [file, text] of Object.entries(await derivedFiles(root))) {
-  const path = join(root, file);
-  if (existsSync(path) && readFileSync(path, 'utf8') === text) continue;
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, text);
-  touched.push(file);
-}
+await writeRegistry(root, [...contexts, entry]);
+touched.push('contexts.json', ...(await syncDerivedFiles(root)));
 
-console.log(`Created the ${name} context (aggregate ${pascal(item)}, port ${registry.contexts.at(-1).port}):`);
+console.log(`Created the ${name} context (aggregate ${pascalCase(item)}, port ${entry.port}):`);
 for (const file of touched.sort()) console.log(`  ${file}`);
 console.log(`Next: npm run lint && npm run typecheck && npm test; npx nest start ${name}`);

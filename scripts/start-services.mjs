@@ -3,13 +3,14 @@
 // ENV_FILE) beneath the environment of this shell, which wins. Ctrl-C stops them all gracefully. Each line
 // of output is prefixed with the service name.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readRegistry } from './contexts.mjs';
 
 const envFile = process.env.ENV_FILE ?? '.env';
 if (envFile && existsSync(envFile)) process.loadEnvFile(envFile);
 
-const { contexts } = JSON.parse(readFileSync(new URL('../contexts.json', import.meta.url), 'utf8'));
-const services = contexts.map(({ name, port }) => ({
+// The registry as every tool reads it: a bad entry stops here, naming the problem, before anything starts.
+const services = readRegistry().map(({ name, port }) => ({
   name,
   port: process.env[`${name.toUpperCase().replaceAll('-', '_')}_PORT`] ?? String(port),
 }));

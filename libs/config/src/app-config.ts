@@ -5,8 +5,21 @@ import type { z } from 'zod';
 import type { EventSourcingOptions, EventStoreOptions } from '@app/event-sourcing';
 import type { TransportOptions } from '@app/messaging';
 import type { ReadModelsOptions } from '@app/read-models';
-import { envSections, isSecret, type Env } from './env/index.js';
-import { loadSecurityConfig, type SecurityConfig } from './security-config.js';
+import { envSections, isSecret, type AuthSettings, type Env } from './env/index.js';
+
+export type { AuthSettings, KafkaSecurity } from './env/index.js';
+
+/** Who may call the HTTP API and how (docs/security.md). */
+export interface SecurityConfig {
+  readonly auth: AuthSettings;
+  readonly http: {
+    /** Origins allowed by CORS; empty: CORS is off (no CORS headers at all). */
+    readonly corsOrigins: readonly string[];
+    readonly swaggerEnabled: boolean;
+    /** Requests per client IP per window; `limit` 0 turns the limit off. */
+    readonly rateLimit: { readonly limit: number; readonly windowMs: number };
+  };
+}
 
 export interface AppConfig {
   /** Service name: consumer group and Kafka client id default to it. */
@@ -17,7 +30,7 @@ export interface AppConfig {
   readonly bodyLimit: string;
   readonly eventSourcing: EventSourcingOptions;
   readonly readModels: ReadModelsOptions;
-  /** Authentication, HTTP safe defaults and transport security (security-config.ts). */
+  /** Authentication and HTTP safe defaults (transport security is part of `transport` and the stores). */
   readonly security: SecurityConfig;
   /** Live feeds (Server-Sent Events): limits per process and per caller, heartbeat. */
   readonly live: {
@@ -39,13 +52,17 @@ export class ConfigError extends Error {
 
 type RawEnv = Readonly<Record<string, string | undefined>>;
 
-/** One line per zod issue: the variable, what is wrong, and the value unless the variable is secret. */
+/**
+ * One line per zod issue: the variable, what is wrong, and the value unless the variable is secret or the
+ * message already names what it refused. A rule across variables has no path: its message names them all.
+ */
 const problemsOf = (error: z.ZodError, raw: RawEnv): string[] =>
   error.issues.map((issue) => {
     const variable = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
     if (!variable) return issue.message;
     const value = raw[variable];
-    const shown = value === undefined || isSecret(variable) ? '' : ` (got "${value}")`;
+    const named = value !== undefined && (issue.message.includes('(got "') || issue.message.startsWith(`${value} `));
+    const shown = value === undefined || isSecret(variable) || named ? '' : ` (got "${value}")`;
     return `${variable} ${issue.message}${shown}`;
   });
 
@@ -73,11 +90,9 @@ const parseEnv = (raw: RawEnv, problems: string[]): Env => {
  */
 export const loadConfig = (raw: RawEnv, defaults: { port: number; service: string }): AppConfig => {
   const problems: string[] = [];
-  // The security section keeps its own reader (security-config.ts); its problems join the others.
-  const security = loadSecurityConfig(raw, problems);
   const env = parseEnv(raw, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  const { http, logging, eventStore, readModels, eventSourcing, kafka, live } = env;
+  const { http, auth, logging, eventStore, readModels, eventSourcing, kafka, kafkaSecurity, live } = env;
   const role = eventSourcing.APP_ROLE;
 
   const store: EventStoreOptions =
@@ -106,7 +121,7 @@ export const loadConfig = (raw: RawEnv, defaults: { port: number; service: strin
           retentionMs: kafka.KAFKA_TOPIC_RETENTION_MS ?? -1,
           handlerAttempts: kafka.KAFKA_HANDLER_ATTEMPTS,
           retryBaseDelayMs: kafka.KAFKA_RETRY_BASE_DELAY_MS,
-          ...security.kafka,
+          ...kafkaSecurity,
         }
       : { kind: 'inprocess' };
 
@@ -147,13 +162,20 @@ export const loadConfig = (raw: RawEnv, defaults: { port: number; service: strin
           ? {
               kind: 'mongo',
               url: readModels.MONGODB_URL!,
-              ...(security.mongo.tlsCaFile ? { tlsCaFile: security.mongo.tlsCaFile } : {}),
+              ...(readModels.MONGODB_TLS_CA_FILE ? { tlsCaFile: readModels.MONGODB_TLS_CA_FILE } : {}),
             }
           : { kind: 'memory' },
       readYourWritesTimeoutMs: readModels.READ_YOUR_WRITES_TIMEOUT_MS,
-      maxConcurrentWaits: security.maxConcurrentWaits,
+      maxConcurrentWaits: readModels.READ_YOUR_WRITES_MAX_WAITS,
     },
-    security,
+    security: {
+      auth,
+      http: {
+        corsOrigins: http.CORS_ORIGINS,
+        swaggerEnabled: http.SWAGGER_ENABLED,
+        rateLimit: { limit: http.RATE_LIMIT_MAX, windowMs: http.RATE_LIMIT_WINDOW_MS },
+      },
+    },
     live: {
       maxConnections: live.LIVE_MAX_CONNECTIONS,
       maxPerCaller: live.LIVE_MAX_CONNECTIONS_PER_CALLER,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './app-config.js';
 import { readAppConfig } from './config-loader.js';
+import { loadEnvFile } from './env-file.js';
 
 const defaults = { port: 3001, service: 'orders' };
 const VARIABLES = ['ENV_FILE', 'PORT', 'LOG_LEVEL', 'READ_YOUR_WRITES_TIMEOUT_MS', 'EVENT_TRANSPORT'];
@@ -54,6 +55,18 @@ describe('readAppConfig', () => {
         expect.stringContaining('PORT'),
         expect.stringContaining('READ_YOUR_WRITES_TIMEOUT_MS'),
       ]);
+    });
+  });
+
+  describe('after tracing loaded the .env file', () => {
+    it('does not read it a second time', async () => {
+      const file = envFile('PORT=3999\n');
+      process.env.ENV_FILE = file;
+      loadEnvFile(); // what startTracing does first
+      writeFileSync(file, 'PORT=4999\nLOG_LEVEL=warn\n');
+      const { config } = await readAppConfig(defaults);
+      expect(config.port).toBe(3999);
+      expect(config.log.level).toBe('log');
     });
   });
 

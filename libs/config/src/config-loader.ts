@@ -1,7 +1,7 @@
-import { resolve } from 'node:path';
 import type { DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { loadConfig, type AppConfig } from './app-config.js';
+import { loadEnvFile } from './env-file.js';
 
 export interface LoadedConfig {
   readonly config: AppConfig;
@@ -10,21 +10,20 @@ export interface LoadedConfig {
 }
 
 /**
- * Reads the configuration the Nest way: `@nestjs/config` loads `.env` from the working directory
- * (or the file named by `ENV_FILE`; `ENV_FILE=` empty loads none) beneath the real environment, which
- * wins, and `loadConfig` validates the result, reporting every problem at once (a `ConfigError`).
- * `overrides` win over both (a tool that always runs in-process, for instance).
+ * Reads the configuration the Nest way: `.env` is loaded into the environment once (loadEnvFile, which
+ * tracing has usually called already), `@nestjs/config` serves the result through `ConfigService`, and
+ * `loadConfig` validates it, reporting every problem at once (a `ConfigError`). `overrides` win over
+ * both (a tool that always runs in-process, for instance).
  */
 export const readAppConfig = async (
   defaults: { port: number; service: string },
   overrides: Readonly<Record<string, string>> = {},
 ): Promise<LoadedConfig> => {
-  const envFile = process.env.ENV_FILE;
+  loadEnvFile();
   let config: AppConfig | undefined;
   const module = await ConfigModule.forRoot({
     isGlobal: true,
-    ignoreEnvFile: envFile === '',
-    envFilePath: resolve(envFile || '.env'),
+    ignoreEnvFile: true, // loaded above, once
     validate: (env) => {
       const merged = { ...(env as Record<string, string | undefined>), ...overrides };
       config = loadConfig(merged, defaults);

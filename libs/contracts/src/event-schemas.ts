@@ -1,87 +1,82 @@
 import { z } from 'zod';
-import { SKU_PATTERN } from './identifiers.js';
-import type { ProductEvent, ReservationEvent } from './inventory.events.js';
-import type { OrderEvent } from './orders.events.js';
+import type { DomainEvent, EventTypeDefinition } from '@app/core';
 
-// The published contract of every event type and schema version: one zod schema each, used by every
-// consumer to validate the data it receives before any handler runs, and exported as JSON Schema
-// (`eventContractsAsJsonSchema`) for documentation. The TypeScript types of the event files must agree
-// with them (checked at compile time at the end of this file).
+// The one definition of every event type (EventTypeDefinition): each context declares its events' zod
+// schemas, per version, and their upcaster next to the events (`<context>.events.ts`) with
+// `defineEventTypes`. The same objects serve the event store (EventTypeRegistry: current version, upcast
+// on read), every Kafka consumer (`assertEventContract` before any handler runs), the AsyncAPI document
+// and JSON Schema (`eventContractsAsJsonSchema`). The compiler checks that the latest schema of each type
+// describes exactly the data type its event file declares.
 
-const id = z.string().min(1).max(128);
-const orderId = z.uuid();
-const sku = z.string().regex(SKU_PATTERN);
-const timestamp = z.iso.datetime({ offset: true });
-const quantity = z.number().int().positive().max(1_000_000_000);
-const amount = z.number().nonnegative().finite();
-const reservedLine = z.object({ sku, quantity });
+type Upcast = NonNullable<EventTypeDefinition['upcast']>;
 
-const ORDER_SCHEMAS = {
-  OrderPlaced: {
-    1: z.object({
-      orderId,
-      customerId: id,
-      currency: z.string().regex(/^[A-Z]{3}$/),
-      lines: z
-        .array(z.object({ sku, quantity, unitPrice: amount }))
-        .min(1)
-        .max(100),
-      total: amount,
-      placedAt: timestamp,
-    }),
-  },
-  OrderConfirmed: { 1: z.object({ orderId, confirmedAt: timestamp }) },
-  OrderRejected: { 1: z.object({ orderId, reason: z.string().max(2_000), rejectedAt: timestamp }) },
-  OrderCancelled: { 1: z.object({ orderId, reason: z.string().max(2_000).nullable(), cancelledAt: timestamp }) },
-} as const;
+/** What a context writes for one event type: its schemas by version (the highest is current), its upcaster. */
+interface EventTypeSpec {
+  readonly schemas: Readonly<Record<number, z.ZodType>>;
+  readonly upcast?: Upcast;
+}
 
-const PRODUCT_SCHEMAS = {
-  ProductRegistered: {
-    1: z.object({
-      sku,
-      name: z.string().min(1).max(200),
-      initialStock: z.number().int().nonnegative(),
-      registeredAt: timestamp,
-    }),
-  },
-  ProductRestocked: { 1: z.object({ sku, quantity, restockedAt: timestamp }) },
-  ProductStockReserved: { 1: z.object({ sku, orderId, quantity, reservedAt: timestamp }) },
-  ProductStockReleased: { 1: z.object({ sku, orderId, quantity, releasedAt: timestamp }) },
-} as const;
+/** Every published event type's schemas, per version (the `schemas` of its definition). */
+export const EVENT_CONTRACTS: Record<string, Readonly<Record<number, z.ZodType>>> = {};
 
-const RESERVATION_SCHEMAS = {
-  StockReserved: { 1: z.object({ orderId, lines: z.array(reservedLine).min(1).max(100), reservedAt: timestamp }) },
-  StockReservationRejected: {
-    1: z.object({
-      orderId,
-      reason: z.string().max(2_000),
-      shortages: z.array(z.object({ sku, requested: quantity, available: z.number().int().nonnegative() })).max(100),
-      rejectedAt: timestamp,
-    }),
-  },
-  ReservationReleased: { 1: z.object({ orderId, lines: z.array(reservedLine).max(100), releasedAt: timestamp }) },
-} as const;
-
-type EventContracts = Readonly<Record<string, Readonly<Record<number, z.ZodType>>>>;
-
-/** Every published event type, per schema version (each context's events file adds its own). */
-export const EVENT_CONTRACTS: Record<string, Readonly<Record<number, z.ZodType>>> = {
-  ...ORDER_SCHEMAS,
-  ...PRODUCT_SCHEMAS,
-  ...RESERVATION_SCHEMAS,
+// Compile-time agreement of a type's latest schema with its event's data type.
+type DeepMutable<T> = T extends readonly (infer U)[]
+  ? DeepMutable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
+    : T;
+type DataOf<E extends DomainEvent, T extends string> =
+  E extends DomainEvent<infer Type, infer Data> ? (T extends Type ? Data : never) : never;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** The highest version key of a type's schemas (up to 9 versions; beyond, 1 is checked). */
+type Latest<K> = [9] extends [K]
+  ? 9
+  : [8] extends [K]
+    ? 8
+    : [7] extends [K]
+      ? 7
+      : [6] extends [K]
+        ? 6
+        : [5] extends [K]
+          ? 5
+          : [4] extends [K]
+            ? 4
+            : [3] extends [K]
+              ? 3
+              : [2] extends [K]
+                ? 2
+                : 1;
+type Schemas = Readonly<Record<number, z.ZodType>>;
+type Agreeing<E extends DomainEvent, S extends { readonly [T in E['type']]: Schemas }> = {
+  readonly [T in E['type']]: S[T][Latest<keyof S[T]>] extends z.ZodType<infer Data>
+    ? Same<Data, DeepMutable<DataOf<E, T>>> extends true
+      ? unknown
+      : { readonly mismatch: `the latest schema of ${T} does not describe its data type` }
+    : { readonly mismatch: `${T} has no schema for its latest version` };
 };
 
 /**
- * Publishes the contracts of a context's events, next to the events (`<context>.events.ts`), so that a new
- * context needs no edit here. A type defined twice is a mistake and fails at start-up.
+ * Defines the event types of a context, one entry per type of the union `E`, and publishes them:
+ *
+ *   export const ORDER_EVENT_TYPES = defineEventTypes<OrderEvent>()({
+ *     OrderConfirmed: { schemas: { 1: z.object({ orderId, confirmedAt: timestamp }) } },
+ *   });
+ *
+ * A new shape is a new version with an upcaster from the older ones. A type defined twice fails at start-up.
  */
-export const defineEventContracts = <C extends EventContracts>(contracts: C): C => {
-  for (const [type, versions] of Object.entries(contracts)) {
-    if (EVENT_CONTRACTS[type]) throw new Error(`The contract of event type ${type} is defined twice`);
-    EVENT_CONTRACTS[type] = versions;
-  }
-  return contracts;
-};
+export const defineEventTypes =
+  <E extends DomainEvent>() =>
+  <const S extends { readonly [T in E['type']]: Schemas }>(
+    specs: { readonly [T in keyof S]: { readonly schemas: S[T]; readonly upcast?: Upcast } } & Agreeing<E, NoInfer<S>>,
+  ): readonly EventTypeDefinition<E['type']>[] =>
+    Object.entries<EventTypeSpec>(specs).map(([type, { schemas, upcast }]) => {
+      const schemaVersion = Math.max(...Object.keys(schemas).map(Number));
+      if (EVENT_CONTRACTS[type]) throw new Error(`The contract of event type ${type} is defined twice`);
+      if (schemaVersion > 1 && !upcast)
+        throw new Error(`${type} v${schemaVersion} needs an upcaster from older versions`);
+      EVENT_CONTRACTS[type] = schemas;
+      return { type: type as E['type'], schemaVersion, schemas, ...(upcast ? { upcast } : {}) };
+    });
 
 /** The data of an event broke its published contract (or there is none for its type and version). */
 export class ContractViolationError extends Error {
@@ -109,32 +104,3 @@ export const eventContractsAsJsonSchema = (): Record<string, Record<string, unkn
       Object.fromEntries(Object.entries(versions).map(([version, schema]) => [version, z.toJSONSchema(schema)])),
     ]),
   );
-
-// Compile-time: each schema describes exactly the data type its event file declares.
-type DeepMutable<T> = T extends readonly (infer U)[]
-  ? DeepMutable<U>[]
-  : T extends object
-    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
-    : T;
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type Agree<E extends { type: string; data: object }, S extends Record<string, Record<number, z.ZodType>>> = {
-  [T in E['type']]: Same<z.infer<S[T][1]>, DeepMutable<Extract<E, { type: T }>['data']>>;
-};
-const agree = <T extends Record<string, true>>(_: T): void => undefined;
-agree<Agree<OrderEvent, typeof ORDER_SCHEMAS>>({
-  OrderPlaced: true,
-  OrderConfirmed: true,
-  OrderRejected: true,
-  OrderCancelled: true,
-});
-agree<Agree<ProductEvent, typeof PRODUCT_SCHEMAS>>({
-  ProductRegistered: true,
-  ProductRestocked: true,
-  ProductStockReserved: true,
-  ProductStockReleased: true,
-});
-agree<Agree<ReservationEvent, typeof RESERVATION_SCHEMAS>>({
-  StockReserved: true,
-  StockReservationRejected: true,
-  ReservationReleased: true,
-});

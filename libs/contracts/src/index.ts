@@ -1,5 +1,5 @@
-export * from './inventory.events.js';
 export * from './orders.events.js';
+export * from './inventory.events.js';
 export * from './shipping.events.js';
 export * from './identifiers.js';
 export * from './topics.js';

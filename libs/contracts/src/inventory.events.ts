@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { DomainEvent } from '@app/core';
+import { field } from './event-fields.js';
+import { defineEventTypes } from './event-schemas.js';
 
 /**
  * Events the inventory context publishes. Two aggregates:
@@ -54,15 +57,42 @@ export type ReservationReleased = DomainEvent<
 >;
 export type ReservationEvent = StockReserved | StockReservationRejected | ReservationReleased;
 
-export const PRODUCT_EVENT_TYPES = [
-  { type: 'ProductRegistered', schemaVersion: 1 },
-  { type: 'ProductRestocked', schemaVersion: 1 },
-  { type: 'ProductStockReserved', schemaVersion: 1 },
-  { type: 'ProductStockReleased', schemaVersion: 1 },
-] as const satisfies readonly { type: ProductEvent['type']; schemaVersion: number }[];
+const { sku, orderId, quantity, timestamp } = field;
+const reservedLine = z.object({ sku, quantity });
 
-export const RESERVATION_EVENT_TYPES = [
-  { type: 'StockReserved', schemaVersion: 1 },
-  { type: 'StockReservationRejected', schemaVersion: 1 },
-  { type: 'ReservationReleased', schemaVersion: 1 },
-] as const satisfies readonly { type: ReservationEvent['type']; schemaVersion: number }[];
+/** The published contract of each product event (consumers validate the data against it). */
+export const PRODUCT_EVENT_TYPES = defineEventTypes<ProductEvent>()({
+  ProductRegistered: {
+    schemas: {
+      1: z.object({
+        sku,
+        name: z.string().min(1).max(200),
+        initialStock: z.number().int().nonnegative(),
+        registeredAt: timestamp,
+      }),
+    },
+  },
+  ProductRestocked: { schemas: { 1: z.object({ sku, quantity, restockedAt: timestamp }) } },
+  ProductStockReserved: { schemas: { 1: z.object({ sku, orderId, quantity, reservedAt: timestamp }) } },
+  ProductStockReleased: { schemas: { 1: z.object({ sku, orderId, quantity, releasedAt: timestamp }) } },
+});
+
+/** The published contract of each reservation event (what the orders context listens to). */
+export const RESERVATION_EVENT_TYPES = defineEventTypes<ReservationEvent>()({
+  StockReserved: {
+    schemas: { 1: z.object({ orderId, lines: z.array(reservedLine).min(1).max(100), reservedAt: timestamp }) },
+  },
+  StockReservationRejected: {
+    schemas: {
+      1: z.object({
+        orderId,
+        reason: field.reason,
+        shortages: z.array(z.object({ sku, requested: quantity, available: z.number().int().nonnegative() })).max(100),
+        rejectedAt: timestamp,
+      }),
+    },
+  },
+  ReservationReleased: {
+    schemas: { 1: z.object({ orderId, lines: z.array(reservedLine).max(100), releasedAt: timestamp }) },
+  },
+});

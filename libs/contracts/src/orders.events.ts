@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { DomainEvent } from '@app/core';
+import { field } from './event-fields.js';
+import { defineEventTypes } from './event-schemas.js';
 
 /**
  * Events the orders context publishes (topic `orders.order`, key = stream id `Order-<orderId>`).
@@ -38,9 +41,26 @@ export type OrderCancelled = DomainEvent<
 
 export type OrderEvent = OrderPlaced | OrderConfirmed | OrderRejected | OrderCancelled;
 
-export const ORDER_EVENT_TYPES = [
-  { type: 'OrderPlaced', schemaVersion: 1 },
-  { type: 'OrderConfirmed', schemaVersion: 1 },
-  { type: 'OrderRejected', schemaVersion: 1 },
-  { type: 'OrderCancelled', schemaVersion: 1 },
-] as const satisfies readonly { type: OrderEvent['type']; schemaVersion: number }[];
+const { orderId, timestamp } = field;
+
+/** The published contract of each orders event (consumers validate the data against it). */
+export const ORDER_EVENT_TYPES = defineEventTypes<OrderEvent>()({
+  OrderPlaced: {
+    schemas: {
+      1: z.object({
+        orderId,
+        customerId: field.id,
+        currency: z.string().regex(/^[A-Z]{3}$/),
+        lines: z
+          .array(z.object({ sku: field.sku, quantity: field.quantity, unitPrice: field.amount }))
+          .min(1)
+          .max(100),
+        total: field.amount,
+        placedAt: timestamp,
+      }),
+    },
+  },
+  OrderConfirmed: { schemas: { 1: z.object({ orderId, confirmedAt: timestamp }) } },
+  OrderRejected: { schemas: { 1: z.object({ orderId, reason: field.reason, rejectedAt: timestamp }) } },
+  OrderCancelled: { schemas: { 1: z.object({ orderId, reason: field.reason.nullable(), cancelledAt: timestamp }) } },
+});

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DomainEvent } from '@app/core';
-import { defineEventContracts } from './event-schemas.js';
+import { defineEventTypes } from './event-schemas.js';
 import { SKU_PATTERN } from './identifiers.js';
 
 /**
@@ -60,17 +60,6 @@ export type ShipmentCancelled = DomainEvent<
 >;
 export type ShipmentEvent = ShipmentCreated | ShipmentDispatched | ShipmentDelivered | ShipmentCancelled;
 
-export const SHIPPING_ORDER_EVENT_TYPES = [
-  { type: 'OrderLinesRecorded', schemaVersion: 1 },
-] as const satisfies readonly { type: ShippingOrderEvent['type']; schemaVersion: number }[];
-
-export const SHIPMENT_EVENT_TYPES = [
-  { type: 'ShipmentCreated', schemaVersion: 1 },
-  { type: 'ShipmentDispatched', schemaVersion: 1 },
-  { type: 'ShipmentDelivered', schemaVersion: 1 },
-  { type: 'ShipmentCancelled', schemaVersion: 1 },
-] as const satisfies readonly { type: ShipmentEvent['type']; schemaVersion: number }[];
-
 const id = z.uuid();
 const timestamp = z.iso.datetime({ offset: true });
 const lines = z
@@ -79,20 +68,27 @@ const lines = z
   .max(100);
 
 /** The published contract of each shipping event (consumers validate the data against it). */
-export const SHIPPING_EVENT_CONTRACTS = defineEventContracts({
-  OrderLinesRecorded: { 1: z.object({ orderId: id, lines, recordedAt: timestamp }) },
-  ShipmentCreated: { 1: z.object({ shipmentId: id, orderId: id, lines, createdAt: timestamp }) },
+export const SHIPPING_ORDER_EVENT_TYPES = defineEventTypes<ShippingOrderEvent>()({
+  OrderLinesRecorded: { schemas: { 1: z.object({ orderId: id, lines, recordedAt: timestamp }) } },
+});
+
+export const SHIPMENT_EVENT_TYPES = defineEventTypes<ShipmentEvent>()({
+  ShipmentCreated: { schemas: { 1: z.object({ shipmentId: id, orderId: id, lines, createdAt: timestamp }) } },
   ShipmentDispatched: {
-    1: z.object({
-      shipmentId: id,
-      orderId: id,
-      carrier: z.string().min(1).max(200),
-      trackingCode: z.string().min(1).max(200),
-      dispatchedAt: timestamp,
-    }),
+    schemas: {
+      1: z.object({
+        shipmentId: id,
+        orderId: id,
+        carrier: z.string().min(1).max(200),
+        trackingCode: z.string().min(1).max(200),
+        dispatchedAt: timestamp,
+      }),
+    },
   },
-  ShipmentDelivered: { 1: z.object({ shipmentId: id, orderId: id, deliveredAt: timestamp }) },
+  ShipmentDelivered: { schemas: { 1: z.object({ shipmentId: id, orderId: id, deliveredAt: timestamp }) } },
   ShipmentCancelled: {
-    1: z.object({ shipmentId: id, orderId: id, reason: z.string().max(2_000).nullable(), cancelledAt: timestamp }),
+    schemas: {
+      1: z.object({ shipmentId: id, orderId: id, reason: z.string().max(2_000).nullable(), cancelledAt: timestamp }),
+    },
   },
 });

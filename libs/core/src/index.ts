@@ -2,6 +2,7 @@ export * from './aggregate-root.js';
 export * from './clock.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './event-type-definition.js';
 export * from './event-batches.js';
 export * from './tracing.js';
 export * from './loopback.js';

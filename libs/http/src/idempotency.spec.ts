@@ -5,32 +5,19 @@ import { Test } from '@nestjs/testing';
 import { IsInt } from 'class-validator';
 import type { NextFunction, Request, Response } from 'express';
 import supertest from 'supertest';
-import { AggregateRoot, NotFound, type DomainEvent } from '@app/core';
 import {
   AggregateCache,
   AggregateRepository,
   AppendOutcomeUnknownError,
-  EventTypeRegistry,
   InMemoryEventStore,
   newAggregateId,
   type AppendOptions,
   type CommandContext,
   type EventToAppend,
 } from '@app/event-sourcing';
+import { Counter, counterEventTypes, counterType, type Incremented } from '@app/event-sourcing/testing';
 import { configureHttpApp, RequestContext } from './http-app.js';
 import type { Principal } from './auth/principal.js';
-
-type Incremented = DomainEvent<'Incremented', { by: number }>;
-
-class Counter extends AggregateRoot<Incremented> {
-  total = 0;
-  increment(by: number): void {
-    this.raise({ type: 'Incremented', data: { by } });
-  }
-  protected override evolve(event: Incremented): void {
-    this.total += event.data.by;
-  }
-}
 
 class IncrementDto {
   @IsInt() by!: number;
@@ -81,12 +68,10 @@ class CountersController {
     {
       provide: REPOSITORY,
       useFactory: () => {
-        const types = new EventTypeRegistry();
-        types.register([{ type: 'Incremented', schemaVersion: 1 }]);
         return new AggregateRepository<Counter, Incremented>(
           store,
-          types,
-          { category: 'Counter', create: () => new Counter(), notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id) },
+          counterEventTypes(),
+          counterType(),
           () => {},
           { attempts: 8, baseDelayMs: 1, maxDelayMs: 20 },
           new AggregateCache(100),

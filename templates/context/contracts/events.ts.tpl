@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DomainEvent } from '@app/core';
-import { defineEventContracts } from './event-schemas.js';
+import { defineEventTypes } from './event-schemas.js';
 
 /**
  * Events the __context__ context publishes (topic `__context__.__item__`, key = stream id `__Item__-<id>`).
@@ -19,21 +19,20 @@ export type __Item__Closed = DomainEvent<
 >;
 export type __Item__Event = __Item__Opened | __Item__Closed;
 
-export const __ITEM___EVENT_TYPES = [
-  { type: '__Item__Opened', schemaVersion: 1 },
-  { type: '__Item__Closed', schemaVersion: 1 },
-] as const satisfies readonly { type: __Item__Event['type']; schemaVersion: number }[];
-
-/** The published contract of each __context__ event (consumers validate the data against it). */
-export const __ITEM___EVENT_CONTRACTS = defineEventContracts({
+/** The published contract of each __context__ event: the store writes it, consumers validate the data against it. */
+export const __ITEM___EVENT_TYPES = defineEventTypes<__Item__Event>()({
   __Item__Opened: {
-    1: z.object({
-      __itemCamel__Id: z.string().min(1).max(128),
-      title: z.string().min(1).max(200),
-      openedAt: z.iso.datetime({ offset: true }),
-    }),
+    schemas: {
+      1: z.object({
+        __itemCamel__Id: z.string().min(1).max(128),
+        title: z.string().min(1).max(200),
+        openedAt: z.iso.datetime({ offset: true }),
+      }),
+    },
   },
   __Item__Closed: {
-    1: z.object({ __itemCamel__Id: z.string().min(1).max(128), closedAt: z.iso.datetime({ offset: true }) }),
+    schemas: {
+      1: z.object({ __itemCamel__Id: z.string().min(1).max(128), closedAt: z.iso.datetime({ offset: true }) }),
+    },
   },
 });

@@ -1,8 +1,30 @@
 import { z } from 'zod';
-import { integer } from './variables.js';
+import { boolean, commaList, integer } from './variables.js';
 
-/** The HTTP server. PORT defaults per app (monolith 3000, orders 3001, inventory 3002). */
-export const httpEnv = z.object({
-  PORT: integer(1, 65_535).optional(),
-  HTTP_BODY_LIMIT_KB: integer(1, 10_240).default(64),
-});
+const ORIGIN = /^https?:\/\/[^\s/]+$/;
+
+/**
+ * The HTTP server and its safe defaults. PORT defaults per app (monolith 3000, orders 3001, inventory 3002).
+ * Swagger UI is on unless NODE_ENV=production; CORS is off (no CORS headers) until CORS_ORIGINS lists origins.
+ */
+export const httpEnv = z
+  .object({
+    NODE_ENV: z.string().optional(),
+    PORT: integer(1, 65_535).optional(),
+    HTTP_BODY_LIMIT_KB: integer(1, 10_240).default(64),
+    CORS_ORIGINS: commaList().pipe(
+      z.array(
+        z.string().refine((origin) => origin === '*' || ORIGIN.test(origin), {
+          error: (issue) => `entries must be origins like https://app.example.com or * (got "${String(issue.input)}")`,
+        }),
+      ),
+    ),
+    SWAGGER_ENABLED: boolean().optional(),
+    /** Requests per client IP per window; 0 turns the limit off. */
+    RATE_LIMIT_MAX: integer(0, 1_000_000).default(1_000),
+    RATE_LIMIT_WINDOW_MS: integer(100, 3_600_000).default(10_000),
+  })
+  .transform(({ NODE_ENV, SWAGGER_ENABLED, ...env }) => ({
+    ...env,
+    SWAGGER_ENABLED: SWAGGER_ENABLED ?? (NODE_ENV ?? 'development') !== 'production',
+  }));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { integer, oneOf, resourceName } from './variables.js';
+import { commaList, integer, oneOf, resourceName } from './variables.js';
 
 const BROKER = /^[^\s:/]+:\d{1,5}$/;
 
@@ -7,15 +7,7 @@ const BROKER = /^[^\s:/]+:\d{1,5}$/;
 export const kafkaEnv = z
   .object({
     EVENT_TRANSPORT: oneOf(['inprocess', 'kafka']).default('inprocess'),
-    KAFKA_BROKERS: z
-      .string()
-      .default('')
-      .transform((value) =>
-        value
-          .split(',')
-          .map((broker) => broker.trim())
-          .filter(Boolean),
-      ),
+    KAFKA_BROKERS: commaList(),
     KAFKA_CLIENT_ID: resourceName().optional(),
     KAFKA_TOPIC_PREFIX: resourceName().default(''),
     /** Defaults to `<service>.<APP_ROLE>`: a query-side process must not steal the command side's messages. */

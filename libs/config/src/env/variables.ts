@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -24,6 +25,22 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(values: T)
 /** A name used in resource ids (database, container, topic prefix, group and client ids). */
 export const resourceName = () =>
   z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, 'must be letters, digits, ".", "-" or "_"');
+
+/** A file that must exist (a CA, a client certificate); the message names the path, never its content. */
+export const existingFile = () =>
+  z.string().refine(existsSync, { error: (issue) => `${String(issue.input)} does not exist` });
+
+/** A comma-separated list: entries trimmed, empty ones dropped; unset is the empty list. */
+export const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    );
 
 export const boolean = () =>
   z.enum(['true', 'false'], { error: 'must be true or false' }).transform((value) => value === 'true');

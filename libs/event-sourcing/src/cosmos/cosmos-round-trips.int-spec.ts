@@ -3,23 +3,14 @@
 // and that the count does not grow with the documents already stored.
 import { randomUUID } from 'node:crypto';
 import type { Container, CosmosClient, PluginConfig } from '@azure/cosmos';
-import { AggregateRoot, NotFound, type DomainEvent, type RecordedEvent } from '@app/core';
+import type { RecordedEvent } from '@app/core';
 import { EventPublisher } from '../relay/event-publisher.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { AggregateRepository, type AggregateSnapshots } from '../repository/aggregate-repository.js';
 import { externalCommand, keyedCommand, type CommandContext } from '../repository/command-context.js';
-import { EventTypeRegistry } from '../store/event-types.js';
+import { Counter, counterEventTypes, counterType, type Incremented } from '../testing/counter.js';
 import { createCosmosClient } from './cosmos-client.js';
 import { CosmosEventStore } from './cosmos-event-store.js';
-
-type Incremented = DomainEvent<'Incremented', { by: number }>;
-
-class Counter extends AggregateRoot<Incremented> {
-  increment(by: number): void {
-    this.raise({ type: 'Incremented', data: { by } });
-  }
-  protected override evolve(): void {}
-}
 
 /** The transport side is not what is counted here: it records what it was handed. */
 class RecordingPublisher extends EventPublisher {
@@ -112,17 +103,10 @@ const startRelay = async (owner: string): Promise<void> => {
 
 /** A repository with nothing cached (as in another process), handing its appends to the relay. */
 const newRepository = (snapshot?: AggregateSnapshots<Counter>): void => {
-  const types = new EventTypeRegistry();
-  types.register([{ type: 'Incremented', schemaVersion: 1 }]);
   repository = new AggregateRepository<Counter, Incremented>(
     store,
-    types,
-    {
-      category: 'Counter',
-      create: () => new Counter(),
-      notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id),
-      ...(snapshot ? { snapshot } : {}),
-    },
+    counterEventTypes(),
+    counterType(snapshot),
     (result) => relay.appended(result),
   );
 };

@@ -9,7 +9,7 @@ import {
 } from '../repository/aggregate-repository.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { EventStore } from '../store/event-store.js';
-import { EventTypeRegistry, type EventTypeDefinition } from '../store/event-types.js';
+import { EventTypeRegistry, type StoredEventType } from '../store/event-types.js';
 import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from './event-sourcing.options.js';
 
 /** Builds repositories wired to this application's store, event types, relay and retry policy. */
@@ -24,7 +24,7 @@ export class AggregateRepositories {
 
   for<A extends AggregateRoot<E>, E extends DomainEvent>(
     type: AggregateType<A>,
-    eventTypes: readonly EventTypeDefinition[],
+    eventTypes: readonly StoredEventType[],
   ): AggregateRepository<A, E> {
     this.eventTypes.register(eventTypes);
     return new AggregateRepository<A, E>(

@@ -1,39 +1,20 @@
 import { jest } from '@jest/globals';
-import { AggregateRoot, NotFound, type DomainEvent } from '@app/core';
+import { NotFound } from '@app/core';
 import { ConcurrencyError, IdempotencyKeyReusedError } from '../store/errors.js';
 import type { ExpectedVersion } from '../store/event-store.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
-import { EventTypeRegistry } from '../store/event-types.js';
+import { Counter, counterEventTypes, counterType, type Incremented } from '../testing/counter.js';
 import { AggregateCache } from './aggregate-cache.js';
 import { AggregateRepository, DEFAULT_AGGREGATE_CACHE_SIZE } from './aggregate-repository.js';
 import { commandCausedBy, externalCommand, keyedCommand } from './command-context.js';
 
-type Incremented = DomainEvent<'Incremented', { by: number }>;
-
-class Counter extends AggregateRoot<Incremented> {
-  total = 0;
-  increment(by: number): void {
-    this.raise({ type: 'Incremented', data: { by } });
-  }
-  /** A rule that depends on the state: the total stays at most 10. */
-  incrementUpTo10(by: number): void {
-    if (this.total + by > 10) throw new Error(`over 10: ${this.total} + ${by}`);
-    this.increment(by);
-  }
-  protected override evolve(event: Incremented): void {
-    this.total += event.data.by;
-  }
-}
-
 const setUp = (attempts = 8, cacheSize = DEFAULT_AGGREGATE_CACHE_SIZE) => {
   const store = new InMemoryEventStore();
-  const types = new EventTypeRegistry();
-  types.register([{ type: 'Incremented', schemaVersion: 1 }]);
   const appended: string[] = [];
   const repository = new AggregateRepository<Counter, Incremented>(
     store,
-    types,
-    { category: 'Counter', create: () => new Counter(), notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id) },
+    counterEventTypes(),
+    counterType(),
     (result) => appended.push(`${result.entry.streamId}@${result.entry.fromVersion}`),
     { attempts, baseDelayMs: 1, maxDelayMs: 20 },
     new AggregateCache(cacheSize),
@@ -313,13 +294,7 @@ describe('AggregateRepository', () => {
       const { repository, store } = setUp();
       await create(repository, 'c1');
       const first = await repository.update('c1', (c) => c.increment(2), keyed('k1'));
-      const types = new EventTypeRegistry();
-      types.register([{ type: 'Incremented', schemaVersion: 1 }]);
-      const elsewhere = new AggregateRepository<Counter, Incremented>(store, types, {
-        category: 'Counter',
-        create: () => new Counter(),
-        notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id),
-      });
+      const elsewhere = new AggregateRepository<Counter, Incremented>(store, counterEventTypes(), counterType());
       await expect(elsewhere.update('c1', (c) => c.increment(2), keyed('k1'))).resolves.toEqual(first);
       expect((await store.readStream('Counter-c1')).currentVersion).toBe(2);
     });

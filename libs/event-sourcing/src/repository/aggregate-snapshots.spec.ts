@@ -1,22 +1,9 @@
-import { AggregateRoot, NotFound, type DomainEvent } from '@app/core';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
-import { EventTypeRegistry } from '../store/event-types.js';
 import type { ReadStreamResult } from '../store/event-store.js';
+import { Counter, counterEventTypes, counterType, type Incremented } from '../testing/counter.js';
 import { AggregateCache } from './aggregate-cache.js';
 import { AggregateRepository, type AggregateSnapshots } from './aggregate-repository.js';
 import { externalCommand } from './command-context.js';
-
-type Incremented = DomainEvent<'Incremented', { by: number }>;
-
-class Counter extends AggregateRoot<Incremented> {
-  total = 0;
-  increment(by: number): void {
-    this.raise({ type: 'Incremented', data: { by } });
-  }
-  protected override evolve(event: Incremented): void {
-    this.total += event.data.by;
-  }
-}
 
 const restored = (total: number): Counter => Object.assign(new Counter(), { total });
 /** State schema 1: `{ total }`. */
@@ -36,17 +23,10 @@ const schema2: AggregateSnapshots<Counter> = {
 
 /** A repository as a process has it right after a restart: nothing cached. */
 const repositoryOn = (store: InMemoryEventStore, snapshot: AggregateSnapshots<Counter>) => {
-  const types = new EventTypeRegistry();
-  types.register([{ type: 'Incremented', schemaVersion: 1 }]);
   return new AggregateRepository<Counter, Incremented>(
     store,
-    types,
-    {
-      category: 'Counter',
-      create: () => new Counter(),
-      notFound: (id) => new NotFound('COUNTER_NOT_FOUND', id),
-      snapshot,
-    },
+    counterEventTypes(),
+    counterType(snapshot),
     () => {},
     { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
     new AggregateCache(0),

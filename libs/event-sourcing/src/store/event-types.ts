@@ -1,20 +1,17 @@
-import type { RecordedEvent } from '@app/core';
+import type { EventTypeDefinition, RecordedEvent } from '@app/core';
 
 /**
- * Current schema version of each event type and how to lift stored older versions to it. Events are
+ * What the store needs of an event type's definition (`EventTypeDefinition` in @app/core, declared once in
+ * the contracts): its current schema version and how to lift stored older versions to it. Events are
  * written at their current version and upcast on read, so the domain only ever sees the latest shape.
  */
-export interface EventTypeDefinition {
-  readonly type: string;
-  readonly schemaVersion: number;
-  /** Turns data stored at `fromSchemaVersion` into the current shape. Required when schemaVersion > 1. */
-  readonly upcast?: (data: Record<string, unknown>, fromSchemaVersion: number) => Record<string, unknown>;
-}
+export type StoredEventType = Pick<EventTypeDefinition, 'type' | 'schemaVersion' | 'upcast'>;
 
+/** The event types this application reads and writes: the contracts' definitions its repositories register. */
 export class EventTypeRegistry {
-  readonly #types = new Map<string, EventTypeDefinition>();
+  readonly #types = new Map<string, StoredEventType>();
 
-  register(definitions: readonly EventTypeDefinition[]): void {
+  register(definitions: readonly StoredEventType[]): void {
     for (const definition of definitions) {
       const known = this.#types.get(definition.type);
       if (known && known.schemaVersion !== definition.schemaVersion) {

@@ -3,7 +3,7 @@ import type { AggregateRoot, DomainEvent, RecordedEvent } from '@app/core';
 import { externalCommand, type CommandContext } from '../repository/command-context.js';
 import { AggregateRepository, type AggregateType } from '../repository/aggregate-repository.js';
 import { NO_STREAM, type AppendResult, type EventToAppend, type ExpectedVersion } from '../store/event-store.js';
-import { EventTypeRegistry, type EventTypeDefinition } from '../store/event-types.js';
+import { EventTypeRegistry, type StoredEventType } from '../store/event-types.js';
 import { InMemoryEventStore } from '../store/in-memory-event-store.js';
 
 /** An event as a test states it: in which stream, what happened. */
@@ -30,7 +30,7 @@ export class CommandSpec {
   #outcome: { error?: unknown } | undefined;
   #recording = false;
 
-  constructor(...eventTypes: (readonly EventTypeDefinition[])[]) {
+  constructor(...eventTypes: (readonly StoredEventType[])[]) {
     for (const types of eventTypes) this.eventTypes.register(types);
     const append = this.store.appendToStream.bind(this.store);
     this.store.appendToStream = async (

@@ -12,7 +12,7 @@ import {
   type ReservationEvent,
 } from '@app/contracts';
 import { fixedClock } from '@app/core';
-import { CommandSpec, fromOutside } from '@app/event-sourcing/testing';
+import { CommandSpec, commandBusFor, fromOutside } from '@app/event-sourcing/testing';
 import { productType, reservationType } from '../infrastructure/inventory.repositories.js';
 import { RegisterProductCommand } from './register-product/register-product.command.js';
 import { RegisterProductHandler } from './register-product/register-product.handler.js';
@@ -62,20 +62,13 @@ const setUp = () => {
   const clock = fixedClock(at);
   const reserve = new ReserveStockHandler(products, reservations, clock);
   const release = new ReleaseStockHandler(products, reservations, clock);
-  const bus = {
-    execute: (command: object) => {
-      if (command instanceof ReserveStockCommand) return reserve.execute(command);
-      if (command instanceof ReleaseStockCommand) return release.execute(command);
-      throw new Error(`no handler for ${command.constructor.name}`);
-    },
-  };
   return {
     spec,
     register: new RegisterProductHandler(products, clock),
     restock: new RestockProductHandler(products, clock),
     reserve,
     release,
-    policy: new OrderStockPolicy(bus as never),
+    policy: new OrderStockPolicy(commandBusFor([ReserveStockCommand, reserve], [ReleaseStockCommand, release])),
   };
 };
 

@@ -8,8 +8,8 @@ import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { z } from 'zod';
-import { defineEventContracts } from '@app/contracts';
-import { ApplicationError, type RecordedEvent } from '@app/core';
+import { defineEventTypes } from '@app/contracts';
+import { ApplicationError, type DomainEvent, type RecordedEvent } from '@app/core';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import { EventHandlingTestModule } from '../testing/event-handling-test.module.js';
 import { encodeEvent } from './kafka-envelope.js';
@@ -23,7 +23,9 @@ jest.setTimeout(90_000);
 
 const topic = `fencing-spec-${runId}`;
 const groupId = `fencing-spec-${runId}`;
-defineEventContracts({ FencingSpecHappened: { 1: z.object({ n: z.number() }) } });
+defineEventTypes<DomainEvent<'FencingSpecHappened', { n: number }>>()({
+  FencingSpecHappened: { schemas: { 1: z.object({ n: z.number() }) } },
+});
 
 /** The member's store: down means every write fails as an unreachable event store does. */
 @Injectable()

@@ -7,9 +7,9 @@ import { jest } from '@jest/globals';
 import { Injectable, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
-import type { RecordedEvent } from '@app/core';
+import type { DomainEvent, RecordedEvent } from '@app/core';
 import { z } from 'zod';
-import { deadLetterTopic, defineEventContracts, EVENT_TOPICS, ORDER_CATEGORY } from '@app/contracts';
+import { deadLetterTopic, defineEventTypes, EVENT_TOPICS, ORDER_CATEGORY } from '@app/contracts';
 import { HandlesEvents, type EventHandler } from '@app/event-sourcing';
 import {
   contractStream,
@@ -45,8 +45,12 @@ const specTopic = `messaging-spec-${runId}`;
 const specDlq = deadLetterTopic(specTopic);
 
 // The spec's event types, published with a contract like every event a consumer accepts.
-const specData = { 1: z.object({ type: z.string() }) };
-defineEventContracts({ SpecFailsTwice: specData, SpecAlwaysFails: specData, SpecHandled: specData });
+const specData = { schemas: { 1: z.object({ type: z.string() }) } };
+defineEventTypes<DomainEvent<'SpecFailsTwice' | 'SpecAlwaysFails' | 'SpecHandled', { type: string }>>()({
+  SpecFailsTwice: specData,
+  SpecAlwaysFails: specData,
+  SpecHandled: specData,
+});
 
 /** Handlers of the spec topic: one that fails twice per event, one that always fails, one that works. */
 @Injectable()

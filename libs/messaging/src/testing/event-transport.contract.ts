@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/core';
+import type { DomainEvent, RecordedEvent } from '@app/core';
 import { z } from 'zod';
-import { defineEventContracts, ORDER_CATEGORY } from '@app/contracts';
+import { defineEventTypes, ORDER_CATEGORY } from '@app/contracts';
 import { HandlesEvents, type EventHandler, type EventPublisher } from '@app/event-sourcing';
 
 /** Event types of the transport contract: published on a real category's topic, handled by the recorder only. */
@@ -12,9 +12,9 @@ export const TRANSPORT_CONTRACT_UNHANDLED_EVENT = 'TransportContractIgnored';
 
 // Their published contracts: consumers validate every event's data before any handler runs.
 const probeData = z.object({ n: z.number().int(), note: z.string() });
-defineEventContracts({
-  [TRANSPORT_CONTRACT_EVENT]: { 1: probeData },
-  [TRANSPORT_CONTRACT_UNHANDLED_EVENT]: { 1: probeData },
+defineEventTypes<DomainEvent<'TransportContractProbed' | 'TransportContractIgnored', z.infer<typeof probeData>>>()({
+  [TRANSPORT_CONTRACT_EVENT]: { schemas: { 1: probeData } },
+  [TRANSPORT_CONTRACT_UNHANDLED_EVENT]: { schemas: { 1: probeData } },
 });
 
 /** Records every event the transport delivers to this application's handlers, in arrival order. */

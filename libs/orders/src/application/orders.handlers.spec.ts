@@ -10,7 +10,7 @@ import {
   type ReservationEvent,
 } from '@app/contracts';
 import { fixedClock } from '@app/core';
-import { CommandSpec, fromOutside } from '@app/event-sourcing/testing';
+import { CommandSpec, commandBusFor, fromOutside } from '@app/event-sourcing/testing';
 import { orderType } from '../infrastructure/orders.repositories.js';
 import { CancelOrderCommand } from './cancel-order/cancel-order.command.js';
 import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
@@ -37,18 +37,12 @@ const setUp = () => {
   const orders = spec.repository(orderType);
   const clock = fixedClock(at);
   const settle = new SettleOrderHandler(orders, clock);
-  const bus = {
-    execute: (command: object) => {
-      if (command instanceof SettleOrderCommand) return settle.execute(command);
-      throw new Error(`no handler for ${command.constructor.name}`);
-    },
-  };
   return {
     spec,
     place: new PlaceOrderHandler(orders, clock),
     cancel: new CancelOrderHandler(orders, clock),
     settle,
-    policy: new StockAnswerPolicy(bus as never),
+    policy: new StockAnswerPolicy(commandBusFor([SettleOrderCommand, settle])),
   };
 };
 

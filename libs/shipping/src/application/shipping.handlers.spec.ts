@@ -11,7 +11,7 @@ import {
   type ShipmentEvent,
 } from '@app/contracts';
 import { fixedClock } from '@app/core';
-import { CommandSpec, fromOutside } from '@app/event-sourcing/testing';
+import { CommandSpec, commandBusFor, fromOutside } from '@app/event-sourcing/testing';
 import { shipmentIdOf, shipmentType, shippingOrderType } from '../infrastructure/shipping.repositories.js';
 import { CancelShipmentHandler } from './cancel-shipment/cancel-shipment.handler.js';
 import { CreateShipmentHandler } from './create-shipment/create-shipment.handler.js';
@@ -56,15 +56,13 @@ const setUp = () => {
     dispatch: new DispatchShipmentHandler(shipments, clock),
     deliver: new DeliverShipmentHandler(shipments, clock),
   };
-  const bus = {
-    execute: (command: object) => {
-      if (command instanceof RecordOrderLinesCommand) return handlers.record.execute(command);
-      if (command instanceof CreateShipmentCommand) return handlers.create.execute(command);
-      if (command instanceof CancelShipmentCommand) return handlers.cancel.execute(command);
-      throw new Error(`no handler for ${command.constructor.name}`);
-    },
-  };
-  const policy = new OrderShipmentPolicy(bus as never);
+  const policy = new OrderShipmentPolicy(
+    commandBusFor(
+      [RecordOrderLinesCommand, handlers.record],
+      [CreateShipmentCommand, handlers.create],
+      [CancelShipmentCommand, handlers.cancel],
+    ),
+  );
   return { spec, handlers, policy };
 };
 

@@ -2,7 +2,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from './app-config.js';
-import { loadSecurityConfig } from './security-config.js';
 
 const defaults = { port: 3000, service: 'monolith' };
 const SECRET = 'a-development-secret-of-32-bytes!!';
@@ -12,10 +11,14 @@ const JWKS = {
   AUTH_JWT_AUDIENCE: 'api://orders',
 };
 
-const problemsOf = (env: Record<string, string>): string[] => {
-  const problems: string[] = [];
-  loadSecurityConfig(env, problems);
-  return problems;
+const problemsOf = (env: Record<string, string>): readonly string[] => {
+  try {
+    loadConfig(env, defaults);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
 };
 
 const pemFile = (): string => {
@@ -27,15 +30,13 @@ const pemFile = (): string => {
 describe('the security configuration', () => {
   describe('with no variables', () => {
     it('runs without authentication, with Swagger, the rate limit and the wait cap on, and plaintext transports', () => {
-      const { security } = loadConfig({}, defaults);
+      const { security, readModels, transport } = loadConfig({}, defaults);
       expect(security).toEqual({
         auth: { mode: 'none' },
         http: { corsOrigins: [], swaggerEnabled: true, rateLimit: { limit: 1_000, windowMs: 10_000 } },
-        maxConcurrentWaits: 1_000,
-        kafka: {},
-        mongo: { tlsCaFile: undefined },
-        cosmos: { allowInsecureHttp: false },
       });
+      expect(readModels).toMatchObject({ store: { kind: 'memory' }, maxConcurrentWaits: 1_000 });
+      expect(transport).toEqual({ kind: 'inprocess' });
     });
 
     it('turns Swagger off in production unless asked for', () => {
@@ -116,15 +117,17 @@ describe('the security configuration', () => {
 
   describe('HTTP safe defaults', () => {
     it('takes CORS origins, a rate limit (0: off) and a wait cap', () => {
-      const { http, maxConcurrentWaits } = loadSecurityConfig(
+      const config = loadConfig(
         {
           CORS_ORIGINS: 'https://shop.example, http://localhost:5173',
           RATE_LIMIT_MAX: '0',
           RATE_LIMIT_WINDOW_MS: '1000',
           READ_YOUR_WRITES_MAX_WAITS: '50',
         },
-        [],
+        defaults,
       );
+      const { http } = config.security;
+      const { maxConcurrentWaits } = config.readModels;
       expect(http.corsOrigins).toEqual(['https://shop.example', 'http://localhost:5173']);
       expect(http.rateLimit).toEqual({ limit: 0, windowMs: 1000 });
       expect(maxConcurrentWaits).toBe(50);
