@@ -19,6 +19,9 @@ interface EventTypeSpec {
 /** Every published event type's schemas, per version (the `schemas` of its definition). */
 export const EVENT_CONTRACTS: Record<string, Readonly<Record<number, z.ZodType>>> = {};
 
+/** Every published event type's definition: what a consumer of another context's events upcasts with. */
+export const PUBLISHED_EVENT_TYPES: EventTypeDefinition[] = [];
+
 // Compile-time agreement of a type's latest schema with its event's data type.
 type DeepMutable<T> = T extends readonly (infer U)[]
   ? DeepMutable<U>[]
@@ -75,7 +78,9 @@ export const defineEventTypes =
       if (schemaVersion > 1 && !upcast)
         throw new Error(`${type} v${schemaVersion} needs an upcaster from older versions`);
       EVENT_CONTRACTS[type] = schemas;
-      return { type: type as E['type'], schemaVersion, schemas, ...(upcast ? { upcast } : {}) };
+      const definition = { type: type as E['type'], schemaVersion, schemas, ...(upcast ? { upcast } : {}) };
+      PUBLISHED_EVENT_TYPES.push(definition);
+      return definition;
     });
 
 /** The data of an event broke its published contract (or there is none for its type and version). */

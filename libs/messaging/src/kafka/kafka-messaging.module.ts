@@ -9,6 +9,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
+import { PUBLISHED_EVENT_TYPES } from '@app/contracts';
 import { FIRST_ATTEMPT_WAIT_MS } from '@app/core';
 import { EventPublisher, EventTypeRegistry, LiveEvents } from '@app/event-sourcing';
 import { TransportHealth } from '../messaging.options.js';
@@ -53,7 +54,12 @@ export class KafkaMessagingModule
   constructor(
     @Inject(KafkaConnection) private readonly connection: KafkaConnection,
     @Inject(KafkaLiveConsumer) private readonly liveConsumer: KafkaLiveConsumer,
-  ) {}
+    @Inject(EventTypeRegistry) eventTypes: EventTypeRegistry,
+  ) {
+    // The application's repositories register its own event types; what it consumes (or redrives) from
+    // other contexts is upcast by the published definitions.
+    eventTypes.register(PUBLISHED_EVENT_TYPES);
+  }
 
   static forRoot(options: KafkaTransportOptions, moduleOptions: KafkaMessagingModuleOptions = {}): DynamicModule {
     const topics = moduleOptions.topics ?? [];
