@@ -3,7 +3,7 @@
 // rates and the services' memory. Results: bench/results/summary.{md,json} (+ one file per benchmark).
 // BENCH_SCALE multiplies the micro-benchmark sizes; BENCH_E2E_SECONDS and BENCH_SOAK_SECONDS set the
 // latency run and memory soak lengths (defaults 60 s per rate and 300 s); BENCH_ONLY=micro|e2e runs half.
-import { runE2eBench, e2eOptionsFromEnv, toBenchResults } from './e2e/latency.js';
+import { runE2eBench, e2eOptionsFromEnv, servicesTable, toBenchResults } from './e2e/latency.js';
 import { writeResults, type BenchResult } from './lib/report.js';
 import { commandAppend } from './micro/command-append.js';
 import { consume } from './micro/consume.js';
@@ -17,6 +17,7 @@ import { snapshotLoad } from './micro/snapshot-load.js';
 const only = process.env.BENCH_ONLY;
 const results: BenchResult[] = [];
 let e2e: unknown;
+const sections: string[] = [];
 
 if (only !== 'e2e') {
   for (const [name, run] of [
@@ -38,8 +39,9 @@ if (only !== 'micro') {
   console.error('bench: end-to-end latency and memory...');
   const result = await runE2eBench(e2eOptionsFromEnv());
   results.push(...toBenchResults(result));
+  sections.push(servicesTable(result));
   e2e = result;
 }
 
-const { markdown } = writeResults('summary', results, { e2e });
+const { markdown } = writeResults('summary', results, { e2e }, sections);
 console.log(`bench: results in ${markdown}`);

@@ -39,8 +39,10 @@ export interface RunResult {
   /** 201 received -> GET /orders/{id} reads the order CONFIRMED. */
   readonly visibleMs: Distribution;
   readonly failures: {
-    /** POST /orders not answered 201 (or a network error). */
+    /** POST /orders not answered 201 nor 503 (or a network error). */
     readonly commands: number;
+    /** POST /orders refused with 503 (load shed: admission control, or a dependency down). */
+    readonly shed: number;
     /** Not visible within the bound. */
     readonly visibilityTimeouts: number;
     /** Other errors of the GET (unexpected statuses, network). */
@@ -73,6 +75,7 @@ export const pooled = (runs: readonly SampledRun[]): RunResult => {
     visibleMs: distribution(runs.flatMap((r) => r.samples.visibleMs)),
     failures: {
       commands: sum((r) => r.failures.commands),
+      shed: sum((r) => r.failures.shed),
       visibilityTimeouts: sum((r) => r.failures.visibilityTimeouts),
       queryErrors: sum((r) => r.failures.queryErrors),
       serverWaitRetries: sum((r) => r.failures.serverWaitRetries),
@@ -145,6 +148,7 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<Samp
   const accept: number[] = [];
   const visible: number[] = [];
   let commands = 0;
+  let shed = 0;
   let visibilityTimeouts = 0;
   let queryErrors = 0;
   let serverWaitRetries = 0;
@@ -234,6 +238,11 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<Samp
         signal: AbortSignal.timeout(30_000),
       });
       t0 = performance.now();
+      if (response.status === 503) {
+        shed++;
+        await response.arrayBuffer();
+        return;
+      }
       if (response.status !== 201) {
         commands++;
         fail(`POST /orders: ${response.status} ${(await response.text()).slice(0, 300)}`);
@@ -264,7 +273,7 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<Samp
     maxScheduleLagMs: round(maxLagMs, 1),
     acceptMs: distribution(accept),
     visibleMs: distribution(visible),
-    failures: { commands, visibilityTimeouts, queryErrors, serverWaitRetries, pollRequests },
+    failures: { commands, shed, visibilityTimeouts, queryErrors, serverWaitRetries, pollRequests },
     ...(firstError === undefined ? {} : { firstError }),
     samples: { acceptMs: accept, visibleMs: visible },
   };

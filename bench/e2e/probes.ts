@@ -15,11 +15,17 @@ export interface Probe {
   readonly cpuSeconds: Record<string, number>;
   readonly ops: Record<string, OpCounts>;
   readonly kafka?: { readonly produced: number; readonly consumed: Record<string, number> };
+  /** Clock ticks of the whole machine so far (/proc/stat): all of them, and those not idle. */
+  readonly machine: { readonly total: number; readonly busy: number };
 }
 
 export interface WindowCost {
   /** CPU per process over the window, % of one core. */
   readonly cpuPercent: Record<string, number>;
+  /** CPU time per confirmed order of each process (its CPU time over the window / orders confirmed in it), ms. */
+  readonly cpuMsPerOrder: Record<string, number>;
+  /** Share of the whole machine's CPU time (every core) that was busy over the window, %. */
+  readonly machineBusyPercent: number;
   /** Per confirmed order and service: Cosmos requests by kind, MongoDB commands by name, Kafka requests by API. */
   readonly perOrder: Record<string, Required<Pick<OpCounts, 'cosmos' | 'mongo' | 'kafka'>>>;
   /** Per confirmed order: messages written to this run's topics, and consumed by each service's group. */
@@ -66,6 +72,18 @@ const kafkaTotals = async (scope: KafkaScope): Promise<Probe['kafka']> => {
   return { produced, consumed };
 };
 
+/** Ticks of every core together from the first line of /proc/stat; busy = all but idle and iowait. */
+const machineTicks = (): Probe['machine'] => {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user and nice)
+    const total = fields.slice(0, 8).reduce((sum, n) => sum + n, 0);
+    return { total, busy: total - fields[3]! - fields[4]! };
+  } catch {
+    return { total: Number.NaN, busy: Number.NaN };
+  }
+};
+
 export const probe = async (services: Record<string, AppProcess>, kafka?: KafkaScope): Promise<Probe> => {
   const cpuSeconds: Record<string, number> = {};
   for (const [name, process] of Object.entries(services)) cpuSeconds[name] = process.cpuSeconds();
@@ -77,7 +95,13 @@ export const probe = async (services: Record<string, AppProcess>, kafka?: KafkaS
   const own = process.cpuUsage();
   cpuSeconds['load generator'] = (own.user + own.system) / 1e6;
   const ops = Object.fromEntries(Object.entries(services).map(([name, process]) => [name, process.ops()]));
-  return { at: Date.now(), cpuSeconds, ops, ...(kafka ? { kafka: await kafkaTotals(kafka) } : {}) };
+  return {
+    at: Date.now(),
+    cpuSeconds,
+    ops,
+    machine: machineTicks(),
+    ...(kafka ? { kafka: await kafkaTotals(kafka) } : {}),
+  };
 };
 
 const perUnit = (after: Record<string, number>, before: Record<string, number>, units: number) =>
@@ -96,6 +120,14 @@ export const windowCost = (before: Probe, after: Probe, confirmed: number): Wind
     ]),
   );
   const orders = Math.max(confirmed, 1);
+  const cpuMsPerOrder = Object.fromEntries(
+    Object.keys(after.cpuSeconds).map((name) => [
+      name,
+      round(((after.cpuSeconds[name]! - (before.cpuSeconds[name] ?? Number.NaN)) * 1000) / orders, 2),
+    ]),
+  );
+  const ticks = after.machine.total - before.machine.total;
+  const machineBusyPercent = round(((after.machine.busy - before.machine.busy) / ticks) * 100, 1);
   const perOrder = Object.fromEntries(
     Object.keys(after.ops).map((name) => [
       name,
@@ -113,7 +145,7 @@ export const windowCost = (before: Probe, after: Probe, confirmed: number): Wind
           consumed: perUnit(after.kafka.consumed, before.kafka.consumed, orders),
         }
       : undefined;
-  return { cpuPercent, perOrder, ...(kafkaPerOrder ? { kafkaPerOrder } : {}) };
+  return { cpuPercent, cpuMsPerOrder, machineBusyPercent, perOrder, ...(kafkaPerOrder ? { kafkaPerOrder } : {}) };
 };
 
 /**

@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../lib/env.js';
 
-export type AppName = 'orders' | 'inventory' | 'monolith';
+/** An app under dist/apps: a context of the registry, or the monolith. */
+export type AppName = string;
 
 export interface OpCounts {
   readonly cosmos: Record<string, number>;

@@ -69,7 +69,12 @@ const format = (value: number): string =>
 const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 
 /** The markdown report: machine info, then one table row per result. */
-export const toMarkdown = (name: string, results: readonly BenchResult[], machine = machineInfo()): string =>
+export const toMarkdown = (
+  name: string,
+  results: readonly BenchResult[],
+  machine = machineInfo(),
+  sections: readonly string[] = [],
+): string =>
   [
     `# Benchmarks: ${name}`,
     '',
@@ -92,6 +97,7 @@ export const toMarkdown = (name: string, results: readonly BenchResult[], machin
         `${cell(r.notes ?? '')} |`,
     ),
     '',
+    ...sections.flatMap((section) => [section, '']),
   ].join('\n');
 
 /** Writes bench/results/<name>.json (machine, results, extra) and bench/results/<name>.md; returns both paths. */
@@ -99,6 +105,8 @@ export const writeResults = (
   name: string,
   results: readonly BenchResult[],
   extra: object = {},
+  /** Markdown sections written after the table (e.g. the end-to-end table of every service). */
+  sections: readonly string[] = [],
 ): { json: string; markdown: string } => {
   const directory = resolve(repoRoot, 'bench', 'results');
   mkdirSync(directory, { recursive: true });
@@ -106,7 +114,7 @@ export const writeResults = (
   const json = resolve(directory, `${name}.json`);
   const markdown = resolve(directory, `${name}.md`);
   writeFileSync(json, `${JSON.stringify({ name, machine, results, ...extra }, null, 2)}\n`);
-  writeFileSync(markdown, toMarkdown(name, results, machine));
+  writeFileSync(markdown, toMarkdown(name, results, machine, sections));
   return { json, markdown };
 };
 

@@ -28,6 +28,8 @@ export interface AppConfig {
   readonly log: { readonly level: LogLevel; readonly format: 'pretty' | 'json' };
   readonly transport: TransportOptions;
   readonly bodyLimit: string;
+  /** Admission control of commands: beyond these bounds, 503 OVERLOADED with Retry-After. */
+  readonly admission: { maxCommandsInFlight: number; maxEventLoopDelayMs: number; retryAfterSeconds: number };
   readonly eventSourcing: EventSourcingOptions;
   readonly readModels: ReadModelsOptions;
   /** Authentication and HTTP safe defaults (transport security is part of `transport` and the stores). */
@@ -130,6 +132,11 @@ export const loadConfig = (raw: RawEnv, defaults: { port: number; service: strin
     port: http.PORT ?? defaults.port,
     transport,
     bodyLimit: `${http.HTTP_BODY_LIMIT_KB}kb`,
+    admission: {
+      maxCommandsInFlight: http.HTTP_MAX_COMMANDS_IN_FLIGHT,
+      maxEventLoopDelayMs: http.HTTP_SHED_EVENT_LOOP_DELAY_MS,
+      retryAfterSeconds: http.HTTP_RETRY_AFTER_SECONDS,
+    },
     log: { level: logging.LOG_LEVEL, format: logging.LOG_FORMAT },
     eventSourcing: {
       role,

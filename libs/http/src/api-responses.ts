@@ -18,7 +18,7 @@ const STATUS_DESCRIPTIONS: Record<ProblemStatus, string> = {
   422: 'The `Idempotency-Key` was used before with another request (another path or body)',
   429: 'Too many requests from this client in the rate-limit window (see `Retry-After`)',
   431: 'The request line (URL with its query) and headers exceed the server limit (16 kB)',
-  503: 'A dependency is unavailable, or the read model has not caught up with `minVersion` in time (see `Retry-After`); `APPEND_OUTCOME_UNKNOWN`: the command may have been applied (`Retry-After` only when the request had an `Idempotency-Key`)',
+  503: 'A dependency is unavailable, the service sheds load (`OVERLOADED`: commands beyond what it serves at once), or the read model has not caught up with `minVersion` in time (see `Retry-After`); `APPEND_OUTCOME_UNKNOWN`: the command may have been applied (`Retry-After` only when the request had an `Idempotency-Key`)',
 };
 
 /** What the HTTP edge itself answers, worded as it answers it (domain codes get a generic example). */
@@ -72,6 +72,11 @@ const EDGE_EXAMPLES: Record<string, { title: string; detail: string; errors?: Pr
     detail:
       'The event store failed while storing this command: it may have been applied. Check the resource (GET it, ' +
       'or list it) before sending it again; sending it again with an Idempotency-Key makes such retries safe.',
+  },
+  OVERLOADED: {
+    title: 'Service overloaded',
+    detail:
+      'The service is overloaded: 128 commands are already being served by this process (at most 128); retry after 1 s',
   },
   READ_MODEL_BEHIND: {
     title: problemTitle('READ_MODEL_BEHIND'),
@@ -193,7 +198,7 @@ export const ApiCommandProblems = (extra: ProblemCodes = {}) =>
           422: ['IDEMPOTENCY_KEY_REUSED'],
           429: ['RATE_LIMITED'],
           431: ['HEADERS_TOO_LARGE'],
-          503: ['EVENT_STORE_UNAVAILABLE', 'APPEND_OUTCOME_UNKNOWN'],
+          503: ['EVENT_STORE_UNAVAILABLE', 'APPEND_OUTCOME_UNKNOWN', 'OVERLOADED'],
         },
         extra,
       ),

@@ -7,7 +7,9 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { externalCommand, keyedCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
-import { PROBLEM_JSON, problemTitle, problemType, ProblemDetails, type FieldError } from './problem-details.js';
+import { PROBLEM_JSON, ProblemDetails, problemType } from './problem-details.js';
+import { sendProblem } from './send-problem.js';
+import { Admission, type AdmissionOptions } from './admission.js';
 import { httpMetricsMiddleware } from './http-metrics.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
@@ -25,6 +27,8 @@ export interface HttpAppOptions {
   readonly swaggerEnabled?: boolean;
   /** Origins CORS allows (`*`: any); empty or absent: CORS off, browsers on other origins are refused. */
   readonly corsOrigins?: readonly string[];
+  /** Admission control of commands (admission.ts); absent: every command is admitted. */
+  readonly admission?: AdmissionOptions;
 }
 
 /** Keys that would reach object prototypes if a body were ever merged into an object: refused outright. */
@@ -77,6 +81,8 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
     });
   }
   app.use(correlationIdMiddleware);
+  // Before the body is read: a shed command costs no parsing.
+  if (options.admission) app.use(new Admission(options.admission).middleware);
   app.use(unsupportedMediaTypeMiddleware);
   app.use(
     json({
@@ -105,23 +111,6 @@ export const configureHttpApp = (app: NestExpressApplication, options: HttpAppOp
 };
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
-
-/** Sends a problem+json answer from a middleware (before Nest's exception filter can see the request). */
-const sendProblem = (
-  req: Request,
-  res: Response,
-  problem: { status: number; code: string; title?: string; detail: string; errors?: FieldError[] },
-): void => {
-  const body: ProblemDetails = {
-    ...problem,
-    type: problemType(problem.code),
-    title: problem.title ?? problemTitle(problem.code),
-    instance: req.originalUrl.split('?')[0],
-  };
-  const correlationId = res.getHeader('x-correlation-id');
-  if (typeof correlationId === 'string') body.correlationId = correlationId;
-  res.status(problem.status).type(PROBLEM_JSON).send(JSON.stringify(body));
-};
 
 interface RouteLayer {
   route?: { methods: Record<string, boolean> };

@@ -1,5 +1,6 @@
 export * from './api-responses.js';
 export * from './command-accepted.dto.js';
+export * from './admission.js';
 export * from './http-app.js';
 export * from './problem-details.filter.js';
 export * from './problem-details.js';

@@ -131,6 +131,7 @@ export const createHttpApp = async (
     title: definition.name,
     description: definition.description,
     bodyLimit: config.bodyLimit,
+    admission: config.admission,
     tags: definition.tags,
     swaggerEnabled: config.security.http.swaggerEnabled,
     corsOrigins: config.security.http.corsOrigins,
