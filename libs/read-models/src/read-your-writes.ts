@@ -8,9 +8,8 @@
 // as it may still come (the workflow confirming an order after the placement answered version 1).
 import { LRUCache } from 'lru-cache';
 import { ApplicationError } from '@app/core';
-import type { DocumentCollection, ReadModelDocument } from './document-collection.js';
 
-/** What a wait needs of a document (a ReadModelDocument). */
+/** What a wait needs of a document (a ReadModelDocument; document-collection.ts imports this file). */
 interface VersionedDocument {
   readonly id: string;
   readonly version: number;
@@ -194,6 +193,12 @@ export class DocumentWaits<T extends VersionedDocument> {
   }
 }
 
+/** What `readAtLeast` needs of a collection (a DocumentCollection). */
+export interface WaitableCollection<T extends VersionedDocument> {
+  readonly waits: DocumentWaits<T>;
+  get(id: string): Promise<T | undefined>;
+}
+
 export interface ReadAtLeastOptions<T> {
   /** The process's wait slots (default: processWaitBudget). */
   readonly budget?: WaitBudget;
@@ -213,9 +218,9 @@ export interface ReadAtLeastOptions<T> {
  * Returns the document once it reaches `minVersion` (undefined when absent, or not `visible`), or throws
  * ReadModelBehindError after `timeoutMs`. Without `minVersion` it is a plain read.
  */
-export const readAtLeast = async <T extends ReadModelDocument>(
+export const readAtLeast = async <T extends VersionedDocument>(
   what: string,
-  collection: DocumentCollection<T>,
+  collection: WaitableCollection<T>,
   id: string,
   minVersion: number | undefined,
   timeoutMs: number,
