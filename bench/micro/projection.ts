@@ -133,7 +133,7 @@ export const projection = async ({
                   : { replaceOne: { filter: { _id: id, version: before.get(id)! }, replacement: fields } },
               );
               // In commands of 25 statements, at most two in flight, as the store sends them: FerretDB on
-              // SQLite stops answering near 100 statements in flight (see MAX_BULK_OPERATIONS in the store).
+              // PostgreSQL hangs once its pool is taken (see MAX_BULK_OPERATIONS in stored-documents.ts).
               for (let from = 0; from < operations.length; from += 25) {
                 const chunk = operations.slice(from, from + 25);
                 const result = await rawBulkCommands.run(() => native.bulkWrite(chunk, { ordered: false }));

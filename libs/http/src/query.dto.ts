@@ -8,7 +8,11 @@ export class MinVersionQueryDto {
     type: 'integer',
     minimum: 1,
     maximum: Number.MAX_SAFE_INTEGER,
-    description: 'Wait (bounded) until the view reflects at least this version',
+    description:
+      'Wait, at most READ_YOUR_WRITES_TIMEOUT_MS (2 s by default), until the view reflects at least this version ' +
+      '(the `version` a command answered). An id with no events answers 404 at once. A version the stream has not ' +
+      'reached yet is waited for too, since a later command or the workflow may write it (an order placed at ' +
+      'version 1 is confirmed at 2); not reached in time: 503 `READ_MODEL_BEHIND` with `Retry-After`.',
   })
   @IsOptional()
   @Type(() => Number)

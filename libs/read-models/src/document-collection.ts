@@ -1,4 +1,4 @@
-import { DocumentWaits } from './document-waits.js';
+import { DocumentWaits } from './read-your-writes.js';
 /** A read-model document: one per entity, stamped with the stream version it reflects. */
 export interface ReadModelDocument {
   readonly id: string;

@@ -1,7 +1,7 @@
 import { Global, Inject, Logger, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import { DependencyConnection, FIRST_ATTEMPT_WAIT_MS } from '@app/core';
 import { ReadModelStore } from './document-collection.js';
-import { processWaitBudget } from './document-waits.js';
+import { processWaitBudget } from './read-your-writes.js';
 import { InMemoryReadModelStore } from './in-memory-document-collection.js';
 import { MongoReadModelStore } from './mongo/mongo-read-model-store.js';
 

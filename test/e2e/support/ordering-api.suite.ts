@@ -423,6 +423,27 @@ export const describeOrderingApi = (variant: StoreVariant): void => {
         expectProblem(await impatientApi.http().get(`/products/${sku}?minVersion=99`), 503, 'READ_MODEL_BEHIND');
       });
 
+      it('answers an id that has no events with 404 at once, whatever minVersion asks', async () => {
+        // The main app waits READ_YOUR_WRITES_TIMEOUT_MS (2 s by default) for a version that may still come;
+        // for a stream the event store does not have, nothing can come: no wait, the unknown-id answer.
+        const unknownShipment = '0c6f3f4e-2a1b-5c3d-9e8f-7a6b5c4d3e2f';
+        const started = Date.now();
+        const answers = await Promise.all([
+          api.http().get(`/orders/${randomUUID()}`).query({ minVersion: 1 }),
+          api.http().get(`/orders/${randomUUID()}`).query({ minVersion: Number.MAX_SAFE_INTEGER }),
+          api.http().get(`/products/${uniqueSku()}`).query({ minVersion: 3 }),
+          api.http().get(`/shipments/${unknownShipment}`).query({ minVersion: 1 }),
+        ]);
+        const tookMs = Date.now() - started;
+        expect(answers.map((a) => [a.status, a.body.code])).toEqual([
+          [404, 'ORDER_NOT_FOUND'],
+          [404, 'ORDER_NOT_FOUND'],
+          [404, 'PRODUCT_NOT_FOUND'],
+          [404, 'SHIPMENT_NOT_FOUND'],
+        ]);
+        expect(tookMs).toBeLessThan(1_000);
+      });
+
       it('refuses a minVersion that is not a positive integer', async () => {
         const id = randomUUID();
         for (const minVersion of ['0', '-1', 'abc', '1.5', '1e999', '99999999999999999999']) {

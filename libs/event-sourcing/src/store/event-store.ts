@@ -135,6 +135,11 @@ export abstract class EventStore {
     return (await this.readStream(streamId)).events;
   }
 
+  /** Whether any event was appended to the stream: the tip alone (one point read on Cosmos), no events. */
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.readStream(streamId, { fromVersion: Number.MAX_SAFE_INTEGER })).streamExists;
+  }
+
   /**
    * Appends events to a stream if it is at `expectedVersion`, recording `command` with them if given.
    * @throws ConcurrencyError when the stream is elsewhere (or moved during the append).

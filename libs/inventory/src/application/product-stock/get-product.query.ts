@@ -1,5 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { EventStore } from '@app/event-sourcing';
+import { productStream } from '@app/contracts';
 import { readAtLeast, READ_MODELS_OPTIONS, type ReadModelsOptions } from '@app/read-models';
 import { productNotFound } from '../../domain/inventory.errors.js';
 import { ProductStockProjection } from './product-stock.projection.js';
@@ -22,6 +24,7 @@ export class GetProductHandler implements IQueryHandler<GetProductQuery> {
   constructor(
     private readonly projection: ProductStockProjection,
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
+    private readonly events: EventStore,
   ) {}
 
   async execute({ sku, minVersion, signal }: GetProductQuery): Promise<ProductStock> {
@@ -31,7 +34,7 @@ export class GetProductHandler implements IQueryHandler<GetProductQuery> {
       sku,
       minVersion,
       this.options.readYourWritesTimeoutMs,
-      { signal },
+      { signal, streamExists: () => this.events.streamExists(productStream(sku)) },
     );
     if (!stock) throw productNotFound(sku);
     return stock;

@@ -1,5 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { EventStore } from '@app/event-sourcing';
+import { orderStream } from '@app/contracts';
 import { readAtLeast, READ_MODELS_OPTIONS, type ReadModelsOptions } from '@app/read-models';
 import { orderNotFound } from '../../domain/order.errors.js';
 import { OrderSummaryProjection } from './order-summary.projection.js';
@@ -24,6 +26,7 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
   constructor(
     private readonly projection: OrderSummaryProjection,
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
+    private readonly events: EventStore,
   ) {}
 
   async execute({ orderId, minVersion, ownCustomerId, signal }: GetOrderQuery): Promise<OrderSummary> {
@@ -34,7 +37,12 @@ export class GetOrderHandler implements IQueryHandler<GetOrderQuery> {
       orderId,
       minVersion,
       this.options.readYourWritesTimeoutMs,
-      { signal, visible: (order) => ownCustomerId === undefined || order.customerId === ownCustomerId },
+      {
+        signal,
+        visible: (order) => ownCustomerId === undefined || order.customerId === ownCustomerId,
+        // No events, no version to wait for: the unknown id's 404 at once.
+        streamExists: () => this.events.streamExists(orderStream(orderId)),
+      },
     );
     if (!summary) throw orderNotFound(orderId);
     return summary;

@@ -1,5 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { EventStore } from '@app/event-sourcing';
+import { shipmentStream } from '@app/contracts';
 import { readAtLeast, READ_MODELS_OPTIONS, type ReadModelsOptions } from '@app/read-models';
 import { shipmentNotFound } from '../../domain/shipping.errors.js';
 import { ShipmentViewProjection } from './shipment-view.projection.js';
@@ -22,6 +24,7 @@ export class GetShipmentHandler implements IQueryHandler<GetShipmentQuery> {
   constructor(
     private readonly projection: ShipmentViewProjection,
     @Inject(READ_MODELS_OPTIONS) private readonly options: ReadModelsOptions,
+    private readonly events: EventStore,
   ) {}
 
   async execute({ shipmentId, minVersion, signal }: GetShipmentQuery): Promise<ShipmentView> {
@@ -31,7 +34,7 @@ export class GetShipmentHandler implements IQueryHandler<GetShipmentQuery> {
       shipmentId,
       minVersion,
       this.options.readYourWritesTimeoutMs,
-      { signal },
+      { signal, streamExists: () => this.events.streamExists(shipmentStream(shipmentId)) },
     );
     if (!view) throw shipmentNotFound(shipmentId);
     return view;

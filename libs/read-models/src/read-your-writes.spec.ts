@@ -1,8 +1,7 @@
 import { jest } from '@jest/globals';
 import { InMemoryDocumentCollection } from './in-memory-document-collection.js';
 import { applyToDocument } from './projection.js';
-import { WaitBudget } from './document-waits.js';
-import { readAtLeast, ReadModelBehindError, TooManyWaitsError } from './wait-for-version.js';
+import { DocumentWaits, readAtLeast, ReadModelBehindError, TooManyWaitsError, WaitBudget } from './read-your-writes.js';
 import type { RecordedEvent } from '@app/core';
 
 interface Doc {
@@ -17,6 +16,37 @@ const event = (version: number): RecordedEvent => ({
   schemaVersion: 1,
   data: {},
   metadata: { eventId: `e-${version}`, correlationId: 'c', causationId: 'c', occurredAt: '2026-01-01T00:00:00Z' },
+});
+
+describe('DocumentWaits', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('reads a document nobody announces at growing intervals while anyone waits, once per document', async () => {
+    const read = jest.fn(async (id: string): Promise<Doc | undefined> => ({ id, version: 1 }));
+    const waits = new DocumentWaits<Doc>(read, 250);
+    const waiting = [waits.until('d', 2, 3_000), waits.until('d', 2, 3_000)];
+    const readsAt: number[] = [];
+    for (let t = 0; t < 3_000; t += 50) {
+      const before = read.mock.calls.length;
+      await jest.advanceTimersByTimeAsync(50);
+      if (read.mock.calls.length > before) readsAt.push(t + 50);
+    }
+    await expect(Promise.all(waiting)).resolves.toEqual([undefined, undefined]); // timed out
+    // 250 ms, then 375, 562.5, 843.75 ms later: 4 reads in 3 s (one every 250 ms would be 11)
+    expect(readsAt).toEqual([250, 650, 1200, 2050]);
+    expect(waits.size).toBe(0);
+  });
+
+  it('answers a waiter from the fallback read once another process wrote the version', async () => {
+    let stored: Doc = { id: 'd', version: 1 };
+    const waits = new DocumentWaits<Doc>(async () => stored, 250);
+    const waiting = waits.until('d', 2, 5_000);
+    await jest.advanceTimersByTimeAsync(300);
+    stored = { id: 'd', version: 2 };
+    await jest.advanceTimersByTimeAsync(400);
+    await expect(waiting).resolves.toEqual({ id: 'd', version: 2 });
+  });
 });
 
 describe('readAtLeast (read your writes)', () => {
@@ -154,6 +184,48 @@ describe('readAtLeast (read your writes)', () => {
         signal: AbortSignal.abort(),
       }).catch((e: unknown) => e);
       expect({ answer: answer instanceof Error, inUse: budget.inUse }).toEqual({ answer: true, inUse: 0 });
+    });
+  });
+  describe('when the stream the document is projected from has no event', () => {
+    it('answers absent at once, without waiting and with no slot left taken', async () => {
+      const collection = await setUp();
+      const budget = new WaitBudget(1);
+      const started = Date.now();
+      const answer = await readAtLeast('Thing u', collection, 'unknown', 5, 5_000, {
+        budget,
+        streamExists: async () => false,
+      });
+      expect({ answer, fast: Date.now() - started < 1_000, inUse: budget.inUse }).toEqual({
+        answer: undefined,
+        fast: true,
+        inUse: 0,
+      });
+    });
+
+    it('waits for a document whose stream exists (the projection is behind its creation)', async () => {
+      const collection = await setUp();
+      const streamExists = jest.fn(async () => true);
+      const waiting = readAtLeast('Thing n', collection, 'new', 1, 5_000, { streamExists });
+      setTimeout(() => void applyToDocument(collection, 'new', event(1), () => ({ id: 'new' })), 30);
+      await expect(waiting).resolves.toEqual({ id: 'new', version: 1 });
+      expect(streamExists).toHaveBeenCalledTimes(1);
+    });
+
+    it('waits as without the check when the event store cannot answer', async () => {
+      const collection = await setUp();
+      const error = await readAtLeast('Thing u', collection, 'unknown', 1, 100, {
+        streamExists: () => Promise.reject(new Error('event store down')),
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ReadModelBehindError);
+    });
+
+    it('is not asked about a document that is there, at whatever version', async () => {
+      const collection = await setUp();
+      const streamExists = jest.fn(async () => false);
+      await expect(readAtLeast('Thing t', collection, 't', 2, 100, { streamExists })).rejects.toBeInstanceOf(
+        ReadModelBehindError,
+      );
+      expect(streamExists).not.toHaveBeenCalled();
     });
   });
 });
