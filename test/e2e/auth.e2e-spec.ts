@@ -249,6 +249,17 @@ describe('the auth matrix with AUTH_MODE=none (the embedded default)', () => {
     await running?.close();
   });
 
+  it('documents no security: no scheme, and no operation asks for a token (the server checks none)', async () => {
+    const { document } = await contractOf(running.server);
+    expect((document.components as { securitySchemes?: unknown }).securitySchemes).toBeUndefined();
+    const secured = Object.entries(document.paths).flatMap(([template, item]) =>
+      Object.entries(item!)
+        .filter(([, operation]) => (operation as { security?: unknown }).security !== undefined)
+        .map(([method]) => `${method} ${template}`),
+    );
+    expect(secured).toEqual([]);
+  });
+
   it('answers every operation without a token, and ignores tokens it cannot verify', async () => {
     const contract = await contractOf(running.server);
     for (const r of oneRequestPerOperation(contract)) {

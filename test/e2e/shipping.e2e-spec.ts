@@ -154,6 +154,16 @@ describe('shipping over HTTP (monolith, embedded)', () => {
       expectProblem(await api.http().post(`/shipments/${unknown}/deliver`), 404, 'SHIPMENT_NOT_FOUND');
     });
 
+    // The document says `format: uuid`: a well-formed UUID of another version is an unknown id, not bad input.
+    it.each([
+      ['1', 'e3e70682-c209-1cac-a29f-6fbed82c07cd'],
+      ['4', '1b4e28ba-2fa1-4d3b-a3f5-ef19b5a7633b'],
+    ])('answers 404 for an unknown shipment id of UUID version %s', async (_, unknown) => {
+      expectProblem(await api.http().get(`/shipments/${unknown}`), 404, 'SHIPMENT_NOT_FOUND');
+      expectProblem(await api.http().get(`/shipments/${unknown}/live`), 404, 'SHIPMENT_NOT_FOUND');
+      expectProblem(await api.http().post(`/shipments/${unknown}/deliver`), 404, 'SHIPMENT_NOT_FOUND');
+    });
+
     it('names the fields of an invalid dispatch body', async () => {
       const { orderId } = await settledOrder(10, 1);
       const { id } = await shipmentOf(orderId);

@@ -168,6 +168,14 @@ const merge = (base: ProblemCodes, extra: ProblemCodes): ProblemCodes => {
   return merged;
 };
 
+/**
+ * The `Idempotency-Key` values parseIdempotencyKey (idempotency.ts) accepts, as the document states them: a
+ * quoted string of 1 to 255 printable characters, or 1 to 255 printable characters neither quoted nor starting
+ * with a space (HTTP strips the spaces around a value: trailing ones are allowed here, leading ones cannot be sent).
+ */
+export const IDEMPOTENCY_KEY_PATTERN =
+  '^(?:"[\\x20-\\x7e]{1,255}"|(?!"[\\x20-\\x7e]*" *$)[\\x21-\\x7e](?:[\\x20-\\x7e]{0,253}[\\x21-\\x7e])?) *$';
+
 /** The `Idempotency-Key` request header every command takes (docs/idempotency.md). */
 const IdempotencyKeyHeader = ApiHeader({
   name: 'Idempotency-Key',
@@ -178,7 +186,12 @@ const IdempotencyKeyHeader = ApiHeader({
     '(default 24 h); with another request 422 `IDEMPOTENCY_KEY_REUSED`; while the first still runs 409 ' +
     '`IDEMPOTENCY_KEY_IN_FLIGHT`. Scoped to the caller (the token subject). 1 to 255 printable ASCII ' +
     'characters, quoted or not; a fresh UUID per logical request is the usual choice.',
-  schema: { type: 'string', maxLength: 257, example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"' },
+  schema: {
+    type: 'string',
+    pattern: IDEMPOTENCY_KEY_PATTERN,
+    maxLength: 257,
+    example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
+  },
 });
 
 /**

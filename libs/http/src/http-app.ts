@@ -14,6 +14,7 @@ import { httpMetricsMiddleware } from './http-metrics.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
 import { BEARER_SCHEME } from './auth/access.decorators.js';
+import { withoutSecurity } from './openapi-security.js';
 import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyInterceptor, type RequestWithIdempotency } from './idempotency.js';
 
 export interface HttpAppOptions {
@@ -25,6 +26,8 @@ export interface HttpAppOptions {
   readonly tags: readonly { name: string; description: string }[];
   /** Serve Swagger UI at /docs and the document at /docs-json (default true). */
   readonly swaggerEnabled?: boolean;
+  /** Operations check bearer tokens (AUTH_MODE=jwt, the default here); false: the document declares no security. */
+  readonly authenticated?: boolean;
   /** Origins CORS allows (`*`: any); empty or absent: CORS off, browsers on other origins are refused. */
   readonly corsOrigins?: readonly string[];
   /** Admission control of commands (admission.ts); absent: every command is admitted. */
@@ -217,6 +220,7 @@ const setUpSwagger = (app: INestApplication, options: HttpAppOptions): void => {
     );
   const document = SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDetails] });
   closeRequestSchemas(document);
+  if (options.authenticated === false) withoutSecurity(document);
   // Only the tags this app's role serves (a command-only process lists no query tag), in declared order.
   const used = new Set(Object.values(document.paths).flatMap((item) => Object.values(item).flatMap(tagsOf)));
   document.tags = options.tags.filter((tag) => used.has(tag.name)).map((tag) => ({ ...tag }));

@@ -18,6 +18,8 @@ import {
 import { Counter, counterEventTypes, counterType, type Incremented } from '@app/event-sourcing/testing';
 import { configureHttpApp, RequestContext } from './http-app.js';
 import type { Principal } from './auth/principal.js';
+import { IDEMPOTENCY_KEY_PATTERN } from './api-responses.js';
+import { parseIdempotencyKey } from './idempotency.js';
 
 class IncrementDto {
   @IsInt() by!: number;
@@ -235,6 +237,38 @@ describe('Idempotency-Key on commands', () => {
         code: 'VALIDATION_FAILED',
         errors: [{ field: 'Idempotency-Key', message: expect.any(String) }],
       });
+    });
+  });
+
+  describe('the pattern the OpenAPI document gives the header', () => {
+    const accepted = (value: string): boolean => {
+      try {
+        parseIdempotencyKey(value.trimEnd()); // HTTP strips the spaces around a header value
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    it.each([
+      'k',
+      '"',
+      '"k"',
+      '""',
+      '"  "',
+      '"k',
+      'k"',
+      'a b',
+      'k  ',
+      '"k" ',
+      '"" ',
+      'x'.repeat(255),
+      'x'.repeat(256),
+      `"${'x'.repeat(255)}"`,
+      `"${'x'.repeat(256)}"`,
+      'é',
+      '\x7f',
+    ])('matches exactly the values the server accepts (%j)', (value) => {
+      expect(new RegExp(IDEMPOTENCY_KEY_PATTERN).test(value)).toBe(accepted(value));
     });
   });
 

@@ -33,7 +33,9 @@ export class PageQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({
-    description: 'nextCursor of the previous page; absent or empty: the first page',
+    description:
+      'nextCursor of the previous page; absent or empty: the first page. Opaque: any other value answers 400 ' +
+      '`CURSOR_INVALID`',
     maxLength: 512,
   })
   @IsOptional()

@@ -134,6 +134,7 @@ export const createHttpApp = async (
     admission: config.admission,
     tags: definition.tags,
     swaggerEnabled: config.security.http.swaggerEnabled,
+    authenticated: config.security.auth.mode !== 'none',
     corsOrigins: config.security.http.corsOrigins,
   });
   // Hybrid app: the Kafka consumer delivers to the same handlers; it starts after the app initialised.

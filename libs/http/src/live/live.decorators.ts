@@ -22,6 +22,21 @@ const FORMAT = [
 ].join(' ');
 
 /**
+ * One message of the stream, by its fields (OpenAPI 3.0 has no `itemSchema`, which 3.2 adds for event streams:
+ * tools read the `schema` of a `text/event-stream` as that of each message, as here).
+ */
+const SSE_MESSAGE = {
+  type: 'object',
+  required: ['event', 'data'],
+  properties: {
+    id: { type: 'string', description: 'The position to resume from (`Last-Event-ID`); absent on `shutdown`' },
+    event: { type: 'string', description: 'The event type, or `state`, `ready`, `reset`, `shutdown`' },
+    data: { type: 'string', description: 'JSON: `{ "event": {...}, "state": {...} }`, or `{}`' },
+    retry: { type: 'integer', description: 'Reconnection delay in milliseconds (first message only)' },
+  },
+};
+
+/**
  * A live feed operation (Server-Sent Events), for any caller or only `roles`: authenticated like the API (bearer token, or the live cookie
  * since EventSource sends no headers), documented as `text/event-stream` with its message format and limits.
  */
@@ -41,7 +56,7 @@ export const LiveFeedOperation = (what: string, ...roles: Role[]) =>
       description: `${what}. ${FORMAT}`,
       content: {
         'text/event-stream': {
-          schema: { type: 'string' },
+          schema: SSE_MESSAGE,
           example: 'id: 2\nevent: OrderConfirmed\ndata: {"event":{"type":"OrderConfirmed",...},"state":{...}}\n\n',
         },
       },

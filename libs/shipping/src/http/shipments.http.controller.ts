@@ -20,10 +20,12 @@ import { ListShipmentsQuery } from '../application/shipment-view/list-shipments.
 import { DispatchShipmentRequestDto } from './shipment.request.dto.js';
 import { ListShipmentsQueryDto, ShipmentPageView, ShipmentView } from './shipment.response.dto.js';
 
-/** Shipment ids are name-based UUIDs (version 5) of the order id; anything else is a field error. */
+/**
+ * Shipment ids are name-based UUIDs (version 5) of the order id, but the document promises only `format: uuid`:
+ * a well-formed UUID of any version is looked up (an unknown one answers 404); anything else is a field error.
+ */
 export const shipmentIdPipe = new ParseUUIDPipe({
-  version: '5',
-  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID (version 5)' }]),
+  exceptionFactory: () => new RequestValidationError([{ field: 'id', message: 'id must be a UUID' }]),
 });
 
 export const shipmentIdParam = ApiParam({
