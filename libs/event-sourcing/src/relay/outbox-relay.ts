@@ -1,13 +1,12 @@
 /**
- * Moves events from the event store's outbox to the transport in stream order, removing each entry only
- * after its events were published: a crash in between re-publishes (consumers are idempotent), nothing
- * is lost. Fast path: `appended(result)` hands over what an append just wrote; a pass publishes every
- * stream handed over since the last one in ONE publish and completes them in ONE call, from memory. An
- * append goes out only when every older version is known to be out (published here, a new stream, or
- * one point read saying the previous append is gone); else its stream falls behind: the lease holder's
- * recovery scan publishes it (relay-scan.ts), a standby catches it up itself a moment later with one
- * query of the stream (the other instance is most likely publishing the older append right now).
- * Passes run one at a time; memory is bounded (relay-lanes.ts); leadership is relay-lease.ts.
+ * Moves events from the event store's outbox to the transport in stream order, removing an entry only
+ * after its events were published: a crash in between re-publishes (consumers are idempotent), nothing is
+ * lost. Fast path: `appended(result)` hands over what an append wrote; a pass publishes every stream handed
+ * over since the last one in ONE publish and completes them in ONE call. An append goes out only when every
+ * older version is known to be out (published here, a new stream, or one point read saying the previous
+ * append is gone); else its stream falls behind: the lease holder's scan publishes it (relay-scan.ts), a
+ * standby catches it up itself a moment later (relay-pass.ts). Passes run one at a time; memory is bounded
+ * (relay-lanes.ts); leadership is relay-lease.ts; the hand-over to the transport relay-publish.ts.
  */
 import { Logger } from '@nestjs/common';
 import { reportOutboxBacklog, type OutboxBacklog } from '../observability/metrics.js';

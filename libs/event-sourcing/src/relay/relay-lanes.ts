@@ -100,11 +100,6 @@ export class Lanes {
     return this.#lanes.get(streamId);
   }
 
-  /** The stream's lane if there is one, without counting it as used. */
-  peek(streamId: string): Lane | undefined {
-    return this.#lanes.peek(streamId);
-  }
-
   entries(): IterableIterator<[string, Lane]> {
     return this.#lanes.entries();
   }
