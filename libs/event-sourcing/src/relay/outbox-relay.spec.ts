@@ -388,6 +388,25 @@ describe('OutboxRelay', () => {
       return withRelay - process.memoryUsage().heapUsed;
     };
 
+    it('leaves the event loop free while a scan it asked for waits out its backoff', async () => {
+      await relay.drain();
+      publisher.down = true;
+      for (const streamId of ['S-1', 'S-2'])
+        await store.appendToStream(streamId, [event('A')], { expectedVersion: ANY });
+      for (let scan = 0; scan < 4; scan++) {
+        await relay.drain(); // every stream fails: the transport is down, the next scan keeps away longer
+        await sleep(100 * 2 ** scan + 20);
+      }
+      await relay.drain(); // the fifth scan finds it down too: none for the next 1,000 ms (the cap)
+
+      await store.appendToStream('S-3', [event('A')], { expectedVersion: ANY }); // left by another instance
+      await append('S-3', 'B'); // the point read finds version 1 pending: a scan is asked for, not possible yet
+      const asked = Date.now();
+      await sleep(10);
+      expect(Date.now() - asked).toBeLessThan(500); // a timer still fires (the loop does not spin until then)
+      expect(versionsOf('S-3')).toEqual([]);
+    });
+
     it('keeps its bookkeeping bounded, however many streams wait', async () => {
       const streams = 12_000;
       publisher.down = true;

@@ -1,10 +1,14 @@
 /**
- * What the outbox relay keeps per stream (a lane) and the small helpers of its passes. Lanes live in an
- * lru-cache bounded at MAX_LANES: a forgotten lane costs at most a point read or an earlier retry, since
- * everything it knew is in the outbox. Entries pending but not queued in memory are counted (a Tally)
- * for the backlog metrics, never held, so a long broker outage over many streams grows no bookkeeping.
+ * What the outbox relay remembers, bounded: per stream (a lane) how far it is known to be published,
+ * the appends the fast path handed over, and whether the outbox holds something older that must go
+ * first (`behind`). Lanes live in an lru-cache of MAX_LANES and at most MAX_QUEUED_APPENDS appends are
+ * held: a forgotten lane or a dropped append costs a point read or a scan later, never an event, since
+ * the outbox has everything. What is pending but not held is counted (a Tally) for the metrics.
+ * One `Lanes` lives as long as one role (holder or standby): a change of lease starts a fresh one.
  */
+import { LRUCache } from 'lru-cache';
 import type { RecordedEvent } from '@app/core';
+import type { OutboxBacklog } from '../observability/metrics.js';
 import type { OutboxEntry } from './outbox-source.js';
 
 /** Appends held in memory before the relay stops taking more and leaves them to the outbox. */
@@ -18,20 +22,23 @@ export interface Pending {
   readonly events?: readonly RecordedEvent[];
 }
 
+/**
+ * The outbox holds an entry of the stream older than anything queued (a failed publish, another
+ * instance's append): no fast path for it. The holder's scan publishes it, or a standby catches the
+ * stream up itself, once `at` has passed. `failures`: publishes in a row that failed (backoff).
+ */
+export interface Behind {
+  at: number;
+  failures: number;
+}
+
 /** What the relay knows about one stream. */
 export interface Lane {
   /** Every version up to this one was published; undefined: not known. */
   publishedTo?: number;
   /** Appends handed over by the fast path, not published yet, in version order. */
   queue: Pending[];
-  /**
-   * The outbox may hold an older entry of this stream that is not in `queue` (a failed publish, another
-   * instance's append): new appends are left to the holder's recovery scan, which publishes them in order.
-   */
-  blocked: boolean;
-  /** A standby's stream in that case: when it publishes the stream's pending entries itself. */
-  catchUpAt?: number;
-  failure?: { attempts: number; retryAt: number };
+  behind?: Behind;
 }
 
 /** Consecutive entries of one stream and their events, published in one go. */
@@ -39,6 +46,8 @@ export interface Run {
   readonly streamId: string;
   readonly entries: readonly OutboxEntry[];
   readonly events: readonly RecordedEvent[];
+  /** A standby's catch-up of a stream that was behind: once published, it no longer is. */
+  readonly catchUp?: boolean;
 }
 
 /** Outbox entries counted, not held: how many, and when the oldest was appended (epoch ms). */
@@ -47,11 +56,119 @@ export interface Tally {
   oldestAt?: number;
 }
 
-export const count = (tally: Tally, entry: OutboxEntry): void => {
-  tally.entries++;
-  const at = Date.parse(entry.createdAt) || Date.now();
-  if (tally.oldestAt === undefined || at < tally.oldestAt) tally.oldestAt = at;
+export const count = (tally: Tally, entries: Iterable<OutboxEntry>): void => {
+  for (const entry of entries) {
+    tally.entries++;
+    const at = Date.parse(entry.createdAt) || Date.now();
+    if (tally.oldestAt === undefined || at < tally.oldestAt) tally.oldestAt = at;
+  }
 };
+
+export class Lanes {
+  readonly #lanes: LRUCache<string, Lane>;
+  #queued = 0;
+  /** Streams a pass looks at: appends queued, or a standby's catch-up to come. */
+  readonly touched = new Set<string>();
+  /** Pending entries not held here (the last scan's count, plus those dropped since), for the metrics. */
+  unheld: Tally = { entries: 0 };
+  /** Whether a recovery scan completed with this memory: until then the holder's fast path only queues. */
+  recovered = false;
+
+  /** `forgot` is told when a lane that held appends was let go (they are only in the outbox now). */
+  constructor(forgot: () => void) {
+    this.#lanes = new LRUCache<string, Lane>({
+      max: MAX_LANES,
+      dispose: (lane, streamId, reason) => {
+        if (reason !== 'evict') return;
+        this.touched.delete(streamId);
+        if (lane.queue.length === 0) return;
+        this.drop(lane, true);
+        forgot();
+      },
+    });
+  }
+
+  /** The stream's lane, created if needed, most recently used now. */
+  lane(streamId: string): Lane {
+    let lane = this.#lanes.get(streamId);
+    if (!lane) this.#lanes.set(streamId, (lane = { queue: [] }));
+    return lane;
+  }
+
+  /** The stream's lane if there is one, most recently used now. */
+  get(streamId: string): Lane | undefined {
+    return this.#lanes.get(streamId);
+  }
+
+  entries(): IterableIterator<[string, Lane]> {
+    return this.#lanes.entries();
+  }
+
+  get full(): boolean {
+    return this.#queued >= MAX_QUEUED_APPENDS;
+  }
+
+  /** Queues an append in version order. */
+  enqueue(streamId: string, lane: Lane, pending: Pending): void {
+    const at = lane.queue.findIndex((p) => p.entry.fromVersion > pending.entry.fromVersion);
+    lane.queue.splice(at < 0 ? lane.queue.length : at, 0, pending);
+    this.#queued++;
+    this.touched.add(streamId);
+  }
+
+  /** Takes the oldest queued append off the lane. */
+  shift(lane: Lane): Pending | undefined {
+    const pending = lane.queue.shift();
+    if (pending) this.#queued--;
+    return pending;
+  }
+
+  /** Replaces what the lane holds (every change of a queue goes through here, to keep the count). */
+  setQueue(lane: Lane, queue: Pending[]): void {
+    this.#queued += queue.length - lane.queue.length;
+    lane.queue = queue;
+  }
+
+  /** The run is out: its lane knows, and lets go of the appends it carried (the scan may carry queued ones). */
+  published(run: Run): void {
+    const lane = this.lane(run.streamId);
+    lane.publishedTo = Math.max(lane.publishedTo ?? 0, run.entries.at(-1)!.toVersion);
+    if (run.catchUp) lane.behind = undefined;
+    else if (lane.behind) lane.behind.failures = 0; // still behind until the scan has seen everything
+    const done = new Set(run.entries.map((e) => e.toVersion));
+    this.setQueue(
+      lane,
+      lane.queue.filter((p) => !done.has(p.entry.toVersion)),
+    );
+  }
+
+  /** Lets go of what the lane holds (it is in the outbox); `counted`: report it in the backlog. */
+  drop(lane: Lane, counted: boolean): void {
+    if (counted)
+      count(
+        this.unheld,
+        lane.queue.map((p) => p.entry),
+      );
+    this.setQueue(lane, []);
+  }
+
+  get backlog(): OutboxBacklog {
+    const tally = { ...this.unheld };
+    for (const lane of this.#lanes.values())
+      count(
+        tally,
+        lane.queue.map((p) => p.entry),
+      );
+    return { entries: tally.entries, oldestAt: tally.oldestAt };
+  }
+
+  /** Streams whose publish failed and is being retried with backoff. */
+  get failing(): number {
+    let failing = 0;
+    for (const lane of this.#lanes.values()) if (lane.behind?.failures) failing++;
+    return failing;
+  }
+}
 
 /** `fn` over the items, at most `limit` at a time; results in the items' order. */
 export const concurrently = async <T, R>(
