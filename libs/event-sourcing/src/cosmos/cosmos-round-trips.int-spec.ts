@@ -29,12 +29,18 @@ class RecordingPublisher extends EventPublisher {
   }
 }
 
-/** Requests on items (documents), by operation: `read`, `batch`, `query`, ... */
+/** Requests on items (documents), by operation: `read`, `batch`, `query`, ...; and the bytes each sent. */
 let requests: string[] = [];
+let sent: { operation: string; bytes: number }[] = [];
+const bytesOf = (body: unknown): number =>
+  body === undefined ? 0 : Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body));
 const counting: PluginConfig = {
   on: 'request',
   plugin: async (context, diagnosticNode, next) => {
-    if (context.resourceType === 'docs') requests.push(String(context.operationType));
+    if (context.resourceType === 'docs') {
+      requests.push(String(context.operationType));
+      sent.push({ operation: String(context.operationType), bytes: bytesOf(context.body) });
+    }
     return next(context);
   },
 };
@@ -263,6 +269,28 @@ describe('Cosmos DB requests to load a long stream with snapshots in its tip', (
   };
 
   beforeAll(() => startRelay('round-trips-snapshots'));
+
+  it('appends to a stream with a large snapshot stored without sending the snapshot, unless one is due', async () => {
+    const streamId = `Counter-${randomUUID()}`;
+    const large = { blob: 'x'.repeat(200_000) };
+    const policy = { schemaVersion: 1, every: 100, take: () => large };
+    const append = async (count: number, expectedVersion: number) => {
+      sent = [];
+      await store.appendToStream(
+        streamId,
+        Array.from({ length: count }, (_, n) => incremented(n)),
+        { expectedVersion, snapshot: policy },
+      );
+      return sent.filter((s) => s.operation === 'batch').reduce((sum, s) => sum + s.bytes, 0);
+    };
+    await append(50, 0);
+    const due = await append(50, 50); // version 100: a snapshot is due
+    const notDue = await append(1, 100);
+
+    expect(due).toBeGreaterThan(200_000);
+    expect(notDue).toBeLessThan(10_000); // one event, the tip and the outbox entry: no snapshot
+    expect((await store.readStream(streamId, { snapshotSchemaVersion: 1 })).snapshot?.version).toBe(100);
+  }, 60_000);
 
   it('loads a 10,037-event stream with the requests of a 137-event one: the tip and the 37 events after its snapshot', async () => {
     const short = await counterOf(137);
