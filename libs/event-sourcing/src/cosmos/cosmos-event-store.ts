@@ -25,7 +25,7 @@ import {
   type ReadStreamOptions,
   type ReadStreamResult,
 } from '../store/event-store.js';
-import { snapshotAfterAppend, usableSnapshot, type StoredSnapshot } from '../store/snapshots.js';
+import { snapshotToWrite, usableSnapshot, type Snapshot, type SnapshotMark } from '../store/snapshots.js';
 import type { OutboxEntry } from '../relay/outbox-source.js';
 import { CosmosOutboxSource, outboxDocumentId, type OutboxDocument } from './cosmos-outbox-source.js';
 
@@ -46,8 +46,21 @@ export interface TipDocument {
   readonly attemptId?: string;
   /** The keyed commands the stream remembers (Idempotency-Key), oldest first; absent: none. */
   readonly commands?: CommandRecord[];
-  /** The aggregate's state as of a version (store/snapshots.ts): a load reads only the events after it. */
-  readonly snapshot?: StoredSnapshot;
+  /**
+   * Which snapshot the stream's snapshot document holds (store/snapshots.ts): a load reads it with the
+   * events after it. Tips written before the snapshot had a document of its own carry the state here.
+   */
+  readonly snapshot?: SnapshotMark | Snapshot;
+}
+
+/**
+ * The stream's snapshot: the aggregate's state as of `version`. A document of its own, written only by
+ * an append that takes a snapshot, so that the appends in between do not carry the state.
+ */
+export interface SnapshotDocument extends Snapshot {
+  readonly id: typeof snapshotDocumentId;
+  readonly streamId: string;
+  readonly kind: 'snapshot';
 }
 
 /** One event; the id is derived from the version, so two writers of the same version collide. */
@@ -78,6 +91,7 @@ export const leaseDocumentId = 'lease' as const;
 const leasePartition = (name: string): string => `$lease-${name}`;
 
 export const tipDocumentId = 'tip' as const;
+export const snapshotDocumentId = 'snapshot' as const;
 export const eventDocumentId = (version: number): `ev-${number}` => `ev-${version}`;
 
 /** Batch statuses that mean "someone else wrote this stream first". */
@@ -176,22 +190,42 @@ export class CosmosEventStore extends EventStore {
   }
 
   override async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
+    return this.#readStream(streamId, options, true);
+  }
+
+  /**
+   * The tip, then in parallel the events after it (or after the snapshot it marks) and that snapshot:
+   * two round trips, whatever the stream's length, as without a snapshot. A snapshot document newer than
+   * the tip (replaced by an append after the tip was read) means one read again, then none used.
+   */
+  async #readStream(streamId: string, options: ReadStreamOptions, mayRetry: boolean): Promise<ReadStreamResult> {
     const tip = await this.#readTip(streamId);
     if (!tip) return { streamExists: false, currentVersion: 0, events: [], commands: [] };
-    const snapshot = usableSnapshot(tip.snapshot, options);
-    const head = {
+    const mark = usableSnapshot(tip.snapshot, options);
+    const from = mark?.version ?? options.fromVersion ?? 0;
+    const [snapshot, events] = await Promise.all([
+      mark && !('state' in mark) ? this.#readSnapshot(streamId) : mark,
+      this.#eventsAfter(streamId, from, tip.version),
+    ]);
+    if (mark && snapshot?.version !== mark.version) {
+      const { snapshotSchemaVersion: _, ...withoutSnapshot } = options;
+      return this.#readStream(streamId, mayRetry ? options : withoutSnapshot, false);
+    }
+    return {
       streamExists: true,
       currentVersion: tip.version,
       commands: tip.commands ?? [],
-      ...(snapshot ? { snapshot } : {}),
+      events,
+      ...(snapshot
+        ? { snapshot: { version: snapshot.version, schemaVersion: snapshot.schemaVersion, state: snapshot.state } }
+        : {}),
     };
-    const from = snapshot?.version ?? options.fromVersion ?? 0;
-    if (from >= tip.version) return { ...head, events: [] };
-    if (tip.version - from <= POINT_READ_LIMIT) {
-      // Short reads by id: the ids derive from the versions, and point reads cost less than a query.
-      return { ...head, events: await this.#pointReads(streamId, from + 1, tip.version) };
-    }
+  }
 
+  /** Events `from + 1`..`to`: by id when few (point reads cost less than a query), else one query. */
+  async #eventsAfter(streamId: string, from: number, to: number): Promise<RecordedEvent[]> {
+    if (from >= to) return [];
+    if (to - from <= POINT_READ_LIMIT) return this.#pointReads(streamId, from + 1, to);
     const documents = await this.#call('readStream', async () => {
       const { resources } = await this.container.items
         .query<EventDocument>(
@@ -209,8 +243,18 @@ export class CosmosEventStore extends EventStore {
       return resources;
     });
     // Events past the tip belong to an append that landed after the tip was read: left for the next read.
-    const events = documents.filter((d) => d.version <= tip.version).map(toRecordedEvent);
-    return { ...head, events };
+    return documents.filter((d) => d.version <= to).map(toRecordedEvent);
+  }
+
+  async #readSnapshot(streamId: string): Promise<SnapshotDocument | undefined> {
+    return this.#call('readSnapshot', async () => {
+      try {
+        return (await this.container.item(snapshotDocumentId, streamId).read<SnapshotDocument>()).resource;
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    });
   }
 
   /** One query in the stream's partition (a replay reads whole streams: cheaper than tip + point reads). */
@@ -295,11 +339,15 @@ export class CosmosEventStore extends EventStore {
     const createdAt = new Date(Number.isNaN(previous) ? Date.now() : Math.max(Date.now(), previous + 1)).toISOString();
 
     const commands = recordCommand(tip?.commands ?? [], command, toVersion, createdAt);
-    const snapshot = snapshotAfterAppend(tip?.snapshot, snapshotPolicy, {
+    // Tips of before snapshot documents carry the state itself: no mark, so the next snapshot is due now.
+    const stored = tip?.snapshot && !('state' in tip.snapshot) ? tip.snapshot : undefined;
+    const snapshot = snapshotToWrite(stored, snapshotPolicy, {
       toVersion,
+      events: events.length,
       eventBytes: Buffer.byteLength(json),
       expectedVersion,
     });
+    const mark = snapshot ?? stored;
     const newTip: TipDocument = {
       id: tipDocumentId,
       streamId,
@@ -308,7 +356,7 @@ export class CosmosEventStore extends EventStore {
       updatedAt: createdAt,
       attemptId,
       ...(commands.length > 0 ? { commands: [...commands] } : {}),
-      ...(snapshot ? { snapshot } : {}),
+      ...(mark ? { snapshot: { version: mark.version, schemaVersion: mark.schemaVersion } } : {}),
     };
     const outbox: OutboxDocument = {
       id: outboxDocumentId(toVersion),
@@ -332,6 +380,16 @@ export class CosmosEventStore extends EventStore {
         // Event data is JSON by contract (it is serialized to be stored anywhere).
         resourceBody: { ...toEventDocument(event), attemptId } as unknown as JSONObject,
       })),
+      ...(snapshot
+        ? [
+            {
+              operationType: BulkOperationType.Upsert,
+              partitionKey: streamId,
+              // The state is JSON by contract (snapshotToWrite parsed it).
+              resourceBody: { id: snapshotDocumentId, streamId, kind: 'snapshot', ...snapshot } as JSONObject,
+            } satisfies OperationInput,
+          ]
+        : []),
       {
         operationType: BulkOperationType.Create,
         partitionKey: streamId,
@@ -501,7 +559,7 @@ export class CosmosEventStore extends EventStore {
   }
 }
 
-/** The tip as a batch body; its snapshot's state is JSON by contract (snapshotAfterAppend parsed it). */
+/** The tip as a batch body. */
 export const tipBody = (tip: TipDocument): JSONObject => ({ ...tip }) as unknown as JSONObject;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

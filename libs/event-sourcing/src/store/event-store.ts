@@ -1,18 +1,13 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
 import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
 
-/* Snapshots in the tip (what store/snapshots.ts decides with): types here, so the port depends on nothing. */
+/* Snapshots (what store/snapshots.ts decides with): types here, so the port depends on nothing. */
 /** An aggregate's state as of `version`, in the shape `schemaVersion` of its type describes. */
 export interface Snapshot {
   readonly version: number;
   readonly schemaVersion: number;
-  /** JSON value (stored as it is in the tip document). */
+  /** JSON value (stored as it is, in a document of its own on Cosmos DB). */
   readonly state: unknown;
-}
-
-/** A snapshot as the tip keeps it: with the size of its JSON, so a later append can budget its batch. */
-export interface StoredSnapshot extends Snapshot {
-  readonly bytes: number;
 }
 
 /** What an append needs to keep its stream's snapshot current. */
@@ -98,7 +93,7 @@ export interface ReadStreamResult {
 export interface ReadStreamOptions {
   /** Exclusive; default 0 = from the start. */
   readonly fromVersion?: number;
-  /** Start from the tip's snapshot if it is of this state schema version (see snapshots.ts). */
+  /** Start from the stream's snapshot if it is of this state schema version (see snapshots.ts). */
   readonly snapshotSchemaVersion?: number;
 }
 
@@ -115,7 +110,10 @@ export interface AppendOptions {
  * Adapters: in-memory (embedded mode, unit tests) and Cosmos DB. Both pass `eventStoreContract`.
  */
 export abstract class EventStore {
-  /** Most events one append may carry (Cosmos: 100 operations per batch, minus tip and outbox). */
+  /**
+   * Most events one append may carry (Cosmos: 100 operations per batch, minus tip and outbox; an append
+   * of this many takes no snapshot, which would need one more).
+   */
   static readonly MAX_EVENTS_PER_APPEND = 98;
   /** Most serialized bytes one append may carry (Cosmos: 2 MB per batch, with room for the envelope). */
   static readonly MAX_APPEND_BYTES = 1_900_000;
