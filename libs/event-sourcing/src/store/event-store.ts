@@ -68,6 +68,15 @@ export const recordCommand = (
       )
     : records;
 
+/**
+ * What a store read or wrote as a stream's head (on Cosmos DB: its tip document, with the ETag), opaque
+ * to callers. Handed back with the next append at that version (AppendOptions.head), it spares the store
+ * a read of its own; a stale one only means a ConcurrencyError. Stores without a head leave it out.
+ */
+export interface StreamHead {
+  readonly version: number;
+}
+
 export interface AppendResult {
   /** Version of the stream after the append (the version of its last event). */
   readonly nextExpectedVersion: number;
@@ -76,6 +85,8 @@ export interface AppendResult {
   readonly entry: OutboxEntry;
   /** The stream's command records after this append, oldest first. */
   readonly commands: readonly CommandRecord[];
+  /** The stream's head after this append, for the next one. */
+  readonly head?: StreamHead;
 }
 
 export interface ReadStreamResult {
@@ -88,6 +99,8 @@ export interface ReadStreamResult {
   readonly commands: readonly CommandRecord[];
   /** The stream's snapshot, when the read asked for its schema version and it is past `fromVersion`. */
   readonly snapshot?: Snapshot;
+  /** The stream's head as this read saw it, for the next append. */
+  readonly head?: StreamHead;
 }
 
 export interface ReadStreamOptions {
@@ -103,6 +116,8 @@ export interface AppendOptions {
   readonly command?: Pick<CommandRecord, 'commandId' | 'fingerprint'>;
   /** Keeps the stream's snapshot current: a new one is written with the append when due. */
   readonly snapshot?: SnapshotPolicy;
+  /** The head the caller's read or previous append of this stream handed back (see StreamHead). */
+  readonly head?: StreamHead;
 }
 
 /**
