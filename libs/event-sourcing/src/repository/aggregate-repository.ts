@@ -1,3 +1,14 @@
+/**
+ * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
+ * at. `create` and `update` run a whole command (load, decide, append) and re-run it on a concurrency
+ * conflict, so handlers stay three lines long. A command on a stream this process saved last starts
+ * from the cached state (no read); the conditional append proves it was current.
+ *
+ * Keyed commands (an Idempotency-Key, `context.fingerprint` set) are recorded by their append on the
+ * stream; the records come with every read of the stream and every append's answer, so a repeat is
+ * recognised before deciding and answered with the version its first run reached, at no extra round
+ * trip (docs/idempotency.md). A record is a fact once written, so one seen on a cached state answers too.
+ */
 import type { AggregateRoot, DomainEvent } from '@app/core';
 import { Logger } from '@nestjs/common';
 import { AggregateCache } from './aggregate-cache.js';
@@ -26,17 +37,7 @@ import type { SnapshotPolicy } from '../store/snapshots.js';
 
 export * from './aggregate-type.js';
 
-/**
- * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
- * at. `create` and `update` run a whole command (load, decide, append) and re-run it on a concurrency
- * conflict, so handlers stay three lines long. A command on a stream this process saved last starts
- * from the cached state (no read); the conditional append proves it was current.
- *
- * Keyed commands (an Idempotency-Key, `context.fingerprint` set) are recorded by their append on the
- * stream; the records come with every read of the stream and every append's answer, so a repeat is
- * recognised before deciding and answered with the version its first run reached, at no extra round
- * trip (docs/idempotency.md). A record is a fact once written, so one seen on a cached state answers too.
- */
+/** Runs commands on aggregates of one type: load, decide, append (see the top of this file). */
 export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEvent = DomainEvent> {
   private readonly logger = new Logger(AggregateRepository.name);
 
