@@ -58,11 +58,13 @@ const fill = async (store: EventStore, streams: number, eventsPerStream: number)
     async (orderId) => {
       const streamId = orderStream(orderId);
       let version = 0;
+      let head: AppendResult['head'];
       for (const event of orderEvents(orderId, eventsPerStream)) {
         const result = await store.appendToStream(streamId, [event], {
           expectedVersion: version === 0 ? NO_STREAM : version,
+          ...(head ? { head } : {}), // the tip this append replaces: no read of it
         });
-        version = result.nextExpectedVersion;
+        ({ nextExpectedVersion: version, head } = result);
         recorded.push(result);
       }
     },

@@ -1,7 +1,7 @@
 // Snapshots: the first command after a restart on a long stream. Products with 10, 1,000, 10,000 and
 // 100,000 events (reserve/release pairs: a small state), one with 3,000 held reservations (the issue's
 // case: a large state) and a one-event product, on the Cosmos-compatible server. Each sample is a restart:
-// a new CosmosEventStore (no tip cache) and repository (no aggregate cache), one warm-up command on
+// a new CosmosEventStore and repository (nothing cached), one warm-up command on
 // another product, then one timed restock of the product measured. The same run measures the same
 // streams with snapshots (Product's AggregateType as the inventory context has it) and without (the
 // same type with no `snapshot`: every event read, as before). Rows: ms per first command, ours = with

@@ -152,6 +152,67 @@ describe('CosmosEventStore on Cosmos DB', () => {
     );
   });
 
+  describe('snapshots', () => {
+    const policy = (state: unknown) => ({ schemaVersion: 1, every: 2, take: () => state });
+    /** A stream of `count` single-event appends with a snapshot of `{ at: <version> }` every 2 events. */
+    const streamWithSnapshots = async (count: number): Promise<string> => {
+      const streamId = newStream();
+      for (let version = 0; version < count; version++) {
+        await store.appendToStream(streamId, [anEvent('E')], {
+          expectedVersion: version,
+          snapshot: policy({ at: version + 1 }),
+        });
+      }
+      return streamId;
+    };
+
+    it('keeps the state in a document of its own, and only its version on the tip', async () => {
+      const streamId = await streamWithSnapshots(5);
+      const docs = await documentsOf(streamId);
+      expect(docs.find((d) => d.id === 'snapshot')).toMatchObject({
+        kind: 'snapshot',
+        version: 4,
+        schemaVersion: 1,
+        state: { at: 4 },
+      });
+      expect((await tipOf(streamId))?.snapshot).toEqual({ version: 4, schemaVersion: 1 });
+    });
+
+    it('reads the state a tip written before snapshot documents carries, and moves it out with the next append', async () => {
+      const streamId = await streamWithSnapshots(3);
+      const tip = (await tipOf(streamId))!;
+      await container.items.upsert({ ...tip, snapshot: { version: 2, schemaVersion: 1, state: { at: 2 }, bytes: 8 } });
+      await container.item('snapshot', streamId).delete();
+
+      const restarted = new CosmosEventStore(container); // nothing of the stream known
+      const legacy = await restarted.readStream(streamId, { snapshotSchemaVersion: 1 });
+      expect([legacy.snapshot, legacy.events.map((e) => e.version)]).toEqual([
+        { version: 2, schemaVersion: 1, state: { at: 2 } },
+        [3],
+      ]);
+
+      await restarted.appendToStream(streamId, [anEvent('E')], { expectedVersion: 3, snapshot: policy({ at: 4 }) });
+      expect((await tipOf(streamId))?.snapshot).toEqual({ version: 4, schemaVersion: 1 });
+      const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+      expect([read.snapshot?.state, read.events]).toEqual([{ at: 4 }, []]);
+    });
+
+    it('reads every event when the snapshot document is not the one the tip marks (replaced since, or removed)', async () => {
+      const streamId = await streamWithSnapshots(5);
+      await container.items.upsert({
+        id: 'snapshot',
+        streamId,
+        kind: 'snapshot',
+        version: 9,
+        schemaVersion: 1,
+        state: {},
+      });
+
+      const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+      expect([read.snapshot, read.events.map((e) => e.version)]).toEqual([undefined, [1, 2, 3, 4, 5]]);
+    });
+  });
+
   it('fails the whole batch on a stale tip ETag, writing nothing', async () => {
     const streamId = newStream();
     await store.appendToStream(streamId, [anEvent('A')], {

@@ -1,6 +1,15 @@
+/**
+ * The outbox documents of the Cosmos DB event store as the relay's source (relay/outbox-source.ts). The
+ * append batch writes one per append (`ob-<toVersion>`); the relay deletes it once the events are
+ * published. `pending` is the only query, cross-partition and paged by continuation token: it belongs
+ * to the recovery path (start-up, lease takeover, the slow interval). `complete` deletes the entries of
+ * many streams in one bulk request; `isPending` is one point read. Failures surface as
+ * EventStoreUnavailableError.
+ */
 import { BulkOperationType, type Container, type OperationInput } from '@azure/cosmos';
 import type { RecordedEvent } from '@app/core';
 import { OutboxSource, type OutboxEntry, type OutboxPage } from '../relay/outbox-source.js';
+import { cosmosCall, statusOf } from './cosmos-documents.js';
 
 /** One pending append for the relay, written in the same batch as its events. */
 export interface OutboxDocument {
@@ -19,32 +28,16 @@ export interface OutboxDocument {
  */
 export const outboxDocumentId = (toVersion: number): `ob-${number}` => `ob-${toVersion}`;
 
-export interface CosmosOutboxCalls {
-  /** Runs a Cosmos call, turning infrastructure failures into EventStoreUnavailableError. */
-  call<T>(what: string, fn: () => Promise<T>): Promise<T>;
-  /** Events of a version range of one stream, in order (point reads or a stream query). */
-  readEvents(streamId: string, fromVersion: number, toVersion: number): Promise<RecordedEvent[]>;
-}
+/** Events of a version range of one stream, in order (point reads or a stream query). */
+export type ReadEvents = (streamId: string, fromVersion: number, toVersion: number) => Promise<RecordedEvent[]>;
 
 /** Operations per bulk request the service accepts. */
 const MAX_BULK_OPERATIONS = 100;
 
-const statusOf = (error: unknown): number | undefined => {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'number' ? code : undefined;
-};
-
-/**
- * The outbox documents of the Cosmos event store container as the relay's source. Failures surface as
- * EventStoreUnavailableError (through `calls.call`). `pending` is the
- * only query, cross-partition and paged by continuation token: it belongs to the recovery path
- * (start-up, lease takeover, the slow interval). `complete` deletes the entries of many streams in
- * one bulk request.
- */
 export class CosmosOutboxSource extends OutboxSource {
   constructor(
     private readonly container: Container,
-    private readonly calls: CosmosOutboxCalls,
+    private readonly events: ReadEvents,
   ) {
     super();
   }
@@ -54,7 +47,7 @@ export class CosmosOutboxSource extends OutboxSource {
     if (!(maxItemCount > 0)) return { entries: [] };
     // createdAt is strictly increasing within a stream (see the append), so ordering by it alone gives
     // each stream's entries in version order, across pages too; no composite index needed.
-    const { resources, continuationToken } = await this.calls.call('pendingOutbox', () =>
+    const { resources, continuationToken } = await cosmosCall('pendingOutbox', () =>
       this.container.items
         .query<OutboxDocument>("SELECT * FROM c WHERE c.kind = 'outbox' ORDER BY c.createdAt", {
           maxItemCount,
@@ -68,7 +61,7 @@ export class CosmosOutboxSource extends OutboxSource {
 
   override async readEvents(entries: readonly OutboxEntry[]): Promise<RecordedEvent[]> {
     if (entries.length === 0) return [];
-    return this.calls.readEvents(entries[0]!.streamId, entries[0]!.fromVersion, entries.at(-1)!.toVersion);
+    return this.events(entries[0]!.streamId, entries[0]!.fromVersion, entries.at(-1)!.toVersion);
   }
 
   /**
@@ -78,12 +71,13 @@ export class CosmosOutboxSource extends OutboxSource {
    */
   override async complete(entries: readonly OutboxEntry[]): Promise<readonly OutboxEntry[]> {
     if (entries.length === 0) return [];
-    return this.calls.call('completeOutbox', async () => {
+    return cosmosCall('completeOutbox', async () => {
       const statuses = await this.#deleteAll(entries.map((e) => [e.streamId, outboxDocumentId(e.toVersion)]));
       const left = entries.filter((_, i) => statuses[i] !== 404 && !(statuses[i]! < 300));
-      // Entries written before the id scheme are keyed by their first version: for a multi-event entry,
-      // `ob-<fromVersion>` can only be its own pre-scheme document (no other append of the stream ends
-      // inside it), so an absent `ob-<toVersion>` may mean that one is still there.
+      // Entries written before the id scheme (stores of before 2026-12-01) are keyed by their first
+      // version. Nothing writes them now, but one left pending across an upgrade is still completed
+      // here: else every recovery scan would publish it again. For a multi-event entry `ob-<fromVersion>`
+      // can only be its own pre-scheme document (no other append of the stream ends inside it).
       const legacy = entries.filter((e, i) => statuses[i] === 404 && e.fromVersion !== e.toVersion);
       const legacyStatuses = await this.#deleteAll(legacy.map((e) => [e.streamId, `ob-${e.fromVersion}`]));
       return [...left, ...legacy.filter((_, i) => legacyStatuses[i] !== 404 && !(legacyStatuses[i]! < 300))];
@@ -112,7 +106,7 @@ export class CosmosOutboxSource extends OutboxSource {
 
   /** One query in the stream's partition. */
   override async pendingOf(streamId: string): Promise<readonly OutboxEntry[]> {
-    const { resources } = await this.calls.call('pendingOf', () =>
+    const { resources } = await cosmosCall('pendingOf', () =>
       this.container.items
         .query<OutboxDocument>(
           {
@@ -128,7 +122,7 @@ export class CosmosOutboxSource extends OutboxSource {
 
   override async isPending(streamId: string, toVersion: number): Promise<boolean> {
     if (toVersion <= 0) return false;
-    return this.calls.call('isPending', async () => {
+    return cosmosCall('isPending', async () => {
       try {
         const { resource } = await this.container.item(outboxDocumentId(toVersion), streamId).read<OutboxDocument>();
         return resource !== undefined;

@@ -20,12 +20,18 @@ class RecordingPublisher extends EventPublisher {
   }
 }
 
-/** Requests on items (documents), by operation: `read`, `batch`, `query`, ... */
+/** Requests on items (documents), by operation: `read`, `batch`, `query`, ...; and the bytes each sent. */
 let requests: string[] = [];
+let sent: { operation: string; bytes: number }[] = [];
+const bytesOf = (body: unknown): number =>
+  body === undefined ? 0 : Buffer.byteLength(typeof body === 'string' ? body : JSON.stringify(body));
 const counting: PluginConfig = {
   on: 'request',
   plugin: async (context, diagnosticNode, next) => {
-    if (context.resourceType === 'docs') requests.push(String(context.operationType));
+    if (context.resourceType === 'docs') {
+      requests.push(String(context.operationType));
+      sent.push({ operation: String(context.operationType), bytes: bytesOf(context.body) });
+    }
     return next(context);
   },
 };
@@ -217,7 +223,7 @@ describe('Cosmos DB requests per command (load, append, relay)', () => {
   }, 60_000);
 });
 
-describe('Cosmos DB requests to load a long stream with snapshots in its tip', () => {
+describe('Cosmos DB requests to load a long stream with a snapshot', () => {
   const snapshots: AggregateSnapshots<Counter> = {
     schemaVersion: 1,
     every: 100,
@@ -248,6 +254,28 @@ describe('Cosmos DB requests to load a long stream with snapshots in its tip', (
 
   beforeAll(() => startRelay('round-trips-snapshots'));
 
+  it('appends to a stream with a large snapshot stored without sending the snapshot, unless one is due', async () => {
+    const streamId = `Counter-${randomUUID()}`;
+    const large = { blob: 'x'.repeat(200_000) };
+    const policy = { schemaVersion: 1, every: 100, take: () => large };
+    const append = async (count: number, expectedVersion: number) => {
+      sent = [];
+      await store.appendToStream(
+        streamId,
+        Array.from({ length: count }, (_, n) => incremented(n)),
+        { expectedVersion, snapshot: policy },
+      );
+      return sent.filter((s) => s.operation === 'batch').reduce((sum, s) => sum + s.bytes, 0);
+    };
+    await append(50, 0);
+    const due = await append(50, 50); // version 100: a snapshot is due
+    const notDue = await append(1, 100);
+
+    expect(due).toBeGreaterThan(200_000);
+    expect(notDue).toBeLessThan(10_000); // one event, the tip and the outbox entry: no snapshot
+    expect((await store.readStream(streamId, { snapshotSchemaVersion: 1 })).snapshot?.version).toBe(100);
+  }, 60_000);
+
   it('loads a 10,037-event stream with the requests of a 137-event one: the tip and the 37 events after its snapshot', async () => {
     const short = await counterOf(137);
     const long = await counterOf(10_037);
@@ -258,13 +286,16 @@ describe('Cosmos DB requests to load a long stream with snapshots in its tip', (
     const longCost = await command(long, [1], 'update');
 
     expect(longCost).toEqual(shortCost);
-    // Reads: the tip, the SDK's feed read before its query of the 37 events (past the point-read limit),
-    // the relay's point read of the previous outbox entry; one batch to append, one to complete.
-    expect(shortCost).toEqual({ read: 3, query: 1, batch: 2 });
+    // Reads: the tip, then in parallel the snapshot document and the 37 events (past the point-read
+    // limit: a query, and the SDK's feed read before it), the relay's point read of the previous outbox
+    // entry; one batch to append, one to complete. Two round trips to load, as without snapshots.
+    expect(shortCost).toEqual({ read: 4, query: 1, batch: 2 });
+    // The next command on it starts from the cached state: an append that is not due, one batch.
+    expect(await command(long, [1], 'update')).toEqual({ batch: 2 });
 
-    // What those requests carried: the snapshot and 38 events, not 10,038 (which one query returns
-    // here too, since this server answers a query in one page).
+    // What a load reads now: the snapshot and 39 events, not 10,039 (which one query returns here too,
+    // since this server answers a query in one page).
     const read = await store.readStream(`Counter-${long}`, { snapshotSchemaVersion: 1 });
-    expect([read.snapshot?.version, read.events.length]).toEqual([10_000, 38]);
+    expect([read.snapshot?.version, read.events.length]).toEqual([10_000, 39]);
   }, 120_000);
 });

@@ -1,76 +1,3 @@
-import type { AggregateRoot, DomainEvent } from '@app/core';
-import { Logger } from '@nestjs/common';
-import { ApplicationError, inSpan, SpanKind, traceHeaders } from '@app/core';
-import { AggregateCache } from './aggregate-cache.js';
-import { eventStoreAppendSeconds } from '../observability/metrics.js';
-import { deterministicUuid, type CommandContext } from './command-context.js';
-import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
-import { ConcurrencyError, IdempotencyKeyReusedError } from '../store/errors.js';
-import {
-  EventStore,
-  NO_STREAM,
-  type AppendResult,
-  type CommandRecord,
-  type EventToAppend,
-  type ExpectedVersion,
-} from '../store/event-store.js';
-import type { EventTypeRegistry } from '../store/event-types.js';
-import type { SnapshotPolicy } from '../store/snapshots.js';
-
-export interface AggregateType<A> {
-  /** Stream category, e.g. `Order`: streams are `Order-<id>`. */
-  readonly category: string;
-  /** A blank instance to replay history into. */
-  readonly create: () => A;
-  /** The error for a command on an aggregate that does not exist (HTTP 404). */
-  readonly notFound: (id: string) => ApplicationError;
-  /** How the aggregate's state is kept in its stream's tip, for types whose streams grow long. */
-  readonly snapshot?: AggregateSnapshots<A>;
-}
-
-/**
- * An aggregate type's snapshots (docs/snapshots.md): its state as JSON and back. Bump `schemaVersion`
- * whenever the shape `toSnapshot` returns changes: stored snapshots of another version are then ignored
- * (loads read the events) and replaced by the next append of each stream.
- */
-export interface AggregateSnapshots<A> {
-  readonly schemaVersion: number;
-  /** Events between snapshots; default DEFAULT_SNAPSHOT_EVERY. */
-  readonly every?: number;
-  /** The state after every event applied so far, as a JSON value. */
-  readonly toSnapshot: (aggregate: A) => unknown;
-  /** A blank-versioned aggregate in that state; throws on a state it cannot read (the load then replays). */
-  readonly fromSnapshot: (state: unknown) => A;
-}
-
-/**
- * Events between snapshots unless the type says otherwise. A load reads the tip and fewer events than
- * this after its snapshot (one per command): at most the store's point-read limit (Cosmos: 20, read by
- * id in parallel), so no query, whose cost on the local server grows with the partition's documents.
- */
-export const DEFAULT_SNAPSHOT_EVERY = 20;
-
-export interface SaveResult {
-  readonly id: string;
-  /** Stream version after the command: what a read-your-writes query waits for. */
-  readonly version: number;
-}
-
-/** Called after every successful append with what it wrote: the outbox relay's fast path. */
-export type AfterAppend = (result: AppendResult) => void;
-
-/** How many aggregates a repository keeps between commands (see AggregateCache). */
-export const DEFAULT_AGGREGATE_CACHE_SIZE = 1_000;
-
-/** How long a keyed command is answered from its record (IDEMPOTENCY_WINDOW_SECONDS): 24 h. */
-export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3_600_000;
-
-export interface IdempotencyOptions {
-  /** Records older than this answer nothing: the key is free again (a create then conflicts). */
-  readonly windowMs: number;
-  readonly now?: () => number;
-}
-
 /**
  * Loads aggregates from their stream and appends what a command raised, at the version it was loaded
  * at. `create` and `update` run a whole command (load, decide, append) and re-run it on a concurrency
@@ -82,6 +9,35 @@ export interface IdempotencyOptions {
  * recognised before deciding and answered with the version its first run reached, at no extra round
  * trip (docs/idempotency.md). A record is a fact once written, so one seen on a cached state answers too.
  */
+import type { AggregateRoot, DomainEvent } from '@app/core';
+import { Logger } from '@nestjs/common';
+import { AggregateCache } from './aggregate-cache.js';
+import { eventsToAppend, timedAppend } from './aggregate-append.js';
+import {
+  DEFAULT_AGGREGATE_CACHE_SIZE,
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DEFAULT_SNAPSHOT_EVERY,
+  type AfterAppend,
+  type AggregateType,
+  type IdempotencyOptions,
+  type SaveResult,
+} from './aggregate-type.js';
+import type { CommandContext } from './command-context.js';
+import { defaultRetryPolicy, retryOnConcurrencyConflict, type RetryPolicy } from './retry.js';
+import { ConcurrencyError, IdempotencyKeyReusedError } from '../store/errors.js';
+import {
+  EventStore,
+  NO_STREAM,
+  type CommandRecord,
+  type ReadStreamResult,
+  type StreamHead,
+} from '../store/event-store.js';
+import type { EventTypeRegistry } from '../store/event-types.js';
+import type { SnapshotPolicy } from '../store/snapshots.js';
+
+export * from './aggregate-type.js';
+
+/** Runs commands on aggregates of one type: load, decide, append (see the top of this file). */
 export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEvent = DomainEvent> {
   private readonly logger = new Logger(AggregateRepository.name);
 
@@ -95,8 +51,11 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     private readonly idempotency: IdempotencyOptions = { windowMs: DEFAULT_IDEMPOTENCY_WINDOW_MS },
   ) {}
 
-  /** The command records of the stream each aggregate was read from or appended to, as of its version. */
-  readonly #commandsOf = new WeakMap<A, readonly CommandRecord[]>();
+  /**
+   * What the store said of the stream each aggregate was read from or appended to, as of its version:
+   * its command records, and its head, which the next append hands back to spare the store a read.
+   */
+  readonly #streamOf = new WeakMap<A, { commands: readonly CommandRecord[]; head?: StreamHead | undefined }>();
 
   streamId(id: string): string {
     return `${this.type.category}-${id}`;
@@ -112,29 +71,36 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
     const cached = this.cache.take(streamId);
     const from = cached?.exists ? cached.persistedVersion : 0;
     const snapshots = this.type.snapshot;
-    const { streamExists, currentVersion, events, commands, snapshot } = await this.store.readStream(
+    const read = await this.store.readStream(
       streamId,
       from > 0 ? { fromVersion: from } : snapshots ? { snapshotSchemaVersion: snapshots.schemaVersion } : {},
     );
-    if (!streamExists) {
+    if (!read.streamExists) {
       // What an `upsert` of the same command would read again: it starts from this (an append that
       // creates the stream fails if someone else created it since, and the retry reads it).
       this.cache.put(streamId, this.type.create());
       return undefined;
     }
     // Shorter than what this process saved: not the stream it knew (a wiped store); read it from the start.
-    if (currentVersion < from) return this.find(id);
-    const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
-    let aggregate: A;
-    if (snapshot) {
-      const restored = this.#restore(streamId, snapshot.state);
-      if (!restored) return this.#replay(id);
-      aggregate = restored.rehydrate(history, currentVersion);
-    } else aggregate = (from > 0 ? cached! : this.type.create()).rehydrate(history, currentVersion);
-    this.#commandsOf.set(aggregate, commands);
-    return aggregate;
+    if (read.currentVersion < from) return this.find(id);
+    let start = from > 0 ? cached! : this.type.create();
+    if (read.snapshot) {
+      const restored = this.#restore(streamId, read.snapshot.state);
+      if (!restored) return this.#rehydrate(this.type.create(), await this.store.readStream(streamId));
+      start = restored;
+    }
+    return this.#rehydrate(start, read);
   }
 
+  /** The aggregate after the events read, remembering what the read said of its stream. */
+  #rehydrate(aggregate: A, read: ReadStreamResult): A {
+    const history = read.events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
+    const rehydrated = aggregate.rehydrate(history, read.currentVersion);
+    this.#streamOf.set(rehydrated, read);
+    return rehydrated;
+  }
+
+  /** The state of a snapshot, or undefined when the type cannot read it (the events are replayed then). */
   #restore(streamId: string, state: unknown): A | undefined {
     try {
       return this.type.snapshot!.fromSnapshot(state);
@@ -142,15 +108,6 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
       this.logger.warn(`Snapshot of ${streamId} unreadable, replaying its events: ${(error as Error).message}`);
       return undefined;
     }
-  }
-
-  /** Every event of the stream, no snapshot: when the stored one cannot be read. */
-  async #replay(id: string): Promise<A> {
-    const { currentVersion, events, commands } = await this.store.readStream(this.streamId(id));
-    const history = events.map((e) => this.eventTypes.upcast(e)).map(({ type, data }) => ({ type, data }) as E);
-    const aggregate = this.type.create().rehydrate(history, currentVersion);
-    this.#commandsOf.set(aggregate, commands);
-    return aggregate;
   }
 
   /** What the append needs to keep the stream's snapshot current (nothing for types without one). */
@@ -249,7 +206,7 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
   /** The record of this keyed command among the aggregate's stream records, if it ran already. */
   #repeatOf(aggregate: A, context: CommandContext): CommandRecord | undefined {
     if (context.fingerprint === undefined) return undefined;
-    return this.#repeatIn(this.#commandsOf.get(aggregate) ?? [], context);
+    return this.#repeatIn(this.#streamOf.get(aggregate)?.commands ?? [], context);
   }
 
   /** @throws IdempotencyKeyReusedError when the command ran with another request (another fingerprint). */
@@ -276,62 +233,24 @@ export class AggregateRepository<A extends AggregateRoot<E>, E extends DomainEve
   }
 
   private async append(id: string, aggregate: A, context: CommandContext): Promise<SaveResult> {
-    const pending = aggregate.pendingEvents;
-    if (pending.length === 0) return { id, version: aggregate.version }; // nothing changed: idempotent no-op
-
+    if (aggregate.pendingEvents.length === 0) return { id, version: aggregate.version }; // nothing changed
     const streamId = this.streamId(id);
-    const occurredAt = new Date().toISOString();
-    const expectedVersion = aggregate.persistedVersion === 0 ? NO_STREAM : aggregate.persistedVersion;
-    const trace = traceHeaders(); // the relay, Kafka and the consumers continue this trace
-    const events = pending.map((event, i): EventToAppend => ({
-      type: event.type,
-      schemaVersion: this.eventTypes.schemaVersionOf(event.type),
-      data: event.data,
-      metadata: {
-        // Same command, same position -> same id: a re-run command cannot publish a different event.
-        eventId: deterministicUuid(`${context.commandId}:${streamId}:${aggregate.persistedVersion + i + 1}`),
-        correlationId: context.correlationId,
-        causationId: context.causationId,
-        occurredAt,
-        ...trace,
-      },
-    }));
     const { commandId, fingerprint } = context;
-    const command = fingerprint === undefined ? undefined : { commandId, fingerprint };
-    const result = await this.#timedAppend(streamId, events, expectedVersion, command, this.#snapshotPolicy(aggregate));
-    const { nextExpectedVersion } = result;
-    aggregate.markCommitted(nextExpectedVersion);
-    this.#commandsOf.set(aggregate, result.commands);
-    this.afterAppend(result);
-    return { id, version: nextExpectedVersion };
-  }
-
-  /** The append as the store sees it: one batch, timed (`event_store_append_duration_seconds`) and traced. */
-  async #timedAppend(
-    streamId: string,
-    events: EventToAppend[],
-    expectedVersion: ExpectedVersion,
-    command: { commandId: string; fingerprint: string } | undefined,
-    snapshot: { snapshot?: SnapshotPolicy },
-  ): Promise<AppendResult> {
-    const stop = eventStoreAppendSeconds.startTimer();
-    return inSpan(
-      'event-store append',
-      { kind: SpanKind.CLIENT, attributes: { 'eventstore.stream': streamId, 'eventstore.events': events.length } },
-      async () => {
-        try {
-          const result = await this.store.appendToStream(streamId, events, {
-            expectedVersion,
-            ...(command ? { command } : {}),
-            ...snapshot,
-          });
-          stop({ outcome: 'ok' });
-          return result;
-        } catch (error) {
-          stop({ outcome: error instanceof ApplicationError && error.kind === 'conflict' ? 'conflict' : 'error' });
-          throw error;
-        }
+    const head = this.#streamOf.get(aggregate)?.head;
+    const result = await timedAppend(
+      this.store,
+      streamId,
+      eventsToAppend(streamId, aggregate, context, this.eventTypes),
+      {
+        expectedVersion: aggregate.persistedVersion === 0 ? NO_STREAM : aggregate.persistedVersion,
+        ...(fingerprint === undefined ? {} : { command: { commandId, fingerprint } }),
+        ...(head ? { head } : {}),
+        ...this.#snapshotPolicy(aggregate),
       },
     );
+    aggregate.markCommitted(result.nextExpectedVersion);
+    this.#streamOf.set(aggregate, result);
+    this.afterAppend(result);
+    return { id, version: result.nextExpectedVersion };
   }
 }

@@ -1,18 +1,13 @@
 import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
 import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
 
-/* Snapshots in the tip (what store/snapshots.ts decides with): types here, so the port depends on nothing. */
+/* Snapshots (what store/snapshots.ts decides with): types here, so the port depends on nothing. */
 /** An aggregate's state as of `version`, in the shape `schemaVersion` of its type describes. */
 export interface Snapshot {
   readonly version: number;
   readonly schemaVersion: number;
-  /** JSON value (stored as it is in the tip document). */
+  /** JSON value (stored as it is, in a document of its own on Cosmos DB). */
   readonly state: unknown;
-}
-
-/** A snapshot as the tip keeps it: with the size of its JSON, so a later append can budget its batch. */
-export interface StoredSnapshot extends Snapshot {
-  readonly bytes: number;
 }
 
 /** What an append needs to keep its stream's snapshot current. */
@@ -73,6 +68,15 @@ export const recordCommand = (
       )
     : records;
 
+/**
+ * What a store read or wrote as a stream's head (on Cosmos DB: its tip document, with the ETag), opaque
+ * to callers. Handed back with the next append at that version (AppendOptions.head), it spares the store
+ * a read of its own; a stale one only means a ConcurrencyError. Stores without a head leave it out.
+ */
+export interface StreamHead {
+  readonly version: number;
+}
+
 export interface AppendResult {
   /** Version of the stream after the append (the version of its last event). */
   readonly nextExpectedVersion: number;
@@ -81,6 +85,8 @@ export interface AppendResult {
   readonly entry: OutboxEntry;
   /** The stream's command records after this append, oldest first. */
   readonly commands: readonly CommandRecord[];
+  /** The stream's head after this append, for the next one. */
+  readonly head?: StreamHead;
 }
 
 export interface ReadStreamResult {
@@ -93,12 +99,14 @@ export interface ReadStreamResult {
   readonly commands: readonly CommandRecord[];
   /** The stream's snapshot, when the read asked for its schema version and it is past `fromVersion`. */
   readonly snapshot?: Snapshot;
+  /** The stream's head as this read saw it, for the next append. */
+  readonly head?: StreamHead;
 }
 
 export interface ReadStreamOptions {
   /** Exclusive; default 0 = from the start. */
   readonly fromVersion?: number;
-  /** Start from the tip's snapshot if it is of this state schema version (see snapshots.ts). */
+  /** Start from the stream's snapshot if it is of this state schema version (see snapshots.ts). */
   readonly snapshotSchemaVersion?: number;
 }
 
@@ -108,6 +116,8 @@ export interface AppendOptions {
   readonly command?: Pick<CommandRecord, 'commandId' | 'fingerprint'>;
   /** Keeps the stream's snapshot current: a new one is written with the append when due. */
   readonly snapshot?: SnapshotPolicy;
+  /** The head the caller's read or previous append of this stream handed back (see StreamHead). */
+  readonly head?: StreamHead;
 }
 
 /**
@@ -115,7 +125,10 @@ export interface AppendOptions {
  * Adapters: in-memory (embedded mode, unit tests) and Cosmos DB. Both pass `eventStoreContract`.
  */
 export abstract class EventStore {
-  /** Most events one append may carry (Cosmos: 100 operations per batch, minus tip and outbox). */
+  /**
+   * Most events one append may carry (Cosmos: 100 operations per batch, minus tip and outbox; an append
+   * of this many takes no snapshot, which would need one more).
+   */
   static readonly MAX_EVENTS_PER_APPEND = 98;
   /** Most serialized bytes one append may carry (Cosmos: 2 MB per batch, with room for the envelope). */
   static readonly MAX_APPEND_BYTES = 1_900_000;

@@ -12,7 +12,7 @@ import {
   type ReadStreamOptions,
   type ReadStreamResult,
 } from './event-store.js';
-import { snapshotAfterAppend, usableSnapshot, type StoredSnapshot } from './snapshots.js';
+import { snapshotToWrite, usableSnapshot, type Snapshot } from './snapshots.js';
 
 const entryKey = (streamId: string, toVersion: number): string => `${streamId}/${toVersion}`;
 
@@ -70,8 +70,8 @@ export class InMemoryEventStore extends EventStore {
   readonly #appendedAt = new Map<string, number>();
   /** Per stream, the keyed commands it remembers (what the Cosmos DB store keeps in the tip). */
   readonly #commands = new Map<string, readonly CommandRecord[]>();
-  /** What the Cosmos adapter keeps in each stream's tip document: its snapshot. */
-  readonly #snapshots = new Map<string, StoredSnapshot>();
+  /** Per stream, its snapshot (what the Cosmos DB store keeps in the stream's snapshot document). */
+  readonly #snapshots = new Map<string, Snapshot>();
   readonly #leases = new Map<string, { owner: string; expiresAt: number }>();
 
   override async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
@@ -101,14 +101,14 @@ export class InMemoryEventStore extends EventStore {
     const recorded = copies.map((event, i): RecordedEvent => ({ streamId, version: stream.length + i + 1, ...event }));
     const first = recorded[0]!.version;
     const last = recorded.at(-1)!.version;
-    const nextSnapshot = snapshotAfterAppend(this.#snapshots.get(streamId), snapshot, {
+    const due = snapshotToWrite(this.#snapshots.get(streamId), snapshot, {
       toVersion: last,
+      events: recorded.length,
       eventBytes: Buffer.byteLength(json),
       expectedVersion,
     });
     this.#streams.set(streamId, stream.concat(recorded));
-    if (nextSnapshot) this.#snapshots.set(streamId, nextSnapshot);
-    else this.#snapshots.delete(streamId);
+    if (due) this.#snapshots.set(streamId, due);
     // Strictly after the stream's previous append, as on Cosmos DB.
     const createdAt = new Date(Math.max(Date.now(), (this.#appendedAt.get(streamId) ?? 0) + 1));
     this.#appendedAt.set(streamId, createdAt.getTime());
