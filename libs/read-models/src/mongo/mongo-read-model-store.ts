@@ -69,6 +69,8 @@ export class MongoReadModelStore extends ReadModelStore {
   #registrations: Promise<unknown> = Promise.resolve();
   #connecting: Promise<unknown> | undefined;
   #natives: { client: MongoClient; byName: Map<string, Collection<StoredDocument>> } | undefined;
+  /** The server runs `{_id: {$in}}` as a scan of the collection (FerretDB 1.x): read many ids one by one. */
+  #inScans = false;
 
   constructor({ url, serverSelectionTimeoutMs = 5_000, tlsCaFile }: MongoReadModelStoreOptions) {
     super();
@@ -99,6 +101,7 @@ export class MongoReadModelStore extends ReadModelStore {
         ready: () => this.#prepare(definition),
         native: () => this.#native(definition.name),
         dropped: () => this.#ready.delete(definition.name),
+        inScans: () => this.#inScans,
       };
       collection = new MongoDocumentCollection<T>(
         definition,
@@ -117,6 +120,8 @@ export class MongoReadModelStore extends ReadModelStore {
       this.#connecting ??= this.#dataSource.initialize().finally(() => (this.#connecting = undefined));
       try {
         await this.#connecting;
+        const info = await this.#client().db('admin').command({ buildInfo: 1 });
+        this.#inScans = typeof info['ferretdbVersion'] === 'string';
       } catch (error) {
         throw toReadStoreError('connect', error);
       }
