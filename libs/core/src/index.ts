@@ -7,3 +7,4 @@ export * from './event-batches.js';
 export * from './tracing.js';
 export * from './loopback.js';
 export * from './dependency-connection.js';
+export * from './concurrently.js';

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { batchCause, type RecordedEvent } from '@app/core';
+import { batchCause, concurrently, type RecordedEvent } from '@app/core';
 import { EventStore } from '../store/event-store.js';
 import { EventTypeRegistry } from '../store/event-types.js';
 import { EventHandlerRegistry } from './event-handler-registry.js';
@@ -116,14 +116,9 @@ export class ProjectionReplayer {
 
   /** The events of a page of streams that the projection handles, upcast, in stream order. */
   async #read(streamIds: readonly string[], options: EventHandlerOptions): Promise<RecordedEvent[]> {
-    const histories: (readonly RecordedEvent[])[] = new Array(streamIds.length);
-    let next = 0;
-    const reader = async (): Promise<void> => {
-      for (let i = next++; i < streamIds.length; i = next++) {
-        histories[i] = await this.store.readStreamForReplay(streamIds[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, streamIds.length) }, reader));
+    const histories = await concurrently(streamIds, READ_CONCURRENCY, (streamId) =>
+      this.store.readStreamForReplay(streamId),
+    );
     return histories.flatMap((events) =>
       events.filter((e) => options.events.includes(e.type)).map((e) => this.eventTypes.upcast(e)),
     );

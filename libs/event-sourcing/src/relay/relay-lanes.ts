@@ -170,21 +170,6 @@ export class Lanes {
   }
 }
 
-/** `fn` over the items, at most `limit` at a time; results in the items' order. */
-export const concurrently = async <T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> => {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) results[i] = await fn(items[i]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-};
-
 /** The events of `entries` if `queue` holds every one of them with its events (saves the reads). */
 export const queuedEvents = (
   queue: readonly Pending[],

@@ -6,9 +6,10 @@
  * here. A standby's streams that fell behind are caught up once due: one query of the stream's pending
  * entries, published oldest first. Queued appends the scan published already are only completed.
  */
+import { concurrently } from '@app/core';
 import type { OutboxEntry, OutboxSource } from './outbox-source.js';
 import type { OutboxRelayOptions } from './outbox-relay.options.js';
-import { concurrently, type Lane, type Lanes, type Pending, type Run } from './relay-lanes.js';
+import { type Lane, type Lanes, type Pending, type Run } from './relay-lanes.js';
 import { eventsOf } from './relay-scan.js';
 
 interface StreamLane {

@@ -4,9 +4,9 @@
  * others. Each call is a span that continues the trace of the first event's command and links the
  * others (a pass carries the appends of many commands); the Kafka produce spans are its children.
  */
-import { inSpanOfBatch, type RecordedEvent } from '@app/core';
+import { inSpanOfBatch, type RecordedEvent, concurrently } from '@app/core';
 import type { EventPublisher } from './event-publisher.js';
-import { concurrently, type Run } from './relay-lanes.js';
+import type { Run } from './relay-lanes.js';
 
 export interface Published {
   readonly published: readonly Run[];

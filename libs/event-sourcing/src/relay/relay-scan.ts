@@ -7,10 +7,11 @@
  * its start lets the streams it did not skip take the fast path again. Scans that fail (the store) or
  * find the transport down come back after a backoff.
  */
+import { concurrently } from '@app/core';
 import type { Logger } from '@nestjs/common';
 import type { OutboxEntry, OutboxSource } from './outbox-source.js';
 import type { OutboxRelayOptions } from './outbox-relay.options.js';
-import { concurrently, count, queuedEvents, type Lane, type Lanes, type Run, type Tally } from './relay-lanes.js';
+import { count, queuedEvents, type Lane, type Lanes, type Run, type Tally } from './relay-lanes.js';
 
 /** What the scan needs of the relay that runs it. */
 export interface ScanHost {

@@ -3,6 +3,7 @@
 // pagination. Writes to one document are serialised in this process (KeyedMutex), because FerretDB does not
 // apply concurrent guarded replaces of one document atomically; bulk commands in flight are bounded
 // (Semaphore, see MAX_BULK_OPERATIONS). The store (MongoReadModelStore) owns connection and indexes.
+import { concurrently } from '@app/core';
 import { randomUUID } from 'node:crypto';
 import type { AnyBulkWriteOperation, Collection, Filter, Sort } from 'mongodb';
 import {
@@ -109,16 +110,8 @@ export class MongoDocumentCollection<T extends ReadModelDocument> extends Docume
     const found = await this.#run('getMany', async (c) => {
       if (ids.length === 1) return c.find({ _id: ids[0]! }).toArray();
       if (!this.#binding.inScans()) return c.find({ _id: { $in: [...ids] } }).toArray();
-      const documents: StoredDocument[] = [];
-      let next = 0;
-      const reader = async (): Promise<void> => {
-        for (let i = next++; i < ids.length; i = next++) {
-          const stored = await c.findOne({ _id: ids[i]! });
-          if (stored) documents.push(stored);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(POINT_READS_IN_FLIGHT, ids.length) }, reader));
-      return documents;
+      const found = await concurrently(ids, POINT_READS_IN_FLIGHT, (id) => c.findOne({ _id: id }));
+      return found.filter((stored) => stored !== null);
     });
     return new Map(found.map((stored) => [stored._id, fromStored<T>(stored)]));
   }

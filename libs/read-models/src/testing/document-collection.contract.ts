@@ -8,7 +8,7 @@ import {
 } from '../document-collection.js';
 import { PartialBatchError } from '@app/core';
 import { applyToDocument, DocumentProjector, ProjectionGapError } from '../projection.js';
-import type { Item } from './contract-item.js';
+import { bumped, type Item } from './contract-item.js';
 import { versionedReadModelContract } from './versioned-collection.contract.js';
 
 /**
@@ -249,19 +249,7 @@ export const readModelStoreContract = (adapter: string, createStore: () => Promi
     });
 
     describe('applying batches of events', () => {
-      const event = (stream: string, version: number): RecordedEvent => ({
-        streamId: `Thing-${stream}`,
-        version,
-        type: 'Bumped',
-        schemaVersion: 1,
-        data: { id: stream },
-        metadata: {
-          eventId: `${stream}-${version}`,
-          correlationId: 'c',
-          causationId: 'c',
-          occurredAt: '2026-01-01T00:00:00Z',
-        },
-      });
+      const event = bumped;
       const projectorOf = (collection: DocumentCollection<Item>, rememberDocuments?: number) =>
         new DocumentProjector<Item>(
           collection,

@@ -1,11 +1,10 @@
-import type { RecordedEvent } from '@app/core';
 import { PartialBatchError } from '@app/core';
 import type { CollectionDefinition, ReadModelStore } from '../document-collection.js';
 import { DocumentProjectionHandler } from '../document-projection-handler.js';
 import { ProjectionGapError, type DocumentProjection } from '../projection.js';
 import { PointerMovedError } from '../read-model-versions.js';
 import { RebuildInProgressError, versionedCollection } from '../versioned-collection.js';
-import type { Item } from './contract-item.js';
+import { bumped, type Item } from './contract-item.js';
 
 /** Versions of a read model (blue-green rebuilds) on an adapter: part of readModelStoreContract. */
 export const versionedReadModelContract = (
@@ -21,19 +20,7 @@ export const versionedReadModelContract = (
     ...patch,
   });
   describe('versions of a read model (blue-green rebuilds)', () => {
-    const event = (stream: string, version: number): RecordedEvent => ({
-      streamId: `Thing-${stream}`,
-      version,
-      type: 'Bumped',
-      schemaVersion: 1,
-      data: { id: stream },
-      metadata: {
-        eventId: `${stream}-${version}`,
-        correlationId: 'c',
-        causationId: 'c',
-        occurredAt: '2026-01-01T00:00:00Z',
-      },
-    });
+    const event = bumped;
     const bumps: DocumentProjection<Item> = {
       documentId: (e) => (e.data as { id: string }).id,
       evolve: (current, e) => ({
