@@ -1,33 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { METHODS, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createParamDecorator, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { externalCommand, keyedCommand, runWithCorrelation, type CommandContext } from '@app/event-sourcing';
-import { PROBLEM_JSON, ProblemDetails, problemType } from './problem-details.js';
+import { PROBLEM_JSON, problemType } from './problem-details.js';
 import { sendProblem } from './send-problem.js';
 import { Admission, type AdmissionOptions } from './admission.js';
 import { httpMetricsMiddleware } from './http-metrics.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 import { strictValidationPipe } from './validation.js';
-import { BEARER_SCHEME } from './auth/access.decorators.js';
-import { withoutSecurity } from './openapi-security.js';
+import { setUpSwagger, type OpenApiDocumentOptions } from './openapi-document.js';
 import { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyInterceptor, type RequestWithIdempotency } from './idempotency.js';
 
-export interface HttpAppOptions {
-  readonly title: string;
-  readonly description: string;
+export interface HttpAppOptions extends OpenApiDocumentOptions {
   /** Largest accepted request body, e.g. '64kb'. */
   readonly bodyLimit: string;
-  /** Swagger tags (one per bounded context) with their descriptions. */
-  readonly tags: readonly { name: string; description: string }[];
   /** Serve Swagger UI at /docs and the document at /docs-json (default true). */
   readonly swaggerEnabled?: boolean;
-  /** Operations check bearer tokens (AUTH_MODE=jwt, the default here); false: the document declares no security. */
-  readonly authenticated?: boolean;
   /** Origins CORS allows (`*`: any); empty or absent: CORS off, browsers on other origins are refused. */
   readonly corsOrigins?: readonly string[];
   /** Admission control of commands (admission.ts); absent: every command is admitted. */
@@ -193,74 +185,6 @@ const answerClientError = (error: Error & { code?: string }, socket: Duplex): vo
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_JSON}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `Connection: close\r\n\r\n${body}`,
   );
-};
-
-const API_CONVENTIONS = [
-  'Errors are RFC 9457 `application/problem+json` with a stable `code`; each operation lists the codes of each status.',
-  'Request bodies are JSON objects (`application/json`, UTF-8; anything else: 415 `UNSUPPORTED_MEDIA_TYPE`) and',
-  'may carry no property the schema does not list. A method a path does not list answers 405',
-  '`METHOD_NOT_ALLOWED` with an `Allow` header; an unknown path answers 404 `NOT_FOUND`.',
-  'With `AUTH_MODE=jwt` operations need `Authorization: Bearer <JWT>` (401 without a valid one, 403 without the role);',
-  'a customer (`sub`) sees and changes only its own orders. Too many requests answer 429 `RATE_LIMITED`.',
-].join(' ');
-
-const setUpSwagger = (app: INestApplication, options: HttpAppOptions): void => {
-  const builder = new DocumentBuilder()
-    .setTitle(options.title)
-    .setDescription(`${options.description}\n\n${API_CONVENTIONS}`)
-    .setVersion('1.0')
-    .addBearerAuth(
-      {
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: 'JWT',
-        description: 'A JWT whose `sub` is the customer id and `roles` its roles',
-      },
-      BEARER_SCHEME,
-    );
-  const document = SwaggerModule.createDocument(app, builder.build(), { extraModels: [ProblemDetails] });
-  closeRequestSchemas(document);
-  if (options.authenticated === false) withoutSecurity(document);
-  // Only the tags this app's role serves (a command-only process lists no query tag), in declared order.
-  const used = new Set(Object.values(document.paths).flatMap((item) => Object.values(item).flatMap(tagsOf)));
-  document.tags = options.tags.filter((tag) => used.has(tag.name)).map((tag) => ({ ...tag }));
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-};
-
-const tagsOf = (operation: unknown): string[] => (operation as { tags?: string[] } | undefined)?.tags ?? [];
-
-interface SchemaNode {
-  $ref?: string;
-  type?: string;
-  properties?: Record<string, SchemaNode>;
-  items?: SchemaNode;
-  allOf?: SchemaNode[];
-  additionalProperties?: boolean | SchemaNode;
-}
-
-/**
- * The validation pipe refuses unknown properties (forbidNonWhitelisted), so every object schema a
- * request body reaches says so: `additionalProperties: false`.
- */
-const closeRequestSchemas = (document: OpenAPIObject): void => {
-  const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaNode>;
-  const seen = new Set<SchemaNode>();
-  const close = (node: SchemaNode | undefined): void => {
-    if (!node || seen.has(node)) return;
-    seen.add(node);
-    if (node.$ref) return close(schemas[node.$ref.split('/').pop()!]);
-    if (node.type === 'object' || node.properties) node.additionalProperties = false;
-    Object.values(node.properties ?? {}).forEach(close);
-    close(node.items);
-    node.allOf?.forEach(close);
-  };
-  for (const item of Object.values(document.paths)) {
-    for (const operation of Object.values(item) as {
-      requestBody?: { content?: Record<string, { schema?: SchemaNode }> };
-    }[]) {
-      for (const media of Object.values(operation?.requestBody?.content ?? {})) close(media.schema);
-    }
-  }
 };
 
 const correlationIdMiddleware = (req: Request, res: Response, next: NextFunction): void => {
