@@ -19,6 +19,8 @@ const shared = {
 };
 
 export default {
+  // After Jest's summary, a plain `tests: N passed, N failed, N skipped` line (and .ci/run's total).
+  reporters: ['default', '<rootDir>/test/setup/totals-reporter.mjs'],
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     {

@@ -6,7 +6,7 @@
 // Usage: node scripts/api-fuzz.mjs [none|jwt ...]  (default: both; jwt sends an admin token, so the
 // `ignored_auth` check sees the server refuse missing and broken ones). API_FUZZ_EXAMPLES, API_FUZZ_SEED.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +104,7 @@ const fuzz = async (st, auth) => {
     // Its working folder is a temporary one: Schemathesis keeps a cache (.schemathesis/) where it runs.
     const cwd = mkdtempSync(join(tmpdir(), 'api-fuzz-'));
     try {
-      return spawnSync(st, args, { stdio: 'inherit', cwd }).status;
+      return await runReported(st, args, cwd);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }
@@ -112,6 +112,38 @@ const fuzz = async (st, auth) => {
     await app.stop();
   }
 };
+
+/**
+ * Runs `st`, passing its output through, and closes with a plain `N passed, N failed` line, also added to
+ * TEST_TOTALS_FILE when set (.ci/run's total). Schemathesis ends with a pytest-style banner
+ * (`=== 2 warnings in 39.2s ===`) that tools reading pytest's closing line take for a run of no test,
+ * so that one line is printed without its `=` rules.
+ */
+const runReported = (st, args, cwd) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(st, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    let printed = 0; // whole lines are passed through, so the banner is never split
+    const print = (upTo) => {
+      process.stdout.write(output.slice(printed, upTo).replace(/^=+ (.+ in [\d.]+s) =+$/gm, 'schemathesis: $1'));
+      printed = upTo;
+    };
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      output += chunk;
+      print(output.lastIndexOf('\n') + 1);
+    });
+    child.on('error', reject);
+    child.on('close', (status) => {
+      print(output.length);
+      const cases = /Test cases:\s*\n\s*(.+)/.exec(output)?.[1] ?? ''; // `1150 generated, 1150 passed, 26 skipped`
+      const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(cases)?.[1] ?? 0);
+      const failed = Math.max(count('failed'), status === 0 ? 0 : 1);
+      const totals = [count('passed'), failed, count('skipped')];
+      console.log(`api-fuzz: ${totals[0]} passed, ${totals[1]} failed, ${totals[2]} skipped`);
+      if (process.env.TEST_TOTALS_FILE) appendFileSync(process.env.TEST_TOTALS_FILE, `${totals.join(' ')}\n`);
+      resolve(status);
+    });
+  });
 
 const modes = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['none', 'jwt'];
 const st = schemathesis();
