@@ -9,6 +9,7 @@ import { benchEnv, runId } from '../lib/env.js';
 import { benchCosmosClient } from '../lib/fixtures.js';
 import { sleep } from '../lib/stats.js';
 import { writeHistory } from './history.js';
+import { describeHops, hopsBetween } from './hops.js';
 import { drain, pooled, runLoad, withoutSamples, type RunOptions, type SampledRun, type Target } from './load.js';
 import { rssOf, soakPhase } from './memory.js';
 import { probe, windowCost, type KafkaScope, type WindowCost } from './probes.js';
@@ -110,6 +111,8 @@ export const runShape = async (shape: Shape, settings: E2eSettings, log: (l: str
       const cost = windowCost(before, await probe(side.services, side.scope), run.visibleMs.count);
       const drained = await settle(side, `${options.rate}/s ${options.mode}`);
       log(`${describeRun(label, run)}\n${describeCost(cost)}`);
+      if (side.scope)
+        log(describeHops(`${label} ${options.rate}/s`, await hopsBetween(side.scope, before.at, Date.now())));
       return { run, cost, drained };
     };
     const runs: MeasuredRun[] = [];
