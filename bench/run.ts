@@ -7,6 +7,7 @@ import { runE2eBench, e2eOptionsFromEnv, servicesTable, toBenchResults } from '.
 import { writeResults, type BenchResult } from './lib/report.js';
 import { commandAppend } from './micro/command-append.js';
 import { consume } from './micro/consume.js';
+import { httpAdapter } from './micro/http-adapter.js';
 import { livePush } from './micro/live-push.js';
 import { projection } from './micro/projection.js';
 import { rebuild, rebuildAtScale } from './micro/rebuild.js';
@@ -30,6 +31,7 @@ if (only !== 'e2e') {
     ['live push', livePush],
     ['rebuild at scale', rebuildAtScale],
     ['snapshots', snapshotLoad],
+    ['HTTP adapter (Express vs Fastify)', httpAdapter],
   ] as const) {
     console.error(`bench: ${name}...`);
     results.push(...[await run()].flat());

@@ -82,6 +82,50 @@ export const closedLoop = async (
   };
 };
 
+/**
+ * Open-loop load: `op` started at a fixed rate for `durationMs`, whether or not earlier ones finished (as
+ * independent clients send); each latency counts from the op's scheduled start, so a server that falls
+ * behind shows it (no coordinated omission). Waits for the started ops before returning.
+ */
+export const openLoop = async (
+  { perSecond, durationMs }: { perSecond: number; durationMs: number },
+  op: (index: number) => Promise<void>,
+): Promise<LoadResult> => {
+  const latencies: number[] = [];
+  const running: Promise<void>[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const total = Math.floor((durationMs / 1000) * perSecond);
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    running.push(
+      op(i).then(
+        () => void latencies.push(performance.now() - due),
+        (error: unknown) => {
+          errors++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        },
+      ),
+    );
+  }
+  await Promise.all(running);
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    ops: latencies.length,
+    errors,
+    elapsedMs,
+    perSecond: (latencies.length / elapsedMs) * 1000,
+    latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
+    cpuUsPerOp: latencies.length ? round((cpu.user + cpu.system) / latencies.length, 1) : Number.NaN,
+    ...(firstError === undefined ? {} : { firstError }),
+  };
+};
+
 /** Runs `items` through `worker` with at most `concurrency` in flight. */
 export const forEachConcurrent = async <T>(
   items: readonly T[],
