@@ -1,13 +1,15 @@
 // Snapshots: the first command after a restart on a long stream. Products with 10, 1,000, 10,000 and
-// 100,000 events (reserve/release pairs: a small state), one with 3,000 held reservations (the issue's
-// case: a large state) and a one-event product, on the Cosmos-compatible server. Each sample is a restart:
-// a new CosmosEventStore and repository (nothing cached), one warm-up command on
-// another product, then one timed restock of the product measured. The same run measures the same
-// streams with snapshots (Product's AggregateType as the inventory context has it) and without (the
-// same type with no `snapshot`: every event read, as before). Rows: ms per first command, ours = with
-// snapshots, raw = the one-event product with snapshots, ratio = ours / raw (target: within 1.5x).
+// 100,000 events (reserve/release pairs: a small state), one with 3,000 held reservations (a large state)
+// and a one-event product, on the Cosmos-compatible server. Each sample is a restart (a new store and
+// repository, nothing cached), a warm-up command on another product, then one timed restock. With
+// snapshots (Product's AggregateType) and without (every event read, as before), each side on streams of
+// its own that all grow by one event per round: each size starting on a snapshot (a multiple of 20) reads
+// it and the same 0..19 events after it, and writes its next one in the same round. Rows: ms per first
+// command, median of 21; ours = with snapshots, raw = the one-event product with snapshots, ratio = ours /
+// raw (target: within 1.5x); notes: the same reads by the raw driver.
 // BENCH_SNAPSHOT_SIZES=10,1000 picks other sizes. Run alone: node dist/bench/micro/snapshot-load.js
 import { randomUUID } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { Container } from '@azure/cosmos';
 import { PRODUCT_EVENT_TYPES, productStream, type ProductEvent } from '@app/contracts';
 import {
@@ -101,13 +103,40 @@ const writeProduct = async (
   }
 };
 
+/** HTTP requests sent to the server (@azure/cosmos sends through node:https): the work of a first command. */
+let requests = 0;
+const countRequest = () => void requests++;
+
+/**
+ * The reads of a load with snapshots, by the raw driver: the tip, then in parallel the snapshot document
+ * and the events after it (point reads, as the store reads at most 20). Its bytes: the snapshot's body.
+ */
+const rawLoadReads = async (container: Container, streamId: string): Promise<{ ms: number; bytes: number }> => {
+  let bytes = 0;
+  const { ms } = await timed(async () => {
+    const { resource: tip } = await container
+      .item('tip', streamId)
+      .read<{ version: number; snapshot?: { version: number } }>();
+    const from = tip!.snapshot?.version ?? 0;
+    const reads = Array.from({ length: tip!.version - from }, (_, i) =>
+      container.item(`ev-${from + 1 + i}`, streamId).read(),
+    );
+    const [snapshot] = await Promise.all([
+      from > 0 ? container.item('snapshot', streamId).read() : undefined,
+      ...reads,
+    ]);
+    bytes = snapshot ? Buffer.byteLength(JSON.stringify(snapshot.resource)) : 0;
+  });
+  return { ms, bytes };
+};
+
 /** One restart: new store and repository, a warm-up command on another product, then the timed one. */
 const firstCommandAfterRestart = async (
   container: Container,
   types: EventTypeRegistry,
   type: AggregateType<Product>,
   sku: string,
-): Promise<number> => {
+): Promise<{ ms: number; requests: number }> => {
   const repository = new AggregateRepository<Product, ProductEvent>(
     new CosmosEventStore(container),
     types,
@@ -119,13 +148,15 @@ const firstCommandAfterRestart = async (
   const restock = (target: string) =>
     repository.update(target, (product) => product.restock(1, new Date()), externalCommand());
   await restock('warm-up');
-  return (await timed(() => restock(sku))).ms;
+  const before = requests;
+  const { ms } = await timed(() => restock(sku));
+  return { ms, requests: requests - before };
 };
 
 export const snapshotLoad = async ({
   sizes = sizesFromEnv() ?? [10, 1_000, 10_000, 100_000],
   held = 3_000,
-  samples = 11,
+  samples = 21,
 }: SnapshotLoadOptions = {}): Promise<BenchResult[]> => {
   const databaseId = `bench-${runId}-snap`;
   const client = benchCosmosClient();
@@ -149,35 +180,56 @@ export const snapshotLoad = async ({
         event: holding(`held-${held}`),
       },
     ];
+    // Each side reads and grows a stream of its own (`<sku>` with snapshots, `<sku>-without` without).
+    const without = (sku: string) => `${sku}-without`;
+    const measuredWithout = (events: number) => events <= WITHOUT_SNAPSHOTS_MAX_EVENTS;
     const written: Record<string, number> = {};
     for (const p of [{ sku: 'warm-up', events: 1, event: churning('warm-up') }, ...products]) {
       written[p.sku] = (await timed(() => writeProduct(writer, types, p.sku, p.events, p.event))).ms;
+      if (p.sku !== 'warm-up' && measuredWithout(p.events)) {
+        await writeProduct(writer, types, without(p.sku), p.events, p.event);
+      }
     }
 
     const withoutSnapshots: AggregateType<Product> = { ...productType, snapshot: undefined };
-    const ms: Record<string, { with: number[]; without: number[] }> = {};
-    for (const p of products) ms[p.sku] = { with: [], without: [] };
+    const ms: Record<string, { with: number[]; without: number[]; requests: number[]; rawReads: number[] }> = {};
+    for (const p of products) ms[p.sku] = { with: [], without: [], requests: [], rawReads: [] };
+    const snapshotBytes: Record<string, number> = {};
     /** Without snapshots a long stream may not load at all (one query past the SDK's 10 s timeout). */
     const failed: Record<string, string> = {};
     const withoutOnce = async (sku: string, events: number): Promise<number> => {
       // Measured once on this server: a 100,000-event stream's query outlasts the timeout and keeps the
       // (single-threaded) server busy long after, failing the other side's requests too.
-      if (events > WITHOUT_SNAPSHOTS_MAX_EVENTS)
-        failed[sku] ??= `not measured above ${WITHOUT_SNAPSHOTS_MAX_EVENTS} events`;
+      if (!measuredWithout(events)) failed[sku] ??= `not measured above ${WITHOUT_SNAPSHOTS_MAX_EVENTS} events`;
       if (failed[sku]) return Number.NaN;
       try {
-        return await firstCommandAfterRestart(container, types, withoutSnapshots, sku);
+        return (await firstCommandAfterRestart(container, types, withoutSnapshots, without(sku))).ms;
       } catch (error) {
         failed[sku] = (error as Error).message;
         return Number.NaN;
       }
     };
-    // Interleaved: every product and side once per round, so that drift of the shared machine hits all alike.
-    for (let round = 0; round < samples; round++) {
-      for (const p of products) {
-        ms[p.sku]!.with.push(await firstCommandAfterRestart(container, types, productType, p.sku));
-        ms[p.sku]!.without.push(await withoutOnce(p.sku, p.events));
+    // Interleaved: every product once per round, so that drift of the shared machine hits all alike, in an
+    // order rotated each round (no product always runs first). The side without snapshots after all
+    // rounds: its long queries keep the (single-threaded) server busy, and its garbage collected, after.
+    subscribe('http.client.request.start', countRequest);
+    const rotated = (round: number) => products.map((_, i) => products[(i + round) % products.length]!);
+    try {
+      for (let round = 0; round < samples; round++) {
+        for (const p of rotated(round)) {
+          const first = await firstCommandAfterRestart(container, types, productType, p.sku);
+          ms[p.sku]!.with.push(first.ms);
+          ms[p.sku]!.requests.push(first.requests);
+          const raw = await rawLoadReads(container, productStream(p.sku));
+          ms[p.sku]!.rawReads.push(raw.ms);
+          snapshotBytes[p.sku] = raw.bytes;
+        }
       }
+      for (let round = 0; round < samples; round++) {
+        for (const p of rotated(round)) ms[p.sku]!.without.push(await withoutOnce(p.sku, p.events));
+      }
+    } finally {
+      unsubscribe('http.client.request.start', countRequest);
     }
 
     const medianOf = (sku: string, side: 'with' | 'without') => median(ms[sku]![side].filter((n) => !Number.isNaN(n)));
@@ -194,11 +246,21 @@ export const snapshotLoad = async ({
         (failed[p.sku]
           ? `snapshots (before): failed, ${failed[p.sku]}`
           : `snapshots (before): ${round(medianOf(p.sku, 'without'), 1)} ms, ` +
-            `${ratioOf(medianOf(p.sku, 'without'), baselineBefore).toFixed(2)}x of the one-event product`),
+            `${ratioOf(medianOf(p.sku, 'without'), baselineBefore).toFixed(2)}x of the one-event product`) +
+        `; its load's reads by the raw driver: ${round(median(ms[p.sku]!.rawReads), 1)} ms ` +
+        `(one-event product: ${round(median(ms['one-event']!.rawReads), 1)} ms), ` +
+        `snapshot ${((snapshotBytes[p.sku] ?? 0) / 1024).toFixed(1)} KB`,
       details: {
         events: p.events,
         withSnapshotsMs: ms[p.sku]!.with.map((n) => round(n, 1)),
         withoutSnapshotsMs: ms[p.sku]!.without.map((n) => round(n, 1)),
+        requestsWithSnapshots: ms[p.sku]!.requests,
+        snapshotBytes: snapshotBytes[p.sku],
+        rawDriverLoadReadsMs: round(median(ms[p.sku]!.rawReads), 1),
+        oneEventProduct: {
+          requests: ms['one-event']!.requests,
+          rawDriverLoadReadsMs: round(median(ms['one-event']!.rawReads), 1),
+        },
         withoutSnapshotsFailed: failed[p.sku],
         oneEventProductMs: { with: round(baseline, 1), without: round(baselineBefore, 1) },
         writeMs: round(written[p.sku]!, 0),

@@ -211,6 +211,25 @@ describe('CosmosEventStore on Cosmos DB', () => {
       const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
       expect([read.snapshot, read.events.map((e) => e.version)]).toEqual([undefined, [1, 2, 3, 4, 5]]);
     });
+
+    it('ignores the snapshot document, read beside the tip, once its mark is removed from the tip (a reset)', async () => {
+      const streamId = await streamWithSnapshots(5);
+      const { snapshot: _, ...tip } = (await tipOf(streamId))!;
+      await container.items.upsert(tip);
+
+      const read = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+      expect([read.snapshot, read.events.map((e) => e.version)]).toEqual([undefined, [1, 2, 3, 4, 5]]);
+      await store.appendToStream(streamId, [anEvent('E')], { expectedVersion: 5, snapshot: policy({ at: 6 }) });
+      const after = await store.readStream(streamId, { snapshotSchemaVersion: 1 });
+      expect([after.snapshot?.state, after.events]).toEqual([{ at: 6 }, []]);
+    });
+
+    it('reads a stream whose snapshot is at its tip without reading any event', async () => {
+      const streamId = await streamWithSnapshots(4);
+      const restarted = new CosmosEventStore(container);
+      const read = await restarted.readStream(streamId, { snapshotSchemaVersion: 1 });
+      expect([read.snapshot?.state, read.events, read.currentVersion]).toEqual([{ at: 4 }, [], 4]);
+    });
   });
 
   it('fails the whole batch on a stale tip ETag, writing nothing', async () => {

@@ -1,11 +1,12 @@
 /**
  * How the Cosmos DB event store reads (the load path and the recovery and replay reads). A load is two
- * round trips whatever the stream's length: the tip (point read), then in parallel the snapshot it marks
- * and the events after it, by id when few (point reads cost less than a query; on the local server a
- * query's cost grows with the partition's documents), else one query in the stream's partition. Reading
- * the snapshot after the tip, not beside it, costs nothing more in time and spares a request for every
- * stream that has none. A snapshot document newer than the tip read (an append landed in between) means
- * one read again, then a read without the snapshot.
+ * round trips whatever the stream's length: the tip (point read) with, for a reader that takes snapshots,
+ * the snapshot document beside it; then the events after the snapshot the tip marks, by id when few
+ * (point reads cost less than a query; on the local server a query's cost grows with the partition's
+ * documents), else one query in the stream's partition; none when the snapshot is at the tip. The snapshot
+ * document counts only when the tip marks its version (an operator's reset removes the mark): a snapshot
+ * document of another version than the mark (an append landed between the two reads) means one read
+ * again, then a read without the snapshot.
  */
 import type { Container } from '@azure/cosmos';
 import type { RecordedEvent } from '@app/core';
@@ -35,18 +36,20 @@ export class CosmosStreamReads {
   }
 
   async readStream(streamId: string, options: ReadStreamOptions, mayRetry = true): Promise<ReadStreamResult> {
-    const tip = await this.readTip(streamId);
+    // Beside the tip, not after it: the snapshot is the largest document a load reads, and a stream
+    // without one costs a 404 in the same round trip.
+    const [tip, document] = await Promise.all([
+      this.readTip(streamId),
+      options.snapshotSchemaVersion === undefined ? undefined : this.#readSnapshot(streamId),
+    ]);
     if (!tip) return { streamExists: false, currentVersion: 0, events: [], commands: [] };
     const mark = usableSnapshot(tip.snapshot, options);
-    const from = mark?.version ?? options.fromVersion ?? 0;
-    const [snapshot, events] = await Promise.all([
-      mark && !('state' in mark) ? this.#readSnapshot(streamId) : mark,
-      this.#eventsAfter(streamId, from, tip.version),
-    ]);
+    const snapshot = !mark ? undefined : 'state' in mark ? mark : document;
     if (mark && snapshot?.version !== mark.version) {
       const { snapshotSchemaVersion: _, ...withoutSnapshot } = options;
       return this.readStream(streamId, mayRetry ? options : withoutSnapshot, false);
     }
+    const events = await this.#eventsAfter(streamId, mark?.version ?? options.fromVersion ?? 0, tip.version);
     const { version, schemaVersion, state } = snapshot ?? {};
     return {
       streamExists: true,

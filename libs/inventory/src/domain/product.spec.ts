@@ -137,11 +137,33 @@ describe('Product', () => {
       expect(back.pendingEvents).toEqual([]);
     });
 
-    it.each([undefined, {}, { sku: 'A', available: 1 }, { sku: 'A', available: 1, reservations: [['o', 'x']] }])(
-      'refuses a state that is not one (%p)',
-      (state) => {
-        expect(() => Product.fromSnapshot(state)).toThrow('Not a product snapshot');
-      },
-    );
+    it('is one string of reservations and their sum (one JSON token to parse, however many are held)', () => {
+      const p = new Product().rehydrate([registered(10), reserved('o-1', 4), reserved('o-2', 3)], 3);
+      expect(p.toSnapshot()).toEqual({ sku: 'APPLE', available: 3, reserved: 7, held: 'o-1\t4\no-2\t3\n' });
+    });
+
+    it('restores without reading its reservations, and changes them as events say', () => {
+      const back = Product.fromSnapshot({ sku: 'APPLE', available: 3, reserved: 7, held: 'o-1\t4\no-2\t3\n' });
+      back.rehydrate([released('o-1', 4), reserved('o-3', 2), restocked(5)], 8);
+      expect({ reserved: back.reserved, o1: back.reservedFor('o-1'), o2: back.reservedFor('o-2') }).toEqual({
+        reserved: 5,
+        o1: 0,
+        o2: 3,
+      });
+      expect(back.toSnapshot()).toEqual({ sku: 'APPLE', available: 10, reserved: 5, held: 'o-2\t3\no-3\t2\n' });
+    });
+
+    it.each([
+      undefined,
+      {},
+      { sku: 'A', available: 1 },
+      { sku: 'A', available: 1, reserved: 1, held: 'o\tx\n' },
+      { sku: 'A', available: 1, reserved: 1, held: 'o\t1' },
+      { sku: 'A', available: 1, held: '' },
+      // schema version 1
+      { sku: 'A', available: 1, reservations: [['o', 1]] },
+    ])('refuses a state that is not one (%p)', (state) => {
+      expect(() => Product.fromSnapshot(state)).toThrow('Not a product snapshot');
+    });
   });
 });
