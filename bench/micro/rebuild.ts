@@ -45,9 +45,10 @@ export interface RebuildOptions {
 }
 
 const PROJECTION = 'orders.order-summary';
-/** As the replayer: streams per page, streams of a page read at once. */
+/** As the replayer and the Cosmos event store: streams per page, streams per query, queries at once. */
 const PAGE_STREAMS = 250;
-const READ_CONCURRENCY = 16;
+const STREAMS_PER_QUERY = 100;
+const QUERIES_AT_ONCE = 4;
 type StoredSummary = Omit<OrderSummary, 'id'> & { _id: string };
 
 const ordersOnly: AppDefinition = {
@@ -168,7 +169,8 @@ export const rebuild = async ({
 
     /**
      * Reads every order stream with plain queries: stream ids from the tip query, a page of them at a time,
-     * each stream's events by a query in its partition, READ_CONCURRENCY at once; `apply` gets a page.
+     * the page's events by queries of STREAMS_PER_QUERY streams (`c.streamId IN (...)`), QUERIES_AT_ONCE at
+     * once, sorted by version per stream; `apply` gets a page.
      */
     const rawReplay = async (apply: (streams: EventDocument[][]) => Promise<void>): Promise<number> => {
       let events = 0;
@@ -177,26 +179,23 @@ export const rebuild = async ({
           query: "SELECT c.streamId FROM c WHERE c.kind = 'tip' AND STARTSWITH(c.streamId, @prefix)",
           parameters: [{ name: '@prefix', value: `${ORDER_CATEGORY}-` }],
         },
-        { maxItemCount: 500 },
+        { maxItemCount: 5_000 },
       );
       const readPage = async (streamIds: string[]): Promise<void> => {
-        const page: EventDocument[][] = new Array(streamIds.length);
-        await forEachConcurrent(
-          streamIds.map((streamId, i) => ({ streamId, i })),
-          READ_CONCURRENCY,
-          async ({ streamId, i }) => {
-            const { resources } = await container.items
-              .query<EventDocument>(
-                {
-                  query: "SELECT * FROM c WHERE c.streamId = @s AND c.kind = 'event' ORDER BY c.version",
-                  parameters: [{ name: '@s', value: streamId }],
-                },
-                { partitionKey: streamId },
-              )
-              .fetchAll();
-            page[i] = resources;
-          },
+        const byStream = new Map<string, EventDocument[]>(streamIds.map((streamId) => [streamId, []]));
+        const groups = Array.from({ length: Math.ceil(streamIds.length / STREAMS_PER_QUERY) }, (_, i) =>
+          streamIds.slice(i * STREAMS_PER_QUERY, (i + 1) * STREAMS_PER_QUERY),
         );
+        await forEachConcurrent(groups, QUERIES_AT_ONCE, async (group) => {
+          const { resources } = await container.items
+            .query<EventDocument>({
+              query: `SELECT * FROM c WHERE c.streamId IN (${group.map((_, i) => `@s${i}`).join(', ')}) AND c.kind = 'event'`,
+              parameters: group.map((value, i) => ({ name: `@s${i}`, value })),
+            })
+            .fetchAll();
+          for (const document of resources) byStream.get(document.streamId)!.push(document);
+        });
+        const page = [...byStream.values()].map((events) => events.sort((a, b) => a.version - b.version));
         await apply(page);
         events += page.reduce((sum, documents) => sum + documents.length, 0);
       };
@@ -303,8 +302,8 @@ export const rebuild = async ({
       raw: round(raw, 1),
       ratio: ratioOf(ours, raw),
       notes:
-        `${streams} orders x ${eventsPerStream} events, pages of ${PAGE_STREAMS} streams read ` +
-        `${READ_CONCURRENCY} at a time, one bulk write per page; the replay step of a blue-green rebuild ` +
+        `${streams} orders x ${eventsPerStream} events, pages of ${PAGE_STREAMS} streams read by queries of ` +
+        `${STREAMS_PER_QUERY} streams, one bulk write per page; the replay step of a blue-green rebuild ` +
         `(whole rebuild with the pointer's settle waits: ${replayMs.join(', ')} ms)` +
         (liveOrdersPerSecond ? `; live: ${livePlaced} orders placed (${liveFailed} failed) during the rounds` : ''),
       details: {
@@ -312,11 +311,11 @@ export const rebuild = async ({
           `ours: ProjectionReplayer.rebuild('${PROJECTION}') in an application context built like ` +
           'apps/tools/src/rebuild-projections.ts (query role), timed from its replaying step to its switching ' +
           'step: counts the streams (tip query) beside it, fills a new version of the collection: ' +
-          `per page of ${PAGE_STREAMS} stream ids (tip query) reads the streams ` +
-          `${READ_CONCURRENCY} at a time (EventStore.readStreamForReplay: on Cosmos one query in the stream's partition), ` +
+          `per page of ${PAGE_STREAMS} stream ids (tip query, pages of 5,000) reads the streams ` +
+          `(EventStore.readStreamsForReplay: on Cosmos one query per ${STREAMS_PER_QUERY} streams, c.streamId IN (...)), ` +
           'folds them in memory (DocumentProjector) and writes the page as one writeMany (bulk writes of 25, ' +
-          'two in flight) while reading the next page. raw: the same tip query and pages, each stream read by ' +
-          `one query in its partition, ${READ_CONCURRENCY} at a time, with @azure/cosmos; deleteMany, then per ` +
+          'two in flight) while reading the next page. raw: the same tip query and pages, the streams read by ' +
+          `the same IN queries, ${QUERIES_AT_ONCE} at a time, with @azure/cosmos; deleteMany, then per ` +
           'page the streams folded in memory and written by mongodb driver bulkWrite insertOne (commands of 25, ' +
           'two in flight), without overlapping reads and writes.',
         streams,

@@ -5,7 +5,9 @@
 // Cosmos DB answers the same queries from its index (every path is indexed by default) and sends a
 // partition-key filter to one partition. This module gives the local server the part of that which our
 // queries need: when a query's WHERE clause is a conjunction (AND) that contains `alias.<property> =
-// <constant or @parameter>` for a top-level property, only the documents holding that value are handed
+// <constant or @parameter>` or `alias.<property> IN (<constants or @parameters>)` for a top-level property
+// (a replay reads a page of streams with one `c.streamId IN (...)`), only the documents holding that value
+// (one of those values) are handed
 // to the package's query engine, which still evaluates the whole query on them (filter, ORDER BY,
 // aggregates, continuation tokens; these are value-based, so pages are the same), so the answers are the
 // same as without the index (`test/infra/cosmos-query-index.infra-spec.ts` compares them). Anything else
@@ -76,7 +78,10 @@ const propertyOf = (node, alias) => {
   return undefined;
 };
 
-/** The `property = constant` terms of a query's top-level conjunction, as [property, index key] pairs. */
+/**
+ * The `property = constant` and `property IN (constants)` terms of a query's top-level conjunction, as
+ * [property, index keys] pairs (a document matching the term holds one of the keys).
+ */
 const equalityTerms = (query, parameters) => {
   const body = query.ast?.body;
   const from = body?.from;
@@ -86,6 +91,15 @@ const equalityTerms = (query, parameters) => {
   if (!alias) return [];
   const terms = [];
   const visit = (node) => {
+    if (node.type === 'scalar_in_expression') {
+      const property = propertyOf(node.value, alias);
+      const keys = property === undefined ? [] : node.list.map((item) => constantOf(item, parameters));
+      // Only when every listed value is an indexable constant: else some match could be missed.
+      if (keys.length > 0 && keys.every((c) => c !== undefined && keyOf(c.value) !== undefined)) {
+        terms.push([property, [...new Set(keys.map((c) => keyOf(c.value)))]]);
+      }
+      return;
+    }
     if (node.type !== 'scalar_binary_expression') return;
     if (node.operator === 'AND') {
       visit(node.left);
@@ -100,7 +114,7 @@ const equalityTerms = (query, parameters) => {
       const property = propertyOf(member, alias);
       const constant = property === undefined ? undefined : constantOf(other, parameters);
       const key = constant === undefined ? undefined : keyOf(constant.value);
-      if (key !== undefined) terms.push([property, key]);
+      if (key !== undefined) terms.push([property, [key]]);
     }
   };
   visit(condition);
@@ -232,15 +246,21 @@ export function installQueryIndex() {
     if (!this._parent.read()) return null;
     const terms = equalityTerms(this._getQuery(params.query), params.parameters);
     if (terms.length === 0) return base.query.call(this, params, options);
-    let smallest; // the fewest candidates any term allows; none when a value is held by no document
-    for (const [property, key] of terms) {
-      const rids = indexOf(this, property).get(key) ?? NONE;
-      if (smallest === undefined || rids.size < smallest.size) smallest = rids;
-      if (smallest.size === 0) break;
+    let smallest; // the sets (one per key) of the term allowing the fewest candidates
+    let smallestSize = Infinity;
+    for (const [property, keys] of terms) {
+      const index = indexOf(this, property);
+      const sets = keys.map((key) => index.get(key) ?? NONE);
+      const size = sets.reduce((sum, rids) => sum + rids.size, 0);
+      if (size < smallestSize) [smallest, smallestSize] = [sets, size];
+      if (smallestSize === 0) break;
     }
     // The query engine reads `this._data`: hand it a view of this container holding only the candidates.
+    // Those of an IN term (disjoint sets: a document holds one value of a property) in _rid order, which
+    // the engine's continuation tokens resume from (the first candidate at or after the token's _rid).
+    const rids = smallest.length === 1 ? smallest[0] : smallest.flatMap((set) => [...set]).sort();
     const candidates = new Map();
-    for (const rid of smallest) candidates.set(rid, this._data.get(rid));
+    for (const rid of rids) candidates.set(rid, this._data.get(rid));
     return base.query.call(Object.create(this, { _data: { value: candidates } }), params, options);
   };
 }

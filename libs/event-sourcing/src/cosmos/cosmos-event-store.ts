@@ -101,6 +101,10 @@ export class CosmosEventStore extends EventStore {
     return this.#reads.readStreamForReplay(streamId);
   }
 
+  override async readStreamsForReplay(streamIds: readonly string[]): Promise<(readonly RecordedEvent[])[]> {
+    return this.#reads.readStreamsForReplay(streamIds);
+  }
+
   override streamIds(category: string): AsyncIterable<string> {
     return this.#reads.streamIds(category);
   }

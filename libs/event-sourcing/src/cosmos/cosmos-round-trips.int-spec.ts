@@ -210,6 +210,20 @@ describe('Cosmos DB requests per command (load, append, relay)', () => {
     expect(tally()).toEqual({ batch: 1 });
   });
 
+  it('reads 250 streams for a replay with 3 queries (100 streams each), not one per stream', async () => {
+    const streams = Array.from({ length: 250 }, () => `Counter-${randomUUID()}`);
+    await Promise.all(
+      streams.map((id) => store.appendToStream(id, [incremented(1), incremented(2)], { expectedVersion: 'no_stream' })),
+    );
+    requests = [];
+    const replayed = await store.readStreamsForReplay(streams);
+    // Only the queries: the relay of this suite completes the appends meanwhile (batches, tip reads).
+    expect(tally().query).toBe(3);
+    expect(replayed.map((events) => events.map((e) => `${e.streamId}@${e.version}`))).toEqual(
+      streams.map((id) => [`${id}@1`, `${id}@2`]),
+    );
+  }, 30_000);
+
   it('makes the same requests with 2,000 more events stored', async () => {
     const before = randomUUID();
     await command(before, [1], 'create');

@@ -9,7 +9,7 @@
  * again, then a read without the snapshot.
  */
 import type { Container } from '@azure/cosmos';
-import type { RecordedEvent } from '@app/core';
+import { concurrently, type RecordedEvent } from '@app/core';
 import type { ReadStreamOptions, ReadStreamResult } from '../store/event-store.js';
 import { usableSnapshot } from '../store/snapshots.js';
 import {
@@ -27,6 +27,13 @@ import {
 
 /** Ranges up to this many events are fetched by point reads. */
 export const POINT_READ_LIMIT = 20;
+/**
+ * Streams a replay reads with one query (`c.streamId IN (...)`): a query per stream costs a round trip and
+ * its minimum charge per stream; the IN list stays well under the query limits of Cosmos DB.
+ */
+export const REPLAY_STREAMS_PER_QUERY = 100;
+/** Stream ids per page of the tip query: a query's pages cost the local server a pass over every tip each. */
+const STREAM_IDS_PER_PAGE = 5_000;
 
 export class CosmosStreamReads {
   constructor(private readonly container: Container) {}
@@ -75,13 +82,34 @@ export class CosmosStreamReads {
     return documents.map(toRecordedEvent);
   }
 
+  /**
+   * Every event of each stream, `[i]` for `streamIds[i]`: one cross-partition query per
+   * REPLAY_STREAMS_PER_QUERY streams (at most 4 at once), no ORDER BY (which would need the SDK's merge
+   * of partitions), so versions are sorted here. A stream whose events do not run 1..n was met by an
+   * append between two pages of a query: it is read again alone.
+   */
+  async readStreamsForReplay(streamIds: readonly string[]): Promise<(readonly RecordedEvent[])[]> {
+    const groups = Array.from({ length: Math.ceil(streamIds.length / REPLAY_STREAMS_PER_QUERY) }, (_, i) =>
+      streamIds.slice(i * REPLAY_STREAMS_PER_QUERY, (i + 1) * REPLAY_STREAMS_PER_QUERY),
+    );
+    const byStream = new Map<string, EventDocument[]>(streamIds.map((streamId) => [streamId, []]));
+    for (const documents of await concurrently(groups, 4, (group) => this.#queryStreams(group))) {
+      for (const document of documents) byStream.get(document.streamId)?.push(document);
+    }
+    return concurrently(streamIds, 4, async (streamId) => {
+      const documents = byStream.get(streamId)!.sort((a, b) => a.version - b.version);
+      const whole = documents.every((document, i) => document.version === i + 1);
+      return whole ? documents.map(toRecordedEvent) : this.readStreamForReplay(streamId);
+    });
+  }
+
   async *streamIds(category: string): AsyncIterable<string> {
     const iterator = this.container.items.query<{ streamId: string }>(
       {
         query: "SELECT c.streamId FROM c WHERE c.kind = 'tip' AND STARTSWITH(c.streamId, @prefix)",
         parameters: [{ name: '@prefix', value: `${category}-` }],
       },
-      { maxItemCount: 500 },
+      { maxItemCount: STREAM_IDS_PER_PAGE },
     );
     while (iterator.hasMoreResults()) {
       const { resources } = await cosmosCall('streamIds', () => iterator.fetchNext());
@@ -122,6 +150,18 @@ export class CosmosStreamReads {
           },
           { partitionKey: streamId },
         )
+        .fetchAll();
+      return resources;
+    });
+  }
+
+  async #queryStreams(streamIds: readonly string[]): Promise<EventDocument[]> {
+    return cosmosCall('readStreams', async () => {
+      const { resources } = await this.container.items
+        .query<EventDocument>({
+          query: `SELECT * FROM c WHERE c.streamId IN (${streamIds.map((_, i) => `@s${i}`).join(', ')}) AND c.kind = 'event'`,
+          parameters: streamIds.map((value, i) => ({ name: `@s${i}`, value })),
+        })
         .fetchAll();
       return resources;
     });

@@ -121,7 +121,7 @@ describe('ProjectionReplayer.rebuild', () => {
   it('abandons the new version when the replay fails; readers keep the live one', async () => {
     const { replayer, counter, store, versions } = await setUp(10);
     await replayer.replay('counter');
-    jest.spyOn(store, 'readStreamForReplay').mockRejectedValueOnce(new Error('store down'));
+    jest.spyOn(store, 'readStreamsForReplay').mockRejectedValueOnce(new Error('store down'));
     await expect(replayer.rebuild('counter')).rejects.toThrow('store down');
     await expect(versions.fresh()).resolves.toMatchObject({ live: 1, building: null });
     await expect(counter.collection.get('Thing-3')).resolves.toMatchObject({ version: 2 });

@@ -1,4 +1,4 @@
-import type { DomainEvent, EventMetadata, RecordedEvent } from '@app/core';
+import { concurrently, type DomainEvent, type EventMetadata, type RecordedEvent } from '@app/core';
 import type { OutboxEntry, OutboxSource } from '../relay/outbox-source.js';
 
 /* Snapshots (what store/snapshots.ts decides with): types here, so the port depends on nothing. */
@@ -146,6 +146,15 @@ export abstract class EventStore {
    */
   async readStreamForReplay(streamId: string): Promise<readonly RecordedEvent[]> {
     return (await this.readStream(streamId)).events;
+  }
+
+  /**
+   * Every event of each of the streams, in order, for replays and rebuilds: `[i]` holds `streamIds[i]`'s.
+   * Adapters may read many streams with one request (Cosmos: one query per 100 streams); by default the
+   * streams are read one by one, 16 at a time.
+   */
+  async readStreamsForReplay(streamIds: readonly string[]): Promise<(readonly RecordedEvent[])[]> {
+    return concurrently(streamIds, 16, (streamId) => this.readStreamForReplay(streamId));
   }
 
   /** Whether any event was appended to the stream: the tip alone (one point read on Cosmos), no events. */

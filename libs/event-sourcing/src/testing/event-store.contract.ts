@@ -107,6 +107,31 @@ export const eventStoreContract = (adapter: string, createStore: () => Promise<E
         await expect(store.readStreamForReplay(newStream())).resolves.toEqual([]);
       });
 
+      it('reads many streams for a replay at once, each in order, as it reads them one by one', async () => {
+        // More than one query's worth of streams on Cosmos DB (100 per query), of 1 to 3 events.
+        const streams = Array.from({ length: 130 }, () => newStream());
+        await Promise.all(
+          streams.map((id, i) =>
+            store.appendToStream(
+              id,
+              ['A', 'B', 'C'].slice(0, 1 + (i % 3)).map((type) => anEvent(type)),
+              { expectedVersion: NO_STREAM },
+            ),
+          ),
+        );
+        await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: 2 });
+        const asked = [...streams.slice(70), streamId, newStream(), ...streams.slice(0, 70)];
+        const replayed = await store.readStreamsForReplay(asked);
+        expect(replayed).toHaveLength(asked.length);
+        for (const [i, id] of asked.entries()) expect(replayed[i]).toEqual(await store.readStreamForReplay(id));
+        expect(replayed[60]!.map((e) => [e.type, e.version])).toEqual([
+          ['A', 1],
+          ['B', 2],
+          ['C', 3],
+        ]);
+        expect(replayed[61]).toEqual([]);
+      });
+
       it('appends with "any"', async () => {
         const result = await store.appendToStream(streamId, [anEvent('C')], { expectedVersion: ANY });
         expect(result.nextExpectedVersion).toBe(3);
