@@ -47,9 +47,14 @@ export class LiveEvents {
     this.#starting.delete(source);
   }
 
+  /** Whether any feed listens: a source may skip the work of publishing (decoding, upcasting) while none does. */
+  get listening(): boolean {
+    return this.#listeners.size > 0;
+  }
+
   /** Events delivered in this process by the in-process transport, in delivery order. */
   publishLocal(events: readonly RecordedEvent[]): void {
-    if (this.#listeners.size === 0) return;
+    if (!this.listening) return;
     this.publish(events.map((event) => ({ event, position: { partition: this.#local, offset: ++this.#sequence } })));
   }
 

@@ -51,7 +51,8 @@ export class KafkaLiveConsumer {
       const consumer = new Kafka(kafkaClientConfig(this.options, `${this.options.clientId}-live`)).consumer({
         groupId: this.groupId,
         allowAutoTopicCreation: false,
-        maxWaitTimeInMs: 100,
+        // How long an idle fetch waits (a message ends it at once): the idle fetches per second, not latency.
+        maxWaitTimeInMs: 250,
         minBytes: 1,
         sessionTimeout: 10_000,
         heartbeatInterval: 1000,
@@ -86,6 +87,8 @@ export class KafkaLiveConsumer {
     partition: number,
     messages: readonly { key: Buffer | null; value: Buffer | null; headers?: object; offset: string }[],
   ): void {
+    // No feed open: nobody could receive these (a feed opened later starts from the read model's state).
+    if (!this.live.listening) return;
     const events: LiveEvent[] = [];
     for (const message of messages) {
       try {
