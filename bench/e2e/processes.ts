@@ -128,6 +128,11 @@ export class AppProcess {
    * BENCH_CPU_PROF=1 adds `--cpu-prof` (open the `.cpuprofile` files in Chrome DevTools or speedscope).
    */
   static async spawn(app: AppName, name: string, env: Readonly<Record<string, string>>): Promise<AppProcess> {
+    return AppProcess.spawnScript([resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js')], name, env);
+  }
+
+  /** As `spawn`, for any script and its arguments (the raw drivers' processes of raw-share.ts). */
+  static async spawnScript(argv: string[], name: string, env: Readonly<Record<string, string>>): Promise<AppProcess> {
     const port = await freePort();
     const logFile = join(logDir, `${name}.log`);
     const opsFile = join(logDir, `${name}.ops.json`);
@@ -146,7 +151,7 @@ export class AppProcess {
         ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
         '--import',
         counter,
-        resolve(repoRoot, 'dist', 'apps', app, 'src', 'main.js'),
+        ...argv,
       ],
       {
         cwd: repoRoot,
