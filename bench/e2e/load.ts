@@ -251,7 +251,9 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<Samp
       orderId = ((await response.json()) as { id: string }).id;
     } catch (error) {
       commands++;
-      fail(`POST /orders: ${(error as Error).message}`);
+      // fetch's own message is "fetch failed": the cause says which (connect timeout, reset, ...).
+      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+      fail(`POST /orders: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
       return;
     }
     accept.push(t0 - sent);
