@@ -1,4 +1,4 @@
-import { SettleLag } from './settle-lag.js';
+import { SettleLag, SettleLagGate } from './settle-lag.js';
 
 describe('Settle lag', () => {
   let now: number;
@@ -74,6 +74,59 @@ describe('Settle lag', () => {
       now += 20;
       lag.observe('c1');
       expect(lag.lagMs).toBe(20);
+    });
+  });
+});
+
+describe('Settle lag gate', () => {
+  let now: number;
+  let lag: SettleLag;
+  let gate: SettleLagGate;
+  beforeEach(() => {
+    now = 10_000;
+    lag = new SettleLag(() => now);
+    gate = new SettleLagGate(lag, 250, () => now);
+  });
+  const admittedOf = (attempts: number): number =>
+    Array.from({ length: attempts }, () => gate.refusal()).filter((r) => r === undefined).length;
+  const slowWorkComesBack = (): void => {
+    lag.started('slow');
+    now += 300;
+    lag.observe('slow');
+  };
+
+  describe('while the work comes back in time', () => {
+    it('admits every command', () => {
+      expect(admittedOf(5_000)).toBe(5_000);
+    });
+  });
+
+  describe('when work comes back later than the bound', () => {
+    it('refuses, saying how late', () => {
+      slowWorkComesBack();
+      expect(gate.refusal()).toBe('the work it accepted takes 300 ms to settle (at most 250)');
+      expect(admittedOf(100)).toBe(0);
+    });
+
+    it('reopens slowly once it settles in time: one command, then twice as many each window, then all', () => {
+      slowWorkComesBack();
+      expect(gate.refusal()).toBeDefined();
+      now += 1_000; // the slow observation left the signal
+      const perWindow: number[] = [];
+      for (let w = 0; w < 12; w++, now += 500) perWindow.push(admittedOf(2_000));
+      expect(perWindow.slice(0, 10)).toEqual([2, 4, 8, 16, 32, 64, 128, 256, 512, 2_000]);
+      expect(gate.refusal()).toBeUndefined();
+    });
+
+    it('closes again when slow work comes back while it reopens', () => {
+      slowWorkComesBack();
+      gate.refusal();
+      now += 1_000;
+      expect(admittedOf(10)).toBe(2);
+      slowWorkComesBack();
+      expect(admittedOf(10)).toBe(0);
+      now += 1_000;
+      expect(admittedOf(10)).toBe(2);
     });
   });
 });

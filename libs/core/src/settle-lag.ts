@@ -6,7 +6,9 @@
 // delay, it sees backlogs that pile up downstream, in other processes, and it is generic: no context named.
 // Admission control (libs/http admission.ts) sheds new commands while it is high. The signal is the highest
 // age seen over the current and the previous window of WINDOW_MS: it lasts a second after the last slow event,
-// and falls to zero when nothing of ours comes back (then the other bounds of admission control still hold).
+// and falls to zero when nothing of ours comes back. Since it is seen only once work comes back (the pipeline's
+// latency later), SettleLagGate reopens slowly after it tripped: 1 command in the next window, then twice as many
+// each window (TCP's slow start), so that the orders accepted before slow work shows again stay few.
 import { performance } from 'node:perf_hooks';
 
 const WINDOW_MS = 500;
@@ -60,6 +62,42 @@ export class SettleLag {
     this.#previousMaxMs = window === this.#window + 1 ? this.#currentMaxMs : 0;
     this.#currentMaxMs = 0;
     this.#window = window;
+  }
+}
+
+/** Commands per window at which the gate stops counting (fully open). */
+const OPEN_AT = 1_024;
+
+/** Admission by settle lag: closed while it is over the bound, then reopening by doubling per window. */
+export class SettleLagGate {
+  #allowance = Infinity;
+  #admitted = 0;
+  #window = 0;
+
+  constructor(
+    private readonly lag: SettleLag,
+    private readonly maxLagMs: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Why the next command is refused, or undefined when it is admitted (and counted). */
+  refusal(): string | undefined {
+    const now = this.now();
+    const window = Math.floor(now / WINDOW_MS);
+    const lagMs = this.lag.lagMs;
+    if (lagMs > this.maxLagMs) {
+      [this.#allowance, this.#admitted, this.#window] = [1, 0, window];
+      return `the work it accepted takes ${Math.round(lagMs)} ms to settle (at most ${this.maxLagMs})`;
+    }
+    if (window !== this.#window) {
+      this.#window = window;
+      this.#admitted = 0;
+      this.#allowance = this.#allowance * 2 >= OPEN_AT ? Infinity : this.#allowance * 2;
+    }
+    if (this.#admitted >= this.#allowance)
+      return `it is recovering from a settle lag over ${this.maxLagMs} ms (${this.#allowance} commands per ${WINDOW_MS} ms for now)`;
+    this.#admitted++;
+    return undefined;
   }
 }
 

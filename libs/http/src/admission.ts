@@ -10,7 +10,7 @@
 // toobusy-js or overload-protection: those answer in their own format (not problem+json), see no pipeline.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
-import { settleLag } from '@app/core';
+import { settleLag, SettleLagGate } from '@app/core';
 import { Counter, Gauge } from 'prom-client';
 import { sendProblem } from './send-problem.js';
 
@@ -51,8 +51,10 @@ export class Admission {
   #loopDelayMs = 0;
   readonly #histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
+  readonly #settleGate: SettleLagGate | undefined;
 
   constructor(private readonly options: AdmissionOptions) {
+    if (options.maxSettleLagMs) this.#settleGate = new SettleLagGate(settleLag, options.maxSettleLagMs);
     if (options.maxEventLoopDelayMs > 0) {
       const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
       histogram.enable();
@@ -71,12 +73,7 @@ export class Admission {
 
   /** Why a new command would be refused now, or undefined when it is admitted. */
   refusal(): string | undefined {
-    const { maxCommandsInFlight, maxEventLoopDelayMs, maxSettleLagMs = 0 } = this.options;
-    const lagMs = maxSettleLagMs > 0 ? settleLag.lagMs : 0;
-    if (lagMs > maxSettleLagMs) {
-      shed.inc({ reason: 'settle-lag' });
-      return `the work it accepted takes ${Math.round(lagMs)} ms to settle (at most ${maxSettleLagMs})`;
-    }
+    const { maxCommandsInFlight, maxEventLoopDelayMs } = this.options;
     if (maxCommandsInFlight > 0 && this.#inFlight >= maxCommandsInFlight) {
       shed.inc({ reason: 'in-flight' });
       return `${this.#inFlight} commands are already being served by this process (at most ${maxCommandsInFlight})`;
@@ -84,6 +81,12 @@ export class Admission {
     if (maxEventLoopDelayMs > 0 && this.#loopDelayMs > maxEventLoopDelayMs) {
       shed.inc({ reason: 'event-loop-delay' });
       return `this process is behind its work (event loop delay ${Math.round(this.#loopDelayMs)} ms)`;
+    }
+    // Last: the gate counts what it admits.
+    const settling = this.#settleGate?.refusal();
+    if (settling) {
+      shed.inc({ reason: 'settle-lag' });
+      return settling;
     }
     return undefined;
   }
