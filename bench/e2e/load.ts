@@ -39,9 +39,9 @@ export interface RunResult {
   /** 201 received -> GET /orders/{id} reads the order CONFIRMED. */
   readonly visibleMs: Distribution;
   readonly failures: {
-    /** POST /orders not answered 201 nor 503 (or a network error). */
+    /** POST /orders not answered 201 nor 503 with Retry-After (or a network error). */
     readonly commands: number;
-    /** POST /orders refused with 503 (load shed: admission control, or a dependency down). */
+    /** POST /orders refused with 503 and Retry-After (load shed: admission control, or a dependency down). */
     readonly shed: number;
     /** Not visible within the bound. */
     readonly visibilityTimeouts: number;
@@ -238,7 +238,7 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<Samp
         signal: AbortSignal.timeout(30_000),
       });
       t0 = performance.now();
-      if (response.status === 503) {
+      if (response.status === 503 && response.headers.get('retry-after')) {
         shed++;
         await response.arrayBuffer();
         return;
@@ -251,7 +251,9 @@ export const runLoad = async (target: Target, options: RunOptions): Promise<Samp
       orderId = ((await response.json()) as { id: string }).id;
     } catch (error) {
       commands++;
-      fail(`POST /orders: ${(error as Error).message}`);
+      // fetch's own message is "fetch failed": the cause says which (connect timeout, reset, ...).
+      const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+      fail(`POST /orders: ${(error as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`);
       return;
     }
     accept.push(t0 - sent);

@@ -60,6 +60,10 @@ const ownCpu = (shape: ShapeResult, run: MeasuredRun): { each: string; total: nu
   };
 };
 
+/** Orders read CONFIRMED of those accepted, e.g. `1,234 (100%)`. */
+const confirmedShare = (run: RunResult): string =>
+  `${run.visibleMs.count} (${run.acceptMs.count ? round((100 * run.visibleMs.count) / run.acceptMs.count, 1) : 0}%)`;
+
 const rowLabel = (run: MeasuredRun): string =>
   run.kind === 'overload' ? `${run.rate} (overload)` : run.kind === 'recovery' ? `${run.rate} (after)` : `${run.rate}`;
 
@@ -74,17 +78,19 @@ export const servicesTable = (result: E2eResult): string => {
     'Latency from the 201 of `POST /orders` until `GET /orders/{id}?minVersion=2` reads it CONFIRMED. CPU: ms of',
     'CPU time per confirmed order of each service process; machine busy: share of all cores over the window.',
     'The overload row counts the orders accepted (201) and shed (503 + Retry-After); its latency is that of',
-    'the accepted ones. `after` is the lowest rate again, right after the overload.',
+    'the accepted ones, and confirmed is the share of them read CONFIRMED in time (a 503 without Retry-After, a',
+    'timeout or another status counts as failed). `after` is the lowest rate again, right after the overload.',
     '',
-    '| shape | orders/s | accepted / shed | p50 | p95 | p99 | CPU ms per order (per service) | total | machine busy | result |',
-    '| --- | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | --- |',
+    '| shape | orders/s | accepted / shed / failed | confirmed | p50 | p95 | p99 | CPU ms per order (per service) | total | machine busy | result |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | --- |',
   ];
   for (const shape of result.shapes.filter((s) => s.shape === 'services' || s.shape === 'kafka')) {
     for (const run of shape.runs.filter((r) => r.mode === 'server-wait')) {
       const cpu = ownCpu(shape, run);
       lines.push(
         `| ${shape.shape} (${Object.keys(shape.services).length}) | ${rowLabel(run)} | ` +
-          `${run.acceptMs.count} / ${run.failures.shed} | ${run.visibleMs.p50} ms | ${run.visibleMs.p95} ms | ` +
+          `${run.acceptMs.count} / ${run.failures.shed} / ${run.failures.commands} | ${confirmedShare(run)} | ` +
+          `${run.visibleMs.p50} ms | ${run.visibleMs.p95} ms | ` +
           `${run.visibleMs.p99} ms | ${cpu.each} | ${cpu.total} | ${run.cost.machineBusyPercent}% | ` +
           `${run.passed ? 'pass' : '**miss**'} |`,
       );
@@ -113,7 +119,8 @@ export const toBenchResults = (result: E2eResult): BenchResult[] => {
         notes:
           `raw = monolith in-process; p50 ${k.visibleMs.p50}/${m?.visibleMs.p50 ?? '-'}, p95 ${k.visibleMs.p95}/` +
           `${m?.visibleMs.p95 ?? '-'}; CPU ms per confirmed order ${cpu.each} (total ${cpu.total}); machine busy ` +
-          `${k.cost.machineBusyPercent}%; accepted ${k.acceptMs.count}, shed ${k.failures.shed}; ` +
+          `${k.cost.machineBusyPercent}%; accepted ${k.acceptMs.count}, shed ${k.failures.shed}, failed ` +
+          `${k.failures.commands}, confirmed ${confirmedShare(k)}; ` +
           `${k.passed ? 'pass' : 'miss'}`,
         details: { run: k, monolith: m },
       });

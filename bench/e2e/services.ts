@@ -84,6 +84,12 @@ export const registerProducts = async (inventoryUrl: string, skus: readonly stri
       });
       const text = await response.text();
       if (response.status === 201) return;
+      // Shed by admission control (the services are still busy): wait as told, as a client should.
+      const retryAfter = response.status === 503 ? Number(response.headers.get('retry-after')) : Number.NaN;
+      if (retryAfter > 0 && attempt < 60) {
+        await sleep(retryAfter * 1000);
+        continue;
+      }
       if (attempt >= 3 || response.status < 500) throw new Error(`register ${sku}: ${response.status} ${text}`);
       await sleep(500);
     }

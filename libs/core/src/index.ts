@@ -8,3 +8,4 @@ export * from './tracing.js';
 export * from './loopback.js';
 export * from './dependency-connection.js';
 export * from './concurrently.js';
+export * from './settle-lag.js';

@@ -3,6 +3,7 @@ import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { IsInt } from 'class-validator';
+import { settleLag } from '@app/core';
 import { register } from 'prom-client';
 import supertest from 'supertest';
 import { eventually } from '../../../test/e2e/support/eventually.js';
@@ -111,6 +112,58 @@ describe('Admission control', () => {
       await eventually(async () => expect(await commandsInFlight()).toBe(0));
       release();
       expect((await post(8)).status).toBe(201);
+    });
+  });
+});
+
+describe('Admission control by settle lag', () => {
+  let app: NestExpressApplication;
+  let server: Server;
+
+  beforeAll(async () => {
+    gate = Promise.resolve();
+    const moduleRef = await Test.createTestingModule({ imports: [WorkModule] }).compile();
+    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
+    configureHttpApp(app, {
+      title: 't',
+      description: 'd',
+      bodyLimit: '16kb',
+      tags: [],
+      swaggerEnabled: false,
+      admission: { maxCommandsInFlight: 0, maxEventLoopDelayMs: 0, maxSettleLagMs: 100, retryAfterSeconds: 2 },
+    });
+    await app.init();
+    server = app.getHttpServer() as Server;
+  });
+
+  afterAll(() => app.close());
+
+  const post = (n: number, correlationId: string) =>
+    supertest(server).post('/work').set('x-correlation-id', correlationId).send({ n });
+
+  describe('when the work an admitted command started comes back to a handler later than the bound', () => {
+    it('refuses new commands with 503 OVERLOADED and Retry-After before their handler runs, then admits again once it settles quickly', async () => {
+      expect((await post(1, 'slow-work')).status).toBe(201);
+      // The command's events reach a handler of this process (what the event handler registry reports), late.
+      await eventually(() => {
+        settleLag.observe('slow-work');
+        expect(settleLag.lagMs).toBeGreaterThan(100);
+      });
+      const before = started;
+
+      const refused = await post(2, 'refused-work');
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('2');
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(refused.body).toMatchObject({ status: 503, code: 'OVERLOADED' });
+      expect(refused.body.detail).toMatch(/takes \d+ ms to settle \(at most 100\)/);
+      expect(started).toBe(before);
+      // A refused command starts no work: its events, were any to arrive, do not count.
+      settleLag.observe('refused-work');
+
+      // Nothing slow comes back any more: the signal falls and commands are admitted again.
+      await eventually(async () => expect((await post(3, 'fresh-work')).status).toBe(201), 5_000);
+      expect(started).toBe(before + 1);
     });
   });
 });

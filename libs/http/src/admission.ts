@@ -1,14 +1,16 @@
 // Admission control: a service given more commands than it can serve refuses the surplus at the door, with 503
-// OVERLOADED and Retry-After, instead of queueing it (for Cosmos, behind a busy event loop) until every answer is
-// late and the backlog behind it (relay, consumers) keeps growing. Two signals, each configurable (0: off):
+// OVERLOADED and Retry-After, before anything is stored, instead of queueing it until every answer is late and the
+// backlog behind it (relay, consumers, other services) keeps growing. Three signals, each configurable (0: off):
+// - the settle lag (HTTP_SHED_SETTLE_LAG_MS, @app/core settle-lag.ts): how long ago this process accepted the work
+//   whose events its handlers get now; it sees the pipeline's backlog, downstream and in other services;
 // - commands in flight in this process (HTTP_MAX_COMMANDS_IN_FLIGHT): more than the bound means they wait;
-// - the event loop's delay (HTTP_SHED_EVENT_LOOP_DELAY_MS): the mean delay beyond the timer's resolution over the
-//   last half second; over it, the process has more work than CPU, and new commands would only add to it.
-// Only the contexts' commands (POST, PUT, PATCH, DELETE) are shed: queries of work already accepted should finish
-// (their waits have their own bound, READ_YOUR_WRITES_MAX_WAITS); operators' /admin and /live/session are kept. Written here rather than taken from toobusy-js or
-// overload-protection: those answer in their own format (not problem+json) and cannot tell commands from queries.
+// - the event loop's delay (HTTP_SHED_EVENT_LOOP_DELAY_MS): mean delay beyond the timer's resolution, last 500 ms.
+// Only the contexts' commands (POST, PUT, PATCH, DELETE) are shed: queries of accepted work should finish (their
+// waits have their own bound); operators' /admin and /live/session are kept. Written here rather than taken from
+// toobusy-js or overload-protection: those answer in their own format (not problem+json), see no pipeline.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { NextFunction, Request, Response } from 'express';
+import { settleLag, SettleLagGate } from '@app/core';
 import { Counter, Gauge } from 'prom-client';
 import { sendProblem } from './send-problem.js';
 
@@ -17,6 +19,8 @@ export interface AdmissionOptions {
   readonly maxCommandsInFlight: number;
   /** Mean event loop delay (ms, beyond the timer resolution) over the last 500 ms above which commands are shed. 0: off. */
   readonly maxEventLoopDelayMs: number;
+  /** Age (ms) of this process's work coming back to its handlers above which commands are shed. 0: off. */
+  readonly maxSettleLagMs?: number;
   /** The Retry-After of a shed command, seconds. */
   readonly retryAfterSeconds: number;
 }
@@ -34,14 +38,23 @@ const shed = new Counter({
   labelNames: ['reason'] as const,
 });
 const inFlightGauge = new Gauge({ name: 'http_commands_in_flight', help: 'Commands being served by this process' });
+new Gauge({
+  name: 'settle_lag_seconds',
+  help: 'Age of the work this process accepted when its events reach its handlers (highest over the last second)',
+  collect() {
+    this.set(settleLag.lagMs / 1000);
+  },
+});
 
 export class Admission {
   #inFlight = 0;
   #loopDelayMs = 0;
   readonly #histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
   readonly #timer: NodeJS.Timeout | undefined;
+  readonly #settleGate: SettleLagGate | undefined;
 
   constructor(private readonly options: AdmissionOptions) {
+    if (options.maxSettleLagMs) this.#settleGate = new SettleLagGate(settleLag, options.maxSettleLagMs);
     if (options.maxEventLoopDelayMs > 0) {
       const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
       histogram.enable();
@@ -69,6 +82,12 @@ export class Admission {
       shed.inc({ reason: 'event-loop-delay' });
       return `this process is behind its work (event loop delay ${Math.round(this.#loopDelayMs)} ms)`;
     }
+    // Last: the gate counts what it admits.
+    const settling = this.#settleGate?.refusal();
+    if (settling) {
+      shed.inc({ reason: 'settle-lag' });
+      return settling;
+    }
     return undefined;
   }
 
@@ -85,6 +104,8 @@ export class Admission {
         detail: `The service is overloaded: ${refused}; retry after ${this.options.retryAfterSeconds} s`,
       });
     }
+    const correlationId = res.getHeader('x-correlation-id');
+    if (typeof correlationId === 'string') settleLag.started(correlationId);
     this.#inFlight++;
     inFlightGauge.inc();
     let released = false;

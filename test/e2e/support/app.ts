@@ -19,12 +19,13 @@ export interface RunningApp {
  * The monolith as `main.ts` builds it, on the given environment, initialised but not listening. It logs
  * errors only (LOG_LEVEL=error unless `env` says otherwise): the warnings the suites provoke on purpose
  * (503s, embedded mode) stay out of the test output, a 500's stack trace does not. The rate limit is
- * off (RATE_LIMIT_MAX=0) unless `env` sets it: the suites send more per second than any client should.
+ * off (RATE_LIMIT_MAX=0) unless `env` sets it: the suites send more per second than any client should; so is
+ * admission control by settle lag (HTTP_SHED_SETTLE_LAG_MS=0), which a busy test machine would trip over Kafka.
  * With AUTH_MODE=jwt, every request of `request(server)` carries an admin token unless it sets its own.
  */
 export const startMonolith = async (env: Env): Promise<RunningApp> => {
   const config = loadConfig(
-    { LOG_LEVEL: 'error', RATE_LIMIT_MAX: '0', ...env },
+    { LOG_LEVEL: 'error', RATE_LIMIT_MAX: '0', HTTP_SHED_SETTLE_LAG_MS: '0', ...env },
     { port: 0, service: monolith.service },
   );
   const app = await createHttpApp(monolith, config);

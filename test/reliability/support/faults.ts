@@ -29,7 +29,8 @@ const EXTRA_ENV = {
   RELAY_POLL_INTERVAL_MS: '250',
 };
 /** Environment of a service process of this run (topic prefix, short lease), e.g. for extra instances. */
-export const reliabilityEnv = (service: string) => serviceEnv(service, EXTRA_ENV);
+export const reliabilityEnv = (service: string, extra: Record<string, string> = {}) =>
+  serviceEnv(service, { ...EXTRA_ENV, ...extra });
 
 /**
  * Environment that arms the test-only fault point of kill-after-append.preload.mjs in a built service:
@@ -343,10 +344,13 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-/** Orders and inventory on this run's topic prefix, Cosmos DB database and MongoDB database, both ready. */
-export const startStack = async (): Promise<Stack> => {
-  const orders = await defineService('orders', reliabilityEnv('orders'));
-  const inventory = await defineService('inventory', reliabilityEnv('inventory'));
+/**
+ * Orders and inventory on this run's topic prefix, Cosmos DB database and MongoDB database, both ready;
+ * `extra`: more environment for both (e.g. admission control's bounds).
+ */
+export const startStack = async (extra: Record<string, string> = {}): Promise<Stack> => {
+  const orders = await defineService('orders', reliabilityEnv('orders', extra));
+  const inventory = await defineService('inventory', reliabilityEnv('inventory', extra));
   await Promise.all([orders.start(), inventory.start()]);
   console.log(`reliability (${stackRun}, topics ${PREFIX}*): logs in ${orders.logFile} and siblings`);
   const d: Deployment = deploymentOf(orders, inventory);

@@ -31,6 +31,9 @@ export const serviceEnv = (service: string, extra: ProcessEnv = {}): ProcessEnv 
     EVENT_TRANSPORT: 'kafka',
     // The suites load one address far beyond any client's share; the limit itself has its own e2e test.
     RATE_LIMIT_MAX: '0',
+    // Likewise admission control by settle lag: on a busy test machine it would shed the suites' bursts (its own
+    // test, test/reliability/overload.reliability-spec.ts, turns it on).
+    HTTP_SHED_SETTLE_LAG_MS: '0',
     KAFKA_BROKERS: infraEnv.kafkaBrokers.join(','),
     KAFKA_GROUP_ID: groupOf(service),
     KAFKA_CLIENT_ID: groupOf(service),

@@ -15,6 +15,7 @@ export const httpEnv = z
     // Admission control (docs/configuration.md): commands beyond these bounds answer 503 OVERLOADED.
     HTTP_MAX_COMMANDS_IN_FLIGHT: integer(0, 1_000_000).default(128),
     HTTP_SHED_EVENT_LOOP_DELAY_MS: integer(0, 60_000).default(0),
+    HTTP_SHED_SETTLE_LAG_MS: integer(0, 600_000).optional(), // default: 250 over Kafka, 0 in-process
     HTTP_RETRY_AFTER_SECONDS: integer(1, 3_600).default(1),
     CORS_ORIGINS: commaList().pipe(
       z.array(

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { batchCause, handledBefore, PartialBatchError, type RecordedEvent } from '@app/core';
+import { batchCause, handledBefore, PartialBatchError, settleLag, type RecordedEvent } from '@app/core';
 import { runWithCorrelation } from '../repository/correlation.js';
 import { EVENT_SOURCING_OPTIONS, type EventSourcingOptions } from '../nest/event-sourcing.options.js';
 import { EVENT_HANDLER, type EventHandler, type EventHandlerOptions } from './event-handler.js';
@@ -56,6 +56,7 @@ export class EventHandlerRegistry implements OnModuleInit {
 
   /** Runs every handler of the event's type, in registration order; the first failure propagates. */
   async dispatch(event: RecordedEvent, only?: (options: EventHandlerOptions) => boolean): Promise<number> {
+    settleLag.observe(event.metadata.correlationId);
     let handled = 0;
     for (const { options, handler } of this.#registrations) {
       if (!options.events.includes(event.type) || (only && !only(options))) continue;
@@ -83,6 +84,7 @@ export class EventHandlerRegistry implements OnModuleInit {
     only?: (options: EventHandlerOptions) => boolean,
     { streamsAtOnce = 1 }: { streamsAtOnce?: number } = {},
   ): Promise<void> {
+    for (const event of events) settleLag.observe(event.metadata.correlationId); // admission's signal
     let limit = events.length;
     let failed = false;
     let firstCause: unknown;
