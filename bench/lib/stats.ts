@@ -69,6 +69,17 @@ export const closedLoop = async (
       }
     }),
   );
+  return loadResult(latencies, errors, firstError, started, cpuBefore);
+};
+
+/** What a load run measured: throughput, latency percentiles and the load generator's CPU per operation. */
+const loadResult = (
+  latencies: number[],
+  errors: number,
+  firstError: string | undefined,
+  started: number,
+  cpuBefore: NodeJS.CpuUsage,
+): LoadResult => {
   const elapsedMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   return {
@@ -113,17 +124,7 @@ export const openLoop = async (
     );
   }
   await Promise.all(running);
-  const elapsedMs = performance.now() - started;
-  const cpu = process.cpuUsage(cpuBefore);
-  return {
-    ops: latencies.length,
-    errors,
-    elapsedMs,
-    perSecond: (latencies.length / elapsedMs) * 1000,
-    latencyMs: { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)) },
-    cpuUsPerOp: latencies.length ? round((cpu.user + cpu.system) / latencies.length, 1) : Number.NaN,
-    ...(firstError === undefined ? {} : { firstError }),
-  };
+  return loadResult(latencies, errors, firstError, started, cpuBefore);
 };
 
 /** Runs `items` through `worker` with at most `concurrency` in flight. */
