@@ -41,23 +41,28 @@ class WorkController {
 @Module({ controllers: [WorkController] })
 class WorkModule {}
 
+/** The work module over HTTP as the apps configure it, with the given admission bounds. */
+const startApp = async (admission: Parameters<typeof configureHttpApp>[1]['admission']) => {
+  const moduleRef = await Test.createTestingModule({ imports: [WorkModule] }).compile();
+  const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
+  configureHttpApp(app, {
+    title: 't',
+    description: 'd',
+    bodyLimit: '16kb',
+    tags: [],
+    swaggerEnabled: false,
+    admission,
+  });
+  await app.init();
+  return { app, server: app.getHttpServer() as Server };
+};
+
 describe('Admission control', () => {
   let app: NestExpressApplication;
   let server: Server;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [WorkModule] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
-    configureHttpApp(app, {
-      title: 't',
-      description: 'd',
-      bodyLimit: '16kb',
-      tags: [],
-      swaggerEnabled: false,
-      admission: { maxCommandsInFlight: 2, maxEventLoopDelayMs: 0, retryAfterSeconds: 3 },
-    });
-    await app.init();
-    server = app.getHttpServer() as Server;
+    ({ app, server } = await startApp({ maxCommandsInFlight: 2, maxEventLoopDelayMs: 0, retryAfterSeconds: 3 }));
   });
 
   afterAll(() => app.close());
@@ -122,18 +127,12 @@ describe('Admission control by settle lag', () => {
 
   beforeAll(async () => {
     gate = Promise.resolve();
-    const moduleRef = await Test.createTestingModule({ imports: [WorkModule] }).compile();
-    app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
-    configureHttpApp(app, {
-      title: 't',
-      description: 'd',
-      bodyLimit: '16kb',
-      tags: [],
-      swaggerEnabled: false,
-      admission: { maxCommandsInFlight: 0, maxEventLoopDelayMs: 0, maxSettleLagMs: 100, retryAfterSeconds: 2 },
-    });
-    await app.init();
-    server = app.getHttpServer() as Server;
+    ({ app, server } = await startApp({
+      maxCommandsInFlight: 0,
+      maxEventLoopDelayMs: 0,
+      maxSettleLagMs: 100,
+      retryAfterSeconds: 2,
+    }));
   });
 
   afterAll(() => app.close());
