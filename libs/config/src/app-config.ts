@@ -59,13 +59,13 @@ export class ConfigError extends Error {
 
 type RawEnv = Readonly<Record<string, string | undefined>>;
 
+/** Admission control's settle-lag bound over Kafka (docs/configuration.md): p99 of accepted orders under 1 s at 3x overload. */
+const DEFAULT_SETTLE_LAG_MS = 250;
+
 /**
  * One line per zod issue: the variable, what is wrong, and the value unless the variable is secret or the
  * message already names what it refused. A rule across variables has no path: its message names them all.
  */
-/** Admission control's settle-lag bound over Kafka (docs/configuration.md): p99 of accepted orders under 1 s at 3x overload. */
-const DEFAULT_SETTLE_LAG_MS = 250;
-
 const problemsOf = (error: z.ZodError, raw: RawEnv): string[] =>
   error.issues.map((issue) => {
     const variable = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
