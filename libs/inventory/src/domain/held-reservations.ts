@@ -1,17 +1,15 @@
 /**
- * The reservations a product holds, `orderId -> quantity`, kept as its snapshot stores them: one string
- * of `<orderId>\t<quantity>\n` lines (docs/snapshots.md). A product restored from a snapshot holding
- * thousands of them reads that string as one JSON token (an array of pairs cost ~2 tokens and an array
- * per entry to parse) and builds nothing: a lookup searches the string, changes since the snapshot sit in
- * a Map beside it, and their sum is kept, so a command that touches no reservation (a restock) costs
- * nothing per entry. Written by hand: a packed lookup over a string is no library's.
- * Order ids are UUIDs; one that holds a tab, a newline or starts with `"` is written as a JSON string.
+ * The reservations a product holds, `orderId -> quantity`, and the form its snapshot stores them in: one
+ * string of `<orderId>\t<quantity>\n` lines (docs/snapshots.md), which parses as one JSON token where an
+ * array of pairs costs several per entry. A product restored from a snapshot keeps that string and the sum
+ * and builds its Map only when a command first looks an order up (a restock never does); from then on every
+ * lookup is a Map's. Order ids are UUIDs; one that holds a tab, a newline or starts with `"` is written as a
+ * JSON string.
  */
 export class HeldReservations {
-  /** `\n` then the packed lines of the snapshot restored (or taken last); the base `#changes` overlay. */
-  #base = '\n';
-  /** Entries changed since `#base`: the quantity now held, 0 for released. */
-  readonly #changes = new Map<string, number>();
+  /** The snapshot's packed lines while nothing was looked up; undefined once `#held` is built. */
+  #packed: string | undefined;
+  #held = new Map<string, number>();
   #total = 0;
 
   /** The reservations in `packed` (a snapshot's), their sum given; throws if it is not that shape. */
@@ -20,7 +18,7 @@ export class HeldReservations {
       throw new Error('Not packed reservations');
     }
     const held = new HeldReservations();
-    held.#base = `\n${packed}`;
+    held.#packed = packed;
     held.#total = total as number;
     return held;
   }
@@ -31,45 +29,42 @@ export class HeldReservations {
   }
 
   get(orderId: string): number | undefined {
-    const changed = this.#changes.get(orderId);
-    if (changed !== undefined) return changed === 0 ? undefined : changed;
-    const key = `\n${encode(orderId)}\t`;
-    const at = this.#base.indexOf(key);
-    if (at < 0) return undefined;
-    const from = at + key.length;
-    return Number(this.#base.slice(from, this.#base.indexOf('\n', from)));
+    return this.#map().get(orderId);
   }
 
   set(orderId: string, quantity: number): void {
     this.#total += quantity - (this.get(orderId) ?? 0);
-    this.#changes.set(orderId, quantity);
+    this.#held.set(orderId, quantity);
   }
 
   delete(orderId: string): void {
     this.#total -= this.get(orderId) ?? 0;
-    this.#changes.set(orderId, 0);
+    this.#held.delete(orderId);
   }
 
-  /** Every held reservation, `[orderId, quantity]`, in no particular order. */
-  *entries(): IterableIterator<[string, number]> {
-    for (const line of this.#base.slice(1).split('\n')) {
-      if (line === '') continue;
-      const tab = line.lastIndexOf('\t');
-      const orderId = decode(line.slice(0, tab));
-      if (!this.#changes.has(orderId)) yield [orderId, Number(line.slice(tab + 1))];
-    }
-    for (const [orderId, quantity] of this.#changes) if (quantity > 0) yield [orderId, quantity];
+  /** Every held reservation, `[orderId, quantity]`, oldest first. */
+  entries(): IterableIterator<[string, number]> {
+    return this.#map().entries();
   }
 
-  /** The packed lines of every held reservation (what a snapshot stores); the new base from now on. */
+  /** The packed lines of every held reservation (what a snapshot stores). */
   pack(): string {
-    if (this.#changes.size > 0) {
-      let packed = '';
-      for (const [orderId, quantity] of this.entries()) packed += `${encode(orderId)}\t${quantity}\n`;
-      this.#base = `\n${packed}`;
-      this.#changes.clear();
+    if (this.#packed !== undefined) return this.#packed;
+    let packed = '';
+    for (const [orderId, quantity] of this.#held) packed += `${encode(orderId)}\t${quantity}\n`;
+    return packed;
+  }
+
+  #map(): Map<string, number> {
+    if (this.#packed !== undefined) {
+      for (const line of this.#packed.split('\n')) {
+        if (line === '') continue;
+        const tab = line.lastIndexOf('\t');
+        this.#held.set(decode(line.slice(0, tab)), Number(line.slice(tab + 1)));
+      }
+      this.#packed = undefined;
     }
-    return this.#base.slice(1);
+    return this.#held;
   }
 }
 
